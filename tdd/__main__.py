@@ -1,0 +1,5 @@
+import sys
+
+from tdd.cli import main
+
+sys.exit(main())

@@ -1,0 +1,94 @@
+"""The TDD noise process on one-hot vectors (§3.2). It knows nothing of any network.
+
+Shapes: a single label is ``(B, K)``, a token sequence ``(B, N, K)``; integer labels are
+``(B,)`` or ``(B, N)``. Timesteps ``t`` are integers in 0..T, one per batch element.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from tdd.schedule import NoiseSchedule, make_schedule
+
+
+def _per_sample(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Reshape a per-sample ``(B,)`` coefficient to broadcast against ``like`` ``(B, ...)``."""
+    return x.reshape(x.shape[0], *([1] * (like.ndim - 1)))
+
+
+class TweedieDiffusion:
+    """Gaussian diffusion of (λ-)one-hot vectors: q(y_t | y_0) = N(√ᾱ_t y_0, (1 − ᾱ_t) I), eq. §3.2.
+
+    Args:
+        num_classes: K, the size of the one-hot vectors (classes or vocabulary).
+        schedule: a :class:`NoiseSchedule`, or a schedule name for :func:`make_schedule`.
+        num_timesteps: T, when ``schedule`` is a name.
+        onehot_scale: λ of the paper's λ-hot variant (§3.2); 1.0 is the plain one-hot.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        schedule: NoiseSchedule | str = "linear",
+        num_timesteps: int = 1000,
+        onehot_scale: float = 1.0,
+    ):
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be at least 2, got {num_classes}")
+        if not onehot_scale > 0:
+            raise ValueError(f"onehot_scale must be positive, got {onehot_scale}")
+        self.num_classes = num_classes
+        self.schedule = make_schedule(schedule, num_timesteps) if isinstance(schedule, str) else schedule
+        self.onehot_scale = onehot_scale
+
+    @property
+    def num_timesteps(self) -> int:
+        return self.schedule.num_timesteps
+
+    def one_hot(self, labels: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """Integer labels ``(B, ...)`` → λ-hot vectors ``(B, ..., K)``."""
+        return F.one_hot(labels.long(), self.num_classes).to(dtype) * self.onehot_scale
+
+    def prior(
+        self, shape: tuple[int, ...], *, generator: torch.Generator | None = None, device: torch.device | str = "cpu"
+    ) -> torch.Tensor:
+        """y_T ~ N(0, I) of shape ``(*shape, K)`` where the reverse process starts."""
+        return torch.randn(*shape, self.num_classes, generator=generator, device=device)
+
+    def q_sample(
+        self,
+        y0: torch.Tensor,
+        t: torch.Tensor,
+        noise: torch.Tensor | None = None,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Forward process, eq. §3.2: y_t = √ᾱ_t · y_0 + √(1 − ᾱ_t) · ε.
+
+        Args:
+            y0: clean (λ-)one-hot vectors ``(B, K)`` or ``(B, N, K)``.
+            t: integer timesteps ``(B,)`` in 0..T; t = 0 returns ``y0`` unchanged.
+            noise: ε ~ N(0, I) of ``y0``'s shape; drawn with ``generator`` when omitted.
+        """
+        if noise is None:
+            noise = torch.randn(y0.shape, generator=generator, device=y0.device, dtype=y0.dtype)
+        alpha_bar = _per_sample(self.schedule.alpha_bar(t).to(y0.dtype), y0)  # (B, 1[, 1])
+        return alpha_bar.sqrt() * y0 + (1 - alpha_bar).sqrt() * noise
+
+    def predict_y0_from_eps(self, y_t: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """Tweedie's estimate of the clean vector from a noise prediction: (y_t − √(1−ᾱ_t) ε̂) / √ᾱ_t.
+
+        Used to decode the regression ablation of Tab. 2 (predict ε with MSE, then argmax).
+        """
+        alpha_bar = _per_sample(self.schedule.alpha_bar(t).to(y_t.dtype), y_t)
+        return (y_t - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt()
+
+    def training_pair(
+        self, labels: torch.Tensor, *, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Draw t ~ U{1..T} and ε for integer ``labels``; returns ``(y_t, t, ε)``."""
+        t = self.schedule.sample_timesteps(labels.shape[0], generator=generator, device=labels.device)
+        y0 = self.one_hot(labels)
+        noise = torch.randn(y0.shape, generator=generator, device=y0.device)
+        return self.q_sample(y0, t, noise), t, noise

@@ -1,0 +1,14 @@
+"""Registered models. Importing this package registers every model in ``MODELS``."""
+
+from tdd.models.mlp_denoiser import MLPDenoiser, MLPDenoiserConfig
+from tdd.models.registry import MODELS, PretrainedModel, bundled_checkpoints, register_model, resolve_checkpoint
+
+__all__ = [
+    "MODELS",
+    "MLPDenoiser",
+    "MLPDenoiserConfig",
+    "PretrainedModel",
+    "bundled_checkpoints",
+    "register_model",
+    "resolve_checkpoint",
+]

@@ -1,0 +1,128 @@
+"""Named model factories (timm's ``@register_model``, DiT's ``DiT_models``) and the
+``save_pretrained`` / ``from_pretrained`` pair every registered model has.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from tdd.checkpoint import (
+    CONFIG_NAME,
+    WEIGHTS_NAME,
+    CheckpointError,
+    check_state_dict,
+    read_config,
+    read_weights,
+    save_checkpoint,
+)
+
+MODELS: dict[str, type[PretrainedModel]] = {}
+BUNDLED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"  # shipped inside the package
+
+
+def register_model(cls: type[PretrainedModel]) -> type[PretrainedModel]:
+    """Class decorator: make ``cls`` buildable by its ``model_type`` name."""
+    if cls.model_type in MODELS:
+        raise ValueError(f"model type {cls.model_type!r} is registered twice")
+    MODELS[cls.model_type] = cls
+    return cls
+
+
+def bundled_checkpoints() -> list[str]:
+    """Names of the checkpoints shipped inside the package (usable with ``from_pretrained``)."""
+    if not BUNDLED_DIR.is_dir():
+        return []
+    return sorted(p.name for p in BUNDLED_DIR.iterdir() if (p / CONFIG_NAME).is_file())
+
+
+def resolve_checkpoint(name_or_dir: str | os.PathLike) -> Path:
+    """A checkpoint directory path, or the name of a bundled checkpoint → its directory."""
+    path = Path(name_or_dir)
+    if path.is_dir():
+        return path
+    bundled = BUNDLED_DIR / str(name_or_dir)
+    if os.sep not in str(name_or_dir) and bundled.is_dir():
+        return bundled
+    names = ", ".join(bundled_checkpoints()) or "none"
+    raise CheckpointError(path, f"no such checkpoint directory, and not a bundled model name (bundled: {names})")
+
+
+class PretrainedModel(nn.Module):
+    """Base of registered models: a config dataclass in, a checkpoint directory out and back.
+
+    Subclasses set ``model_type`` and ``config_class`` and build themselves from ``config``.
+    """
+
+    model_type: ClassVar[str]
+    config_class: ClassVar[type]
+
+    def __init__(self, config: Any):
+        super().__init__()
+        self.config = config
+        self.checkpoint_extra: dict[str, Any] = {}
+
+    @classmethod
+    def tiny_config(cls) -> Any:
+        """The smallest sensible config, for contract tests over the registry."""
+        raise NotImplementedError
+
+    def example_inputs(self, batch_size: int, generator: torch.Generator | None = None) -> tuple:
+        """Positional inputs of ``forward`` for a batch, for contract tests over the registry."""
+        raise NotImplementedError
+
+    def save_pretrained(self, directory: str | os.PathLike, extra: dict[str, Any] | None = None) -> Path:
+        """Write ``config.json`` + ``model.safetensors`` into ``directory`` (atomically)."""
+        extra = {**self.checkpoint_extra, **(extra or {})}
+        return save_checkpoint(
+            directory,
+            model_type=self.model_type,
+            config=dataclasses.asdict(self.config),
+            state_dict=self.state_dict(),
+            extra=extra,
+        )
+
+    @classmethod
+    def from_pretrained(cls, name_or_dir: str | os.PathLike, *, device: torch.device | str = "cpu") -> PretrainedModel:
+        """Load a checkpoint directory or a bundled model by name, in eval mode.
+
+        Raises:
+            CheckpointError: naming the file at fault when the directory, ``config.json`` or
+                ``model.safetensors`` is missing, corrupt, or does not match.
+        """
+        import tdd.models  # noqa: F401  (registers every model type before the lookup)
+
+        directory = resolve_checkpoint(name_or_dir)
+        meta = read_config(directory)
+        config_path = directory / CONFIG_NAME
+        model_cls = MODELS.get(meta["model_type"])
+        if model_cls is None:
+            raise CheckpointError(
+                config_path, f"unknown model_type {meta['model_type']!r} (registered: {sorted(MODELS)})"
+            )
+        if not issubclass(model_cls, cls):
+            raise CheckpointError(config_path, f"holds a {model_cls.__name__}, not a {cls.__name__}")
+        config = model_cls.config_from_dict(meta["config"], config_path)
+        model = model_cls(config)
+        weights = read_weights(directory)
+        check_state_dict(directory / WEIGHTS_NAME, model.state_dict(), weights)
+        model.load_state_dict(weights)
+        model.checkpoint_extra = meta["extra"]
+        return model.to(device).eval()
+
+    @classmethod
+    def config_from_dict(cls, values: dict[str, Any], path: str | os.PathLike = CONFIG_NAME) -> Any:
+        """Build ``config_class`` from a dict, with an error naming ``path`` for unknown or missing fields."""
+        fields = {f.name for f in dataclasses.fields(cls.config_class)}
+        unknown = sorted(set(values) - fields)
+        if unknown:
+            raise CheckpointError(path, f"unknown config fields {unknown} for {cls.__name__}")
+        try:
+            return cls.config_class(**values)
+        except TypeError as e:
+            raise CheckpointError(path, f"invalid config for {cls.__name__} ({e})") from e

@@ -1,0 +1,176 @@
+"""What the TDD and MDD samplers share: the per-step record, classifier-free guidance (A.3),
+and the summary of a predicted distribution that a step record keeps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+
+GUIDANCE_SCHEDULES = ("constant", "linear")
+TO_ONE = ("argmax", "multinomial")  # the "to-one" operations of A.2
+FULL_PROBS_MAX_CLASSES = 128  # keep the whole distribution in a record only for small K
+DEFAULT_RECORD_TOPK = 10  # otherwise keep the top candidates per position
+
+
+class Denoiser(Protocol):
+    """What a sampler calls: ``model(x, t, cond, drop_cond) -> (B, [N,] K)`` predictions.
+
+    ``x`` is the noisy one-hot ``(B, [N,] K)`` for TDD or token ids ``(B, N)`` for MDD; ``t`` is
+    ``(B,)``; ``cond`` a tensor (or tuple/dict of tensors) with batch first; ``drop_cond`` is
+    ``None`` or ``(B,)`` bool, ``True`` where the learned null condition replaces ``cond`` (CFG).
+    """
+
+    def __call__(self, x: torch.Tensor, t: torch.Tensor, cond: Any, drop_cond: torch.Tensor | None) -> torch.Tensor: ...
+
+
+@dataclass
+class Guidance:
+    """Classifier-free guidance, eq. (1) of A.3: x_guided = x_uncond + s · (x_cond − x_uncond).
+
+    Args:
+        scale: s ≥ 0; 1 is the conditional model alone (and costs one forward, not two).
+        schedule: ``"constant"`` keeps s at every step; ``"linear"`` ramps γ_i from 1 at the
+            first (noisiest) step to s at the last, as MAR's linear CFG schedule does.
+    """
+
+    scale: float = 1.0
+    schedule: str = "constant"
+
+    def __post_init__(self):
+        if self.schedule not in GUIDANCE_SCHEDULES:
+            raise ValueError(f"guidance schedule must be one of {GUIDANCE_SCHEDULES}, got {self.schedule!r}")
+        if not (self.scale >= 0 and math.isfinite(self.scale)):
+            raise ValueError(f"guidance scale must be finite and ≥ 0, got {self.scale}")
+
+    def scale_at(self, step: int, num_steps: int) -> float:
+        """γ_i, the guidance scale at step ``step`` (0-based) of ``num_steps`` (Algorithm 1's s(t))."""
+        if self.schedule == "constant" or num_steps == 1:
+            return self.scale
+        return 1.0 + (self.scale - 1.0) * step / (num_steps - 1)
+
+
+def map_tensors(fn: Callable[[torch.Tensor], torch.Tensor], obj: Any) -> Any:
+    """Apply ``fn`` to every tensor in a (nested) tuple/list/dict condition."""
+    if isinstance(obj, torch.Tensor):
+        return fn(obj)
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(map_tensors(fn, o) for o in obj)
+    if isinstance(obj, dict):
+        return {k: map_tensors(fn, v) for k, v in obj.items()}
+    return obj
+
+
+def guided_forward(model: Denoiser, x: torch.Tensor, t: torch.Tensor, cond: Any, scale: float) -> torch.Tensor:
+    """One network call with CFG: the conditional and unconditional halves in a single batched forward."""
+    if scale == 1.0:
+        return model(x, t, cond, None)
+    batch = x.shape[0]
+    both = map_tensors(lambda c: torch.cat([c, c]), cond)
+    drop = torch.cat([torch.zeros(batch, dtype=torch.bool), torch.ones(batch, dtype=torch.bool)]).to(x.device)
+    out = model(torch.cat([x, x]), torch.cat([t, t]), both, drop)
+    out_cond, out_uncond = out.chunk(2)
+    return out_uncond + scale * (out_cond - out_uncond)  # eq. (1), A.3
+
+
+@dataclass
+class StepRecord:
+    """What a sampler yields after each denoising step. Tensors are detached, batch first.
+
+    Attributes:
+        step: 0-based index of this step among ``num_steps``.
+        num_steps: S, the number of sampling steps.
+        t: the noise level the network saw (TDD: the integer timestep; MDD: the mask ratio).
+        tokens: ``(B[, N])`` the decoded state after this step (TDD: argmax of the prediction;
+            MDD: the partially unmasked sequence, ``mask_id`` where still masked).
+        top_probs, top_ids: ``(B[, N], k)`` the most likely candidates of the predicted distribution.
+        entropy: ``(B[, N])`` entropy (nats) of the predicted distribution.
+        changed: ``(B[, N])`` bool, where ``tokens`` differ from the previous step (all ``True`` first).
+        probs: ``(B[, N], K)`` the whole distribution when K ≤ ``FULL_PROBS_MAX_CLASSES``, else ``None``.
+        is_masked: MDD only, ``(B, N)`` bool.
+        guidance_scale: γ_i used at this step.
+    """
+
+    step: int
+    num_steps: int
+    t: float
+    tokens: torch.Tensor
+    top_probs: torch.Tensor
+    top_ids: torch.Tensor
+    entropy: torch.Tensor
+    changed: torch.Tensor
+    probs: torch.Tensor | None = None
+    is_masked: torch.Tensor | None = None
+    guidance_scale: float = 1.0
+
+    @property
+    def is_last(self) -> bool:
+        return self.step == self.num_steps - 1
+
+
+def summarize(probs: torch.Tensor, topk: int) -> dict[str, torch.Tensor | None]:
+    """Top-k candidates, entropy and (for small K) the whole distribution of ``probs`` ``(..., K)``."""
+    k = min(topk, probs.shape[-1])
+    top_probs, top_ids = probs.topk(k, dim=-1)
+    entropy = -(probs * probs.clamp_min(1e-12).log()).sum(-1)
+    full = probs if probs.shape[-1] <= FULL_PROBS_MAX_CLASSES else None
+    return {"top_probs": top_probs, "top_ids": top_ids, "entropy": entropy, "probs": full}
+
+
+def draw(
+    probs: torch.Tensor, to_one: str, temperature: float, logits: torch.Tensor, generator: torch.Generator | None
+) -> torch.Tensor:
+    """The "to-one" choice of A.2: ``argmax`` of the prediction, or a ``multinomial`` draw from
+    softmax(logits / temperature) with ``torch.multinomial``. Returns ids ``probs.shape[:-1]``."""
+    if to_one == "argmax":
+        return probs.argmax(-1)
+    if to_one == "multinomial":
+        tempered = torch.softmax(logits.float() / temperature, dim=-1)
+        flat = tempered.reshape(-1, tempered.shape[-1])
+        return torch.multinomial(flat, 1, generator=generator).view(probs.shape[:-1])
+    raise ValueError(f"to_one must be 'argmax' or 'multinomial', got {to_one!r}")
+
+
+def check_sampling_args(steps: int, to_one: str, temperature: float) -> None:
+    """Clear errors for the arguments every sampler shares."""
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if to_one not in TO_ONE:
+        raise ValueError(f"to_one must be one of {TO_ONE}, got {to_one!r}")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+
+
+def check_clamp(
+    clamp_tokens: torch.Tensor | None, clamp_mask: torch.Tensor | None, shape: tuple[int, ...]
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Validate the infilling arguments; returns ``(tokens, mask)`` or ``None`` when not clamping."""
+    if clamp_tokens is None and clamp_mask is None:
+        return None
+    if clamp_tokens is None or clamp_mask is None:
+        raise ValueError("clamp_tokens and clamp_mask must be given together")
+    if tuple(clamp_tokens.shape) != shape or tuple(clamp_mask.shape) != shape:
+        raise ValueError(
+            f"clamp_tokens {tuple(clamp_tokens.shape)} and clamp_mask {tuple(clamp_mask.shape)} must have shape {shape}"
+        )
+    return clamp_tokens.long(), clamp_mask.bool()
+
+
+class Sampler:
+    """Base of the samplers: ``iterate(...)`` yields step records, ``sample(...)`` runs it to the end."""
+
+    def iterate(self, model: Denoiser, cond: Any, **kwargs: Any):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def sample(self, model: Denoiser, cond: Any, **kwargs: Any) -> StepRecord:
+        """Run :meth:`iterate` to the end and return the last record (its ``tokens`` are the result)."""
+        record = None
+        for record in self.iterate(model, cond, **kwargs):  # noqa: B007  (keep the last record)
+            pass
+        if record is None:  # unreachable: steps ≥ 1 is checked at construction
+            raise RuntimeError("the sampler yielded no step")
+        return record

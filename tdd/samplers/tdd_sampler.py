@@ -1,0 +1,138 @@
+"""The TDD reverse process (§3.2 "Reverse process (inference)", A.2, A.3):
+
+y_T ~ N(0, I)
+for t in the S respaced timesteps, largest first:
+    1. predict   p = softmax(f_θ(y_t, t, c))          (with CFG, Algorithm 1)
+    2. to-one    ŷ_0 = onehot(argmax p)  or  onehot(multinomial p)
+    3. re-noise  y_{t'} ~ N(√ᾱ_{t'} ŷ_0, (1 − ᾱ_{t'}) I),  t' the next timestep (ᾱ_0 = 1)
+return argmax of the last prediction
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from tdd.diffusion import TweedieDiffusion
+from tdd.samplers.common import (
+    DEFAULT_RECORD_TOPK,
+    Denoiser,
+    Guidance,
+    Sampler,
+    StepRecord,
+    check_clamp,
+    check_sampling_args,
+    draw,
+    guided_forward,
+    summarize,
+)
+
+PARAMETERIZATIONS = ("x0", "epsilon")
+
+
+@dataclass
+class TDDSampler(Sampler):
+    """Argmax → one-hot → re-noise sampling of a TDD denoiser.
+
+    Args:
+        diffusion: the :class:`TweedieDiffusion` the model was trained with.
+        steps: S, the number of sampling steps (respaced from T).
+        guidance: classifier-free guidance; ``Guidance(1.0)`` is plain conditional sampling.
+        to_one: ``"argmax"`` (the paper's default) or ``"multinomial"`` (softmax sampling, A.2).
+        temperature: softmax temperature of the multinomial draw.
+        parameterization: ``"x0"`` when the network outputs class logits (TDD), ``"epsilon"`` when
+            it predicts the noise (Tab. 2's regression ablation; decoded by Tweedie's formula).
+        record_topk: how many candidates per position a :class:`StepRecord` keeps.
+    """
+
+    diffusion: TweedieDiffusion
+    steps: int = 20
+    guidance: Guidance = field(default_factory=Guidance)
+    to_one: str = "argmax"
+    temperature: float = 1.0
+    parameterization: str = "x0"
+    record_topk: int = DEFAULT_RECORD_TOPK
+
+    def __post_init__(self):
+        check_sampling_args(self.steps, self.to_one, self.temperature)
+        if self.parameterization not in PARAMETERIZATIONS:
+            raise ValueError(f"parameterization must be one of {PARAMETERIZATIONS}, got {self.parameterization!r}")
+
+    @torch.inference_mode()
+    def iterate(
+        self,
+        model: Denoiser,
+        cond: Any,
+        *,
+        batch_size: int,
+        seq_len: int | None = None,
+        generator: torch.Generator | None = None,
+        device: torch.device | str = "cpu",
+        clamp_tokens: torch.Tensor | None = None,
+        clamp_mask: torch.Tensor | None = None,
+    ) -> Iterator[StepRecord]:
+        """Run the reverse process, yielding one :class:`StepRecord` per step.
+
+        Args:
+            model: a :class:`Denoiser` taking ``(y_t, t, cond, drop_cond)``.
+            cond: the condition, batch first (e.g. image features ``(B, D)``).
+            batch_size: B. seq_len: N for token sequences, ``None`` for single labels ``(B, K)``.
+            generator: a ``torch.Generator`` on ``device``; the same seed gives the same trajectory.
+            clamp_tokens, clamp_mask: ``(B[, N])`` known tokens and where they are known. Those
+                positions are held to the given tokens at every step (infilling, as SEDD's ``proj_fun``):
+                their input is the forward-noised given one-hot, their output the given token.
+        """
+        diffusion = self.diffusion
+        shape = (batch_size,) if seq_len is None else (batch_size, seq_len)
+        clamp = check_clamp(clamp_tokens, clamp_mask, shape)
+        if clamp is not None:
+            clamp = (clamp[0].to(device), clamp[1].to(device))
+        timesteps = diffusion.schedule.respace(self.steps).tolist()
+
+        y = diffusion.prior(shape, generator=generator, device=device)  # y_T, (B[, N], K)
+        if clamp is not None:
+            t_start = torch.full((batch_size,), timesteps[0], device=device, dtype=torch.long)
+            y = self._clamp_input(y, t_start, clamp, generator)
+        previous = None
+        for i, t_now in enumerate(timesteps):
+            t = torch.full((batch_size,), t_now, device=device, dtype=torch.long)
+            gamma = self.guidance.scale_at(i, self.steps)
+            # 1. predict
+            out = guided_forward(model, y, t, cond, gamma).float()  # (B[, N], K)
+            scores = out if self.parameterization == "x0" else diffusion.predict_y0_from_eps(y, t, out)
+            probs = torch.softmax(scores, dim=-1)
+            is_last = i == self.steps - 1
+            # 2. to-one (the last step always returns the argmax, §3.2)
+            tokens = draw(probs, "argmax" if is_last else self.to_one, self.temperature, scores, generator)
+            if clamp is not None:
+                tokens = torch.where(clamp[1], clamp[0], tokens)
+            changed = torch.ones_like(tokens, dtype=torch.bool) if previous is None else tokens != previous
+            previous = tokens
+            yield StepRecord(
+                step=i,
+                num_steps=self.steps,
+                t=float(t_now),
+                tokens=tokens,
+                changed=changed,
+                guidance_scale=gamma,
+                **summarize(probs, self.record_topk),
+            )
+            if is_last:
+                break
+            # 3. re-noise ŷ_0 to the next (smaller) timestep
+            t_next = torch.full((batch_size,), timesteps[i + 1], device=device, dtype=torch.long)
+            y = diffusion.q_sample(diffusion.one_hot(tokens), t_next, generator=generator)
+
+    def _clamp_input(
+        self,
+        y: torch.Tensor,
+        t: torch.Tensor,
+        clamp: tuple[torch.Tensor, torch.Tensor],
+        generator: torch.Generator | None,
+    ) -> torch.Tensor:
+        """Replace clamped positions of y_t by the forward-noised one-hot of their given tokens."""
+        known = self.diffusion.q_sample(self.diffusion.one_hot(clamp[0]), t, generator=generator)
+        return torch.where(clamp[1].unsqueeze(-1), known, y)

@@ -1,0 +1,65 @@
+"""Training helpers shared by every task: K-fold feature reuse (§3.3), condition dropout for CFG
+(A.3), and EMA (A.3, eq. 2) from timm.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from tdd.samplers.common import map_tensors
+
+DEFAULT_EMA_DECAY = 0.9999  # A.3
+
+
+def kfold_expand(cond: Any, k: int) -> Any:
+    """§3.3's feature reuse: repeat each instance's features ``k`` times along the batch.
+
+    ``(B, ...)`` → ``(B·k, ...)`` with copies of one instance adjacent (MAR's
+    ``diffusion_batch_mul``), so the encoder runs once while the denoiser sees k timesteps per
+    instance. Works on a tensor or a tuple/list/dict of tensors. Repeat the targets the same way.
+    """
+    if k < 1:
+        raise ValueError(f"k must be ≥ 1, got {k}")
+    if k == 1:
+        return cond
+    return map_tensors(lambda x: x.repeat_interleave(k, dim=0), cond)
+
+
+def sample_drop_mask(
+    batch_size: int, prob: float, *, generator: torch.Generator | None = None, device: torch.device | str = "cpu"
+) -> torch.Tensor:
+    """Condition dropout for CFG: ``(B,)`` bool, ``True`` (use the null condition) with probability ``prob``."""
+    if not 0 <= prob < 1:
+        raise ValueError(f"condition-dropout probability must lie in [0, 1), got {prob}")
+    return torch.rand(batch_size, generator=generator, device=device) < prob
+
+
+class NullCondition(nn.Module):
+    """A learned null embedding that replaces the condition where ``drop`` is set (A.3: "a dedicated
+    unconditional class embedding"). Wraps condition tensors ``(B, ...)`` of a fixed trailing shape.
+    """
+
+    def __init__(self, *shape: int):
+        super().__init__()
+        self.embedding = nn.Parameter(torch.randn(*shape) * 0.02)
+
+    def forward(self, cond: torch.Tensor, drop: torch.Tensor | None) -> torch.Tensor:
+        if drop is None:
+            return cond
+        drop = drop.reshape(-1, *([1] * (cond.ndim - 1)))
+        return torch.where(drop, self.embedding.to(cond.dtype).expand_as(cond), cond)
+
+
+def make_ema(model: nn.Module, decay: float = DEFAULT_EMA_DECAY, warmup: bool = True):
+    """EMA of ``model``'s weights with timm's ``ModelEmaV3`` (θ_EMA ← α θ_EMA + (1 − α) θ, eq. 2).
+
+    With ``warmup`` the decay ramps up over the first steps (timm's warmup), which small CPU runs
+    need: a fixed 0.9999 would leave the EMA near its random initialisation for ~10k steps.
+    Call ``ema.update(model, step=step)`` after each optimizer step and evaluate ``ema.module``.
+    """
+    from timm.utils import ModelEmaV3
+
+    return ModelEmaV3(model, decay=decay, use_warmup=warmup)

@@ -1,0 +1,40 @@
+import pytest
+import torch
+
+from tdd.models import MLPDenoiser
+from tdd.training import NullCondition, kfold_expand, make_ema, sample_drop_mask
+
+
+def test_kfold_expand_repeats_each_instance_adjacently():
+    feats, labels = torch.arange(6.0).view(3, 2), torch.tensor([7, 8, 9])
+    f, l = kfold_expand((feats, labels), 4)
+    assert f.shape == (12, 2) and l.tolist() == [7] * 4 + [8] * 4 + [9] * 4
+    assert torch.equal(f[4:8], feats[1].expand(4, 2))
+    assert kfold_expand({"a": feats}, 2)["a"].shape == (6, 2)
+    with pytest.raises(ValueError):
+        kfold_expand(feats, 0)
+
+
+def test_drop_mask_rate_and_null_condition(gen):
+    drop = sample_drop_mask(20_000, 0.1, generator=gen)
+    assert drop.dtype == torch.bool and drop.float().mean().item() == pytest.approx(0.1, abs=0.01)
+    null = NullCondition(4)
+    c = torch.randn(3, 4)
+    out = null(c, torch.tensor([True, False, True]))
+    assert torch.equal(out[1], c[1]) and torch.equal(out[0], null.embedding) and torch.equal(out[2], null.embedding)
+    assert torch.equal(null(c, None), c)
+    with pytest.raises(ValueError):
+        sample_drop_mask(3, 1.0)
+
+
+def test_ema_follows_the_model():
+    torch.manual_seed(0)
+    model = MLPDenoiser(MLPDenoiser.tiny_config())
+    ema = make_ema(model, decay=0.9)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    for step in range(1, 200):
+        ema.update(model, step=step)
+    for p, q in zip(model.parameters(), ema.module.parameters()):
+        assert torch.allclose(p, q, atol=1e-3)
