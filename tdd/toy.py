@@ -18,12 +18,9 @@ from dataclasses import dataclass
 import torch
 
 from tdd.diffusion import TweedieDiffusion
-from tdd.losses import eps_mse_loss, tdd_cross_entropy
 from tdd.models.mlp_denoiser import MLPDenoiser, MLPDenoiserConfig
 from tdd.samplers import Guidance, TDDSampler
-from tdd.training import kfold_expand, sample_drop_mask
-
-OBJECTIVES = ("ce", "ce_no_coef", "eps_mse")
+from tdd.training import OBJECTIVES, tdd_loss
 
 
 @dataclass
@@ -66,7 +63,7 @@ class ToyConfig:
 
 def train_toy(task: ToyTask, config: ToyConfig) -> tuple[MLPDenoiser, TweedieDiffusion, list[float]]:
     """Train a tiny denoiser on ``task``; returns the model, its diffusion and the loss curve."""
-    if config.objective not in OBJECTIVES:
+    if config.objective not in OBJECTIVES:  # fail before building anything
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {config.objective!r}")
     torch.manual_seed(config.seed)  # weight init
     g = torch.Generator().manual_seed(config.seed + 1)
@@ -77,15 +74,10 @@ def train_toy(task: ToyTask, config: ToyConfig) -> tuple[MLPDenoiser, TweedieDif
     model.train()
     for _ in range(config.train_steps):
         cond, labels = task.batch(config.batch_size, g)
-        cond, labels = kfold_expand((cond, labels), config.kfold)  # (B·k, D), (B·k,)
-        y_t, t, noise = diffusion.training_pair(labels, generator=g)
-        drop = sample_drop_mask(len(labels), config.cond_drop, generator=g)
-        out = model(y_t, t, cond, drop)
-        if config.objective == "eps_mse":
-            loss = eps_mse_loss(out, noise)
-        else:
-            weighting = "alpha_bar" if config.objective == "ce" else "none"
-            loss = tdd_cross_entropy(out, labels, diffusion.schedule.alpha_bar(t), weighting=weighting)
+        loss = tdd_loss(
+            model, diffusion, cond, labels, objective=config.objective, kfold=config.kfold,
+            cond_drop=config.cond_drop, generator=g,
+        )  # fmt: skip
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -4,14 +4,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from tdd.samplers.common import map_tensors
 
+if TYPE_CHECKING:
+    from tdd.diffusion import TweedieDiffusion
+
 DEFAULT_EMA_DECAY = 0.9999  # A.3
+OBJECTIVES = ("ce", "ce_no_coef", "eps_mse")  # Tab. 2: ᾱ_t-weighted CE, plain CE, ε regression
 
 
 def kfold_expand(cond: Any, k: int) -> Any:
@@ -51,6 +55,47 @@ class NullCondition(nn.Module):
             return cond
         drop = drop.reshape(-1, *([1] * (cond.ndim - 1)))
         return torch.where(drop, self.embedding.to(cond.dtype).expand_as(cond), cond)
+
+
+def tdd_loss(
+    model: nn.Module,
+    diffusion: TweedieDiffusion,
+    cond: Any,
+    labels: torch.Tensor,
+    *,
+    objective: str = "ce",
+    kfold: int = 1,
+    cond_drop: float = 0.0,
+    label_smoothing: float = 0.0,
+    mask: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """The TDD training loss of one batch, for any denoiser ``model(y_t, t, cond, drop_cond)``.
+
+    1. K-fold reuse: repeat ``cond`` and ``labels`` ``kfold`` times (§3.3);
+    2. draw t ~ U{1..T} and ε, and corrupt the one-hot labels (eq. §3.2);
+    3. drop the condition with probability ``cond_drop`` (the null embedding, for CFG);
+    4. apply ``objective``: ``"ce"`` (ᾱ_t-weighted CE), ``"ce_no_coef"`` or ``"eps_mse"`` (Tab. 2).
+
+    Args:
+        cond: the condition, batch first (computed once per instance, e.g. image features).
+        labels: ``(B,)`` classes or ``(B, N)`` tokens. mask: ``(B[, N])`` bool, ``False`` at padding.
+    """
+    from tdd.losses import eps_mse_loss, tdd_cross_entropy
+
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    cond, labels = kfold_expand((cond, labels), kfold)  # (B·k, ...), (B·k[, N])
+    if mask is not None:
+        mask = kfold_expand(mask, kfold)
+    y_t, t, noise = diffusion.training_pair(labels, generator=generator)
+    drop = sample_drop_mask(len(labels), cond_drop, generator=generator, device=labels.device)
+    out = model(y_t, t, cond, drop)
+    if objective == "eps_mse":
+        return eps_mse_loss(out, noise, mask=mask)
+    weighting = "alpha_bar" if objective == "ce" else "none"
+    alpha_bar = diffusion.schedule.alpha_bar(t)
+    return tdd_cross_entropy(out, labels, alpha_bar, weighting=weighting, label_smoothing=label_smoothing, mask=mask)
 
 
 def make_ema(model: nn.Module, decay: float = DEFAULT_EMA_DECAY, warmup: bool = True):

@@ -11,8 +11,7 @@ def test_registered_model_contract(name):
     cls = MODELS[name]
     torch.manual_seed(0)
     model = cls(cls.tiny_config())
-    inputs = model.example_inputs(3, torch.Generator().manual_seed(0))
-    out = model(*inputs)
+    out = model.example_forward(3, torch.Generator().manual_seed(0))
     assert out.shape[0] == 3 and out.shape[-1] == model.config.num_classes
     assert torch.isfinite(out).all()
     out.float().pow(2).mean().backward()

@@ -76,6 +76,10 @@ class PretrainedModel(nn.Module):
         """Positional inputs of ``forward`` for a batch, for contract tests over the registry."""
         raise NotImplementedError
 
+    def example_forward(self, batch_size: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The model's output ``(B, ..., K)`` on example inputs through every trainable part."""
+        return self(*self.example_inputs(batch_size, generator))
+
     def save_pretrained(self, directory: str | os.PathLike, extra: dict[str, Any] | None = None) -> Path:
         """Write ``config.json`` + ``model.safetensors`` into ``directory`` (atomically)."""
         extra = {**self.checkpoint_extra, **(extra or {})}

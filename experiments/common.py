@@ -1,0 +1,94 @@
+"""Shared by the experiment scripts: cached training runs, evaluation and markdown output.
+
+Every run is ``train/train_classifier.py`` with the bundled digits config plus overrides, keyed by
+its name under ``--runs-dir``; a run whose ``result.json`` exists with the same arguments is reused,
+so the scripts can share runs (Fig. 3 and Fig. 5 read the runs of Tab. 1 and Tab. 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "train"))
+
+import train_classifier  # noqa: E402
+
+CONFIGS = {
+    "tdd": ROOT / "train" / "configs" / "digits_tdd.yaml",
+    "linear": ROOT / "train" / "configs" / "digits_linear.yaml",
+}
+EXPERIMENT_EPOCHS = 60  # the shipped models train 150; the experiments scale down to fit 60 min of CPU
+SEEDS = (0, 1, 2)
+EVAL_SEED = 0
+
+
+def experiment_parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--epochs", type=int, default=EXPERIMENT_EPOCHS)
+    p.add_argument("--runs-dir", default=str(ROOT / "runs" / "experiments"))
+    p.add_argument("--results-dir", default=str(ROOT / "results"))
+    p.add_argument("--smoke", action="store_true", help="a few iterations only, to check the script runs")
+    return p
+
+
+def train_run(args: argparse.Namespace, name: str, head: str, seed: int, *extra: str) -> Path:
+    """Train (or reuse) one run; returns its directory (``final/`` holds the EMA checkpoint)."""
+    out = Path(args.runs_dir) / name
+    argv = ["--config", str(CONFIGS[head]), "--seed", str(seed), "--epochs", str(args.epochs)]
+    argv += ["--eval-every", "1", "--output", str(out), *extra]
+    if args.smoke:
+        argv += ["--max-steps", "2", "--eval-steps", "2", "--epochs", "1"]
+    key = json.dumps(argv)
+    done = out / "run_key.json"
+    if (out / "result.json").is_file() and done.is_file() and done.read_text() == key:
+        print(f"reusing {out}", flush=True)
+        return out
+    print(f"training {name}: {' '.join(argv)}", flush=True)
+    train_classifier.main(train_classifier.parse_args(argv))
+    done.write_text(key)
+    return out
+
+
+def load_metrics(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_data(image_size: int):
+    from tdd.data.digits import load_digits_split, to_model_input
+
+    split = load_digits_split()
+    return to_model_input(split.test_images, image_size), split.test_labels
+
+
+def mean_std(values: list[float]) -> str:
+    pct = [100 * v for v in values]
+    if len(pct) == 1:
+        return f"{pct[0]:.2f}"
+    return f"{statistics.mean(pct):.2f} ± {statistics.stdev(pct):.2f}"
+
+
+def markdown_table(header: list[str], rows: list[list[object]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_result(args: argparse.Namespace, filename: str, text: str) -> Path:
+    path = Path(args.results_dir) / filename
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(text)
+    return path
+
+
+def command_line() -> str:
+    """The command that ran this script, relative to the repository root."""
+    script = Path(sys.argv[0]).resolve()
+    shown = script.relative_to(ROOT) if script.is_relative_to(ROOT) else script
+    return " ".join(["python", str(shown), *sys.argv[1:]])

@@ -1,0 +1,1 @@
+"""Checkpoints shipped inside the package, one directory per name (``from_pretrained("digits-tdd")``)."""

@@ -1,0 +1,67 @@
+"""The conditioning module of §3.3 / Fig. 2b: learnable class token(s) prepended to the image
+tokens, M transformer layers, and the condition c taken from the class token or the token mean.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from tdd.models.encoder import ImageEncoder
+
+POOLS = ("cls", "mean")
+
+
+class ConditioningModule(nn.Module):
+    """tokens ``(B, L, d)`` → (c ``(B, W)``, updated tokens ``(B, L, W)``).
+
+    z̃ = [z_cls; z_1..z_L], M transformer layers (timm's ViT ``Block``), then
+    c = z_cls^(M) (``pool="cls"``) or mean(z_1^(M)..z_L^(M)) (``pool="mean"``).
+    """
+
+    def __init__(self, in_dim: int, width: int, depth: int, heads: int, num_class_tokens: int = 1, pool: str = "cls"):
+        super().__init__()
+        from timm.models.vision_transformer import Block
+
+        if pool not in POOLS:
+            raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
+        if num_class_tokens < 1:
+            raise ValueError("num_class_tokens must be ≥ 1")
+        self.pool = pool
+        self.num_class_tokens = num_class_tokens
+        self.proj = nn.Linear(in_dim, width)
+        self.class_tokens = nn.Parameter(torch.randn(1, num_class_tokens, width) * 0.02)
+        self.blocks = nn.Sequential(*(Block(width, heads, mlp_ratio=4.0, qkv_bias=True) for _ in range(depth)))
+        self.norm = nn.LayerNorm(width)
+
+    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = self.proj(tokens)  # (B, L, W)
+        z = torch.cat([self.class_tokens.expand(z.shape[0], -1, -1), z], dim=1)  # (B, n_cls + L, W)
+        z = self.norm(self.blocks(z))
+        cls, rest = z[:, : self.num_class_tokens], z[:, self.num_class_tokens :]
+        c = cls.mean(1) if self.pool == "cls" else rest.mean(1)  # several class tokens are averaged
+        return c, rest
+
+
+class ImageConditioner(nn.Module):
+    """Encoder + conditioning module: images ``(B, C, H, W)`` → (c ``(B, W)``, tokens ``(B, L, W)``)."""
+
+    def __init__(
+        self,
+        encoder: str,
+        encoder_kwargs: dict[str, Any],
+        width: int,
+        depth: int,
+        heads: int,
+        num_class_tokens: int = 1,
+        pool: str = "cls",
+        pretrained_file: str | None = None,
+    ):
+        super().__init__()
+        self.encoder = ImageEncoder(encoder, pretrained_file=pretrained_file, **encoder_kwargs)
+        self.conditioning = ConditioningModule(self.encoder.num_features, width, depth, heads, num_class_tokens, pool)
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.conditioning(self.encoder(images))

@@ -1,0 +1,159 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tdd.classify import accuracy, classifier_diffusion, classify
+from tdd.data.digits import load_digits_split, to_model_input
+from tdd.losses import tdd_cross_entropy
+from tdd.models import LinearClassifier, PretrainedModel, TDDClassifier
+from tdd.models.classifier import ClassifierConfig
+from tdd.models.encoder import ImageEncoder
+from tdd.models.registry import bundled_checkpoints
+from tdd.training import kfold_expand
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "digits"
+TARGET_TOP1 = 0.975
+
+
+@pytest.fixture(scope="module")
+def split():
+    return load_digits_split()
+
+
+def test_split_is_fixed_and_stratified(split):
+    assert len(split.train_labels) == 1437 and len(split.test_labels) == 360
+    assert torch.bincount(split.test_labels).min() >= 35
+    again = load_digits_split()
+    assert torch.equal(again.test_images, split.test_images)
+
+
+def test_tiny_classifier_overfits_a_batch_with_tdd_sampling(split):
+    torch.manual_seed(0)
+    x, y = to_model_input(split.train_images[:64], 16), split.train_labels[:64]
+    kw = {"img_size": 16, "patch_size": 4, "in_chans": 1, "embed_dim": 32, "depth": 1, "num_heads": 2}
+    model = TDDClassifier(
+        ClassifierConfig(
+            encoder_kwargs=kw, image_size=16, width=48, cond_depth=1, cond_heads=2, denoiser_width=64, denoiser_depth=2
+        )
+    )
+    diffusion = classifier_diffusion(model)
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(200):
+        cond, labels = kfold_expand((model.encode(x), y), 8)
+        y_t, t, _ = diffusion.training_pair(labels, generator=g)
+        loss = tdd_cross_entropy(model(y_t, t, cond), labels, diffusion.schedule.alpha_bar(t))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    assert accuracy(model, x, y, steps=10) == 1.0
+
+
+def test_encoder_loads_an_explicit_local_weights_file(tmp_path):
+    from safetensors.torch import save_file
+
+    kw = {"img_size": 16, "patch_size": 8, "in_chans": 1, "embed_dim": 16, "depth": 1, "num_heads": 2}
+    torch.manual_seed(1)
+    source = ImageEncoder("vit_tiny_patch16_224", **kw)
+    path = tmp_path / "encoder.safetensors"
+    save_file({k: v.contiguous() for k, v in source.backbone.state_dict().items()}, str(path))
+    torch.manual_seed(2)
+    loaded = ImageEncoder("vit_tiny_patch16_224", pretrained_file=path, **kw)
+    for (name, a), b in zip(source.backbone.state_dict().items(), loaded.backbone.state_dict().values()):
+        assert torch.equal(a, b), name
+    with pytest.raises(FileNotFoundError, match="pretrained weights file not found"):
+        ImageEncoder("vit_tiny_patch16_224", pretrained_file=tmp_path / "missing.pth", **kw)
+
+
+@pytest.mark.parametrize("name", ["digits-tdd", "digits-linear"])
+def test_shipped_checkpoint_meets_its_target(split, name):
+    assert name in bundled_checkpoints()
+    model = PretrainedModel.from_pretrained(name)
+    x = to_model_input(split.test_images, model.config.image_size)
+    top1 = accuracy(model, x, split.test_labels, steps=20)
+    if name == "digits-tdd":
+        assert isinstance(model, TDDClassifier)
+        assert top1 >= TARGET_TOP1, top1
+    else:
+        assert isinstance(model, LinearClassifier)
+        assert top1 >= 0.9, top1
+
+
+def test_trajectory_converges_to_one_hot(split):
+    model = PretrainedModel.from_pretrained("digits-tdd")
+    x = to_model_input(split.test_images[:16], model.config.image_size)
+    result = classify(model, x, steps=20, generator=torch.Generator().manual_seed(0))
+    assert len(result.records) == 20
+    assert result.records[-1].entropy.mean() < result.records[0].entropy.mean() + 1e-6
+    assert torch.allclose(result.probs.sum(-1), torch.ones(16), atol=1e-4)
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "tdd", "classify", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_cli_json_schema_and_examples():
+    images = sorted(EXAMPLES.glob("*.png"))
+    out = _cli(*map(str, images), "--json", "--steps", "5")
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["image"] for r in rows] == list(map(str, images))
+    for r in rows:
+        assert set(r) == {"image", "label", "probs", "trajectory"}
+        assert 0 <= r["label"] < 10 and len(r["probs"]) == 10 and abs(sum(r["probs"]) - 1) < 1e-3
+        assert [s["step"] for s in r["trajectory"]] == list(range(5))
+        assert set(r["trajectory"][0]) == {"step", "t", "label", "probs", "entropy"}
+    labelled = [(int(r["image"].rsplit("_", 1)[1][0]), r["label"]) for r in rows]
+    assert sum(a == b for a, b in labelled) >= len(labelled) - 1  # the examples are read as their digits
+
+
+def test_cli_bad_files_are_reported_and_the_rest_classified(tmp_path):
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    good = EXAMPLES / "digit_3.png"
+    out = _cli(str(empty), str(good), str(text), str(tmp_path / "missing.png"))
+    assert out.returncode == 1
+    assert f"{good}: 3" in out.stdout
+    for name, problem in [("empty.png", "empty"), ("notes.txt", "not a readable image"), ("missing.png", "no such")]:
+        assert name in out.stderr and problem in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_cli_bad_model_is_a_clear_error(tmp_path):
+    out = _cli(str(EXAMPLES / "digit_3.png"), "--model", str(tmp_path))
+    assert out.returncode == 2 and "config.json: missing" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_training_script_smoke(tmp_path):
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "train" / "train_classifier.py"),
+            "--config",
+            str(ROOT / "train" / "configs" / "digits_tdd.yaml"),
+            "--epochs",
+            "1",
+            "--max-steps",
+            "3",
+            "--eval-steps",
+            "2",
+            "--output",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["step"] == 3 and 0 <= rows[-1]["test_top1"] <= 1
+    model = PretrainedModel.from_pretrained(tmp_path / "run" / "final")
+    assert isinstance(model, TDDClassifier) and model.checkpoint_extra["train_args"]["max_steps"] == 3

@@ -1,0 +1,30 @@
+"""A smoke run of every experiment script (a few iterations each) so they cannot rot."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = ["tab1_tdd_vs_linear", "fig3_accuracy_per_epoch", "tab2_ablations", "fig5_steps", "fig6_distributions"]
+
+
+@pytest.fixture(scope="module")
+def dirs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("experiments")
+    return base / "runs", base / "results"
+
+
+@pytest.mark.parametrize("script", SCRIPTS)  # in this order: later scripts reuse earlier runs
+def test_experiment_script_smoke(script, dirs):
+    runs, results = dirs
+    cmd = [sys.executable, str(ROOT / "experiments" / f"{script}.py"), "--smoke"]
+    out = subprocess.run(
+        [*cmd, "--runs-dir", str(runs), "--results-dir", str(results)], capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    table = (results / f"{script}.md").read_text()
+    assert table.startswith("# ") and "| " in table and "Command: `python" in table
+    if script.startswith("fig"):
+        assert (results / f"{script}.png").stat().st_size > 1000
