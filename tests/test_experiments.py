@@ -7,7 +7,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = ["tab1_tdd_vs_linear", "fig3_accuracy_per_epoch", "tab2_ablations", "fig5_steps", "fig6_distributions"]
+SCRIPTS = [
+    "tab1_tdd_vs_linear",
+    "fig3_accuracy_per_epoch",
+    "tab2_ablations",
+    "fig5_steps",
+    "fig6_distributions",
+    "eval_shipped",
+]
+
+
+OUTPUT = {"eval_shipped": "shipped_models"}
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +34,7 @@ def test_experiment_script_smoke(script, dirs):
         [*cmd, "--runs-dir", str(runs), "--results-dir", str(results)], capture_output=True, text=True, timeout=600
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    table = (results / f"{script}.md").read_text()
+    table = (results / f"{OUTPUT.get(script, script)}.md").read_text()
     assert table.startswith("# ") and "| " in table and "Command: `python" in table
     if script.startswith("fig"):
         assert (results / f"{script}.png").stat().st_size > 1000

@@ -1,0 +1,393 @@
+"""Captioned scenes, generated: 1–3 coloured shapes on a varied background, with a caption from a
+small documented grammar that :func:`parse_caption` reads back, so captions can be checked exactly.
+
+The grammar (every caption uses only these words):
+
+    size      := small | large
+    colour    := red | green | blue | yellow | purple | orange | white
+    shape     := circle | square | triangle | star | diamond | cross      (plural: + s / es)
+    count     := two | three
+    relation  := to the left of | to the right of | above | below
+    thing     := a size colour shape | count size colour shapes
+    caption   := [there is | there are] thing                         (one group of objects)
+               | thing [is | are] relation thing                     (two groups, either order:
+                                                                      "X left of Y" = "Y right of X")
+
+Scenes are deterministic: ``make_scene(index, seed)`` gives the same image and caption on any
+machine. A *compositional split* keeps some colour×shape pairs out of training entirely.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+SHAPES = ("circle", "square", "triangle", "star", "diamond", "cross")
+PLURAL = {s: s + ("es" if s.endswith("s") else "s") for s in SHAPES}
+COLOURS = {
+    "red": (220, 40, 40),
+    "green": (40, 180, 70),
+    "blue": (50, 100, 235),
+    "yellow": (240, 220, 40),
+    "purple": (150, 60, 200),
+    "orange": (245, 140, 30),
+    "white": (245, 245, 245),
+}
+SIZES = {"small": 0.09, "large": 0.17}  # radius as a fraction of the image side
+COUNTS = {1: "a", 2: "two", 3: "three"}
+RELATIONS = ("to the left of", "to the right of", "above", "below")
+INVERSE = {"to the left of": "to the right of", "to the right of": "to the left of", "above": "below", "below": "above"}
+HELD_OUT_PAIRS = (("red", "star"), ("blue", "triangle"), ("yellow", "cross"), ("purple", "square"))
+DEFAULT_IMAGE_SIZE = 64
+SUPERSAMPLE = 4  # draw at 4× and downsample, for smooth edges
+MAX_CAPTION_WORDS = 16
+
+SPLIT_OFFSETS = {"train": 0, "test": 1_000_003, "compositional": 2_000_003}  # disjoint index streams
+
+
+@dataclass(frozen=True)
+class Group:
+    """``count`` identical objects: a shape, a colour and a size."""
+
+    shape: str
+    colour: str
+    size: str
+    count: int = 1
+
+    def words(self) -> str:
+        noun = self.shape if self.count == 1 else PLURAL[self.shape]
+        return f"{COUNTS[self.count]} {self.size} {self.colour} {noun}"
+
+
+@dataclass(frozen=True)
+class SceneDescription:
+    """What a caption says: one group, or two groups and how the first sits relative to the second.
+
+    ``canonical()`` orders a two-group description so that equivalent captions ("X left of Y",
+    "Y right of X") compare equal.
+    """
+
+    first: Group
+    relation: str | None = None
+    second: Group | None = None
+
+    def canonical(self) -> SceneDescription:
+        if self.second is None:
+            return self
+        flipped = SceneDescription(self.second, INVERSE[self.relation], self.first)
+        key = lambda d: (d.relation in ("to the right of", "below"), d.first.words(), d.second.words())  # noqa: E731
+        return min(self, flipped, key=key)
+
+    def groups(self) -> tuple[Group, ...]:
+        return (self.first,) if self.second is None else (self.first, self.second)
+
+
+@dataclass
+class Scene:
+    """A rendered scene: the image ``(H, W, 3)`` uint8, its description and one caption of it."""
+
+    image: np.ndarray
+    description: SceneDescription
+    caption: str
+    objects: list[tuple[str, str, str, float, float]] = field(default_factory=list)  # shape, colour, size, x, y
+
+
+def caption_of(description: SceneDescription, template: int = 0) -> str:
+    """One of the grammar's phrasings of ``description``; ``template`` picks among the synonyms."""
+    if description.second is None:
+        g = description.first
+        lead = ("there is " if g.count == 1 else "there are ") if template % 2 else ""
+        return lead + g.words()
+    d = (
+        description
+        if template % 2 == 0
+        else SceneDescription(description.second, INVERSE[description.relation], description.first)
+    )
+    verb = ""
+    if template // 2 % 2:
+        verb = "is " if d.first.count == 1 else "are "
+    return f"{d.first.words()} {verb}{d.relation} {d.second.words()}"
+
+
+NUM_TEMPLATES = 4
+
+_GROUP = (
+    r"(a|two|three) ("
+    + "|".join(SIZES)
+    + r") ("
+    + "|".join(COLOURS)
+    + r") ("
+    + "|".join(list(SHAPES) + list(PLURAL.values()))
+    + r")"
+)
+_REL = "|".join(re.escape(r) for r in RELATIONS)
+_ONE = re.compile(rf"^(?:there is |there are )?{_GROUP}$")
+_TWO = re.compile(rf"^{_GROUP} (?:is |are )?({_REL}) {_GROUP}$")
+
+
+class CaptionParseError(ValueError):
+    """A caption is outside the grammar."""
+
+
+def _group(count: str, size: str, colour: str, noun: str) -> Group:
+    n = {"a": 1, "two": 2, "three": 3}[count]
+    plural = noun not in SHAPES
+    if plural != (n > 1):
+        raise CaptionParseError(f"number disagreement in {count!r} … {noun!r}")
+    shape = noun if not plural else next(s for s, p in PLURAL.items() if p == noun)
+    return Group(shape, colour, size, n)
+
+
+def parse_caption(text: str) -> SceneDescription:
+    """Read a caption of the grammar back into its (canonical) description.
+
+    Raises:
+        CaptionParseError: when the text is not a sentence of the grammar.
+    """
+    words = " ".join(text.lower().split())
+    if m := _ONE.match(words):
+        return SceneDescription(_group(*m.groups())).canonical()
+    if m := _TWO.match(words):
+        g = m.groups()
+        return SceneDescription(_group(*g[:4]), g[4], _group(*g[5:])).canonical()
+    raise CaptionParseError(f"not a caption of the scenes grammar: {text!r}")
+
+
+def vocabulary() -> list[str]:
+    """Every word the grammar can produce, in a fixed order."""
+    words = ["a", "two", "three", "there", "is", "are", "to", "the", "left", "right", "of", "above", "below"]
+    words += list(SIZES) + list(COLOURS) + list(SHAPES) + list(PLURAL.values())
+    return words
+
+
+# ----------------------------------------------------------------------------------------------
+# Sampling a description
+
+
+def _uses_held_out(description: SceneDescription) -> bool:
+    return any((g.colour, g.shape) in HELD_OUT_PAIRS for g in description.groups())
+
+
+def sample_description(rng: np.random.Generator) -> SceneDescription:
+    """A random description: one group (1–3 objects) or two groups with a relation (≤ 3 objects)."""
+
+    def group(count: int) -> Group:
+        return Group(
+            SHAPES[rng.integers(len(SHAPES))], list(COLOURS)[rng.integers(len(COLOURS))],
+            list(SIZES)[rng.integers(len(SIZES))], count,
+        )  # fmt: skip
+
+    kind = rng.integers(4)
+    if kind == 0:
+        return SceneDescription(group(1))
+    if kind == 1:
+        return SceneDescription(group(int(rng.integers(2, 4))))
+    first = group(2 if kind == 3 else 1)
+    second = group(1)
+    while second.shape == first.shape and second.colour == first.colour:
+        second = group(1)
+    return SceneDescription(first, RELATIONS[rng.integers(len(RELATIONS))], second)
+
+
+# ----------------------------------------------------------------------------------------------
+# Rendering
+
+
+def _background(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Plain colour, a gradient, or light noise; dark to mid tones so every object colour shows."""
+    base = rng.uniform(0.05, 0.4, 3)
+    kind = rng.integers(3)
+    img = np.broadcast_to(base, (size, size, 3)).copy()
+    if kind == 1:
+        other = rng.uniform(0.05, 0.4, 3)
+        ramp = np.linspace(0, 1, size)[:, None, None] if rng.integers(2) else np.linspace(0, 1, size)[None, :, None]
+        img = base * (1 - ramp) + other * ramp
+    elif kind == 2:
+        img = img + rng.normal(0, 0.04, img.shape)
+    return (np.clip(img, 0, 1) * 255).astype(np.uint8)
+
+
+def _polygon(shape: str, x: float, y: float, r: float) -> list[tuple[float, float]]:
+    if shape == "square":
+        s = r * 0.85
+        return [(x - s, y - s), (x + s, y - s), (x + s, y + s), (x - s, y + s)]
+    if shape == "diamond":
+        return [(x, y - r), (x + r * 0.8, y), (x, y + r), (x - r * 0.8, y)]
+    if shape == "triangle":
+        return [(x, y - r), (x + r * 0.95, y + r * 0.75), (x - r * 0.95, y + r * 0.75)]
+    if shape == "star":
+        pts = []
+        for k in range(10):
+            rad = r if k % 2 == 0 else r * 0.45
+            a = -np.pi / 2 + k * np.pi / 5
+            pts.append((x + rad * np.cos(a), y + rad * np.sin(a)))
+        return pts
+    if shape == "cross":  # twelve corners of a plus sign, arm half-width 0.35 r
+        a, b = r, r * 0.35
+        corners = [
+            (-b, -a),
+            (b, -a),
+            (b, -b),
+            (a, -b),
+            (a, b),
+            (b, b),
+            (b, a),
+            (-b, a),
+            (-b, b),
+            (-a, b),
+            (-a, -b),
+            (-b, -b),
+        ]
+        return [(x + dx, y + dy) for dx, dy in corners]
+    raise ValueError(f"unknown shape {shape!r}")
+
+
+def _draw(draw: ImageDraw.ImageDraw, shape: str, colour: str, x: float, y: float, r: float) -> None:
+    fill = COLOURS[colour]
+    if shape == "circle":
+        draw.ellipse([x - r, y - r, x + r, y + r], fill=fill)
+    else:
+        draw.polygon(_polygon(shape, x, y, r), fill=fill)
+
+
+def _place_group(rng, group: Group, box: tuple[float, float, float, float], placed: list) -> list | None:
+    """Non-overlapping centres for the group's objects inside ``box`` (x0, y0, x1, y1) in [0, 1]."""
+    r = SIZES[group.size]
+    out = []
+    for _ in range(group.count):
+        for _attempt in range(60):
+            x0, y0, x1, y1 = box[0] + r, box[1] + r, box[2] - r, box[3] - r
+            if x0 > x1 or y0 > y1:
+                return None
+            x, y = rng.uniform(x0, x1), rng.uniform(y0, y1)
+            if all((x - px) ** 2 + (y - py) ** 2 > (r + pr + 0.02) ** 2 for px, py, pr in placed + out):
+                out.append((x, y, r))
+                break
+        else:
+            return None
+    return out
+
+
+def _layout(rng: np.random.Generator, d: SceneDescription) -> list[tuple[Group, float, float]] | None:
+    """Object centres that make ``d`` true: for a relation, the first group lies wholly on that side."""
+    if d.second is None:
+        spots = _place_group(rng, d.first, (0.03, 0.03, 0.97, 0.97), [])
+        return None if spots is None else [(d.first, x, y) for x, y, _ in spots]
+    # Split the canvas: the second group on one side, the first on the other, with a gap.
+    cut = rng.uniform(0.42, 0.58)
+    gap = 0.03
+    halves = {
+        "to the left of": ((0.02, 0.02, cut - gap, 0.98), (cut + gap, 0.02, 0.98, 0.98)),
+        "to the right of": ((cut + gap, 0.02, 0.98, 0.98), (0.02, 0.02, cut - gap, 0.98)),
+        "above": ((0.02, 0.02, 0.98, cut - gap), (0.02, cut + gap, 0.98, 0.98)),
+        "below": ((0.02, cut + gap, 0.98, 0.98), (0.02, 0.02, 0.98, cut - gap)),
+    }
+    first_box, second_box = halves[d.relation]
+    second = _place_group(rng, d.second, second_box, [])
+    if second is None:
+        return None
+    first = _place_group(rng, d.first, first_box, second)
+    if first is None:
+        return None
+    return [(d.first, x, y) for x, y, _ in first] + [(d.second, x, y) for x, y, _ in second]
+
+
+def render(description: SceneDescription, rng: np.random.Generator, size: int = DEFAULT_IMAGE_SIZE) -> tuple:
+    """Draw ``description``; returns ``(image (size, size, 3) uint8, objects)``."""
+    for _ in range(100):
+        layout = _layout(rng, description)
+        if layout is not None:
+            break
+    else:  # pragma: no cover - the layouts above always fit at these sizes
+        raise RuntimeError(f"could not lay out {description}")
+    big = size * SUPERSAMPLE
+    canvas = Image.fromarray(_background(rng, size)).resize((big, big), Image.Resampling.NEAREST)
+    draw = ImageDraw.Draw(canvas)
+    objects = []
+    for group, x, y in layout:
+        _draw(draw, group.shape, group.colour, x * big, y * big, SIZES[group.size] * big)
+        objects.append((group.shape, group.colour, group.size, x, y))
+    image = np.array(canvas.resize((size, size), Image.Resampling.LANCZOS))  # a writable copy
+    return image, objects
+
+
+def make_scene(index: int, seed: int = 0, split: str = "train", size: int = DEFAULT_IMAGE_SIZE) -> Scene:
+    """The scene at ``index`` of ``split`` (``train``, ``test`` or ``compositional``), the same on any machine.
+
+    ``train`` and ``test`` never use the held-out colour×shape pairs; ``compositional`` always uses at
+    least one of them.
+    """
+    if split not in SPLIT_OFFSETS:
+        raise ValueError(f"split must be one of {sorted(SPLIT_OFFSETS)}, got {split!r}")
+    rng = np.random.default_rng([seed, SPLIT_OFFSETS[split] + index])
+    while True:
+        description = sample_description(rng)
+        if _uses_held_out(description) == (split == "compositional"):
+            break
+    template = int(rng.integers(NUM_TEMPLATES))
+    image, objects = render(description, rng, size)
+    return Scene(image, description.canonical(), caption_of(description, template), objects)
+
+
+# ----------------------------------------------------------------------------------------------
+# Evaluation and training data
+
+ATTRIBUTES = ("shape", "colour", "size", "count", "relation")
+
+
+def caption_metrics(captions: list[str], references: list[SceneDescription]) -> dict[str, float]:
+    """Exact match (after canonicalisation) and per-attribute accuracy of ``captions``.
+
+    Attributes are compared group by group in canonical order (``relation`` only for two-group
+    scenes); a caption outside the grammar counts as wrong on every attribute.
+    """
+    if len(captions) != len(references):
+        raise ValueError(f"{len(captions)} captions for {len(references)} references")
+    exact = 0
+    hits = {a: 0 for a in ATTRIBUTES}
+    totals = {a: 0 for a in ATTRIBUTES}
+    for text, ref in zip(captions, references):
+        try:
+            pred = parse_caption(text)
+        except CaptionParseError:
+            pred = None
+        exact += pred == ref
+        ref_groups = ref.groups()
+        pred_groups = pred.groups() if pred is not None else ()
+        for i, g in enumerate(ref_groups):
+            p = pred_groups[i] if i < len(pred_groups) else None
+            for a in ("shape", "colour", "size", "count"):
+                totals[a] += 1
+                hits[a] += p is not None and getattr(p, a) == getattr(g, a)
+        if ref.relation is not None:
+            totals["relation"] += 1
+            hits["relation"] += pred is not None and pred.relation == ref.relation
+    n = max(1, len(captions))
+    out = {"exact_match": exact / n}
+    out.update({a: hits[a] / totals[a] if totals[a] else float("nan") for a in ATTRIBUTES})
+    return out
+
+
+class ScenesDataset:
+    """``length`` scenes of ``split`` as ``(image (3, S, S) in [-1, 1], caption)``, generated on the fly.
+
+    A ``torch.utils.data.Dataset`` by duck typing; indexing is deterministic (``make_scene``).
+    """
+
+    def __init__(self, length: int, split: str = "train", seed: int = 0, size: int = DEFAULT_IMAGE_SIZE):
+        self.length, self.split, self.seed, self.size = length, split, seed, size
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int):
+        import torch
+
+        if not 0 <= i < self.length:
+            raise IndexError(i)
+        scene = make_scene(i, self.seed, self.split, self.size)
+        image = torch.from_numpy(scene.image).permute(2, 0, 1).float() / 127.5 - 1.0
+        return image, scene.caption

@@ -1,0 +1,72 @@
+"""Word-level tokenizers built with Hugging Face ``tokenizers``, saved beside checkpoints.
+
+Ids 0..2 are reserved: ``PAD_ID`` fills captions to a fixed length, ``MASK_ID`` is the masked
+diffusion baseline's [MASK], ``UNK_ID`` stands for words outside the vocabulary.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import torch
+
+PAD, MASK, UNK = "[PAD]", "[MASK]", "[UNK]"
+PAD_ID, MASK_ID, UNK_ID = 0, 1, 2
+TOKENIZER_NAME = "tokenizer.json"
+
+
+def word_tokenizer(words: Sequence[str]):
+    """A ``tokenizers.Tokenizer`` over whitespace-separated ``words`` (lower-case), specials first."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+    vocab = {PAD: PAD_ID, MASK: MASK_ID, UNK: UNK_ID}
+    for w in words:
+        vocab.setdefault(w, len(vocab))
+    tok = Tokenizer(models.WordLevel(vocab, unk_token=UNK))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.add_special_tokens([PAD, MASK, UNK])
+    return tok
+
+
+def encode(tokenizer, texts: Sequence[str], max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Texts → ids ``(B, max_len)`` padded with ``PAD_ID``, and the mask of real tokens ``(B, max_len)``.
+
+    Raises:
+        ValueError: when a text is longer than ``max_len`` words (it would be cut silently otherwise).
+    """
+    ids = torch.full((len(texts), max_len), PAD_ID, dtype=torch.long)
+    for i, text in enumerate(texts):
+        row = tokenizer.encode(text).ids
+        if len(row) > max_len:
+            raise ValueError(f"text has {len(row)} tokens, more than max_len={max_len}: {text!r}")
+        ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+    return ids, ids != PAD_ID
+
+
+def decode(tokenizer, ids: torch.Tensor) -> list[str]:
+    """ids ``(B, N)`` → texts, dropping [PAD]/[MASK]/[UNK]."""
+    return [tokenizer.decode(row.tolist(), skip_special_tokens=True) for row in ids]
+
+
+def save_tokenizer(tokenizer, directory: str | os.PathLike) -> None:
+    """Write ``tokenizer.json`` into a checkpoint directory, atomically."""
+    from tdd.checkpoint import atomic_write_text
+
+    atomic_write_text(os.path.join(directory, TOKENIZER_NAME), tokenizer.to_str(pretty=True))
+
+
+def load_tokenizer(directory: str | os.PathLike):
+    """Read ``tokenizer.json`` from a checkpoint directory (a :class:`CheckpointError` when missing or bad)."""
+    from tokenizers import Tokenizer
+
+    from tdd.checkpoint import CheckpointError
+
+    path = os.path.join(directory, TOKENIZER_NAME)
+    if not os.path.isfile(path):
+        raise CheckpointError(path, "missing: this checkpoint needs its tokenizer")
+    try:
+        return Tokenizer.from_file(path)
+    except Exception as e:  # tokenizers raises a bare Exception on malformed JSON
+        raise CheckpointError(path, f"not a valid tokenizer file ({e})") from e
