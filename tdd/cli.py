@@ -8,6 +8,13 @@ checkpoint directory, printing the label per image, and with ``--json`` one JSON
 with the label, the class probabilities and the per-step trajectory. An unreadable file gets a clear
 error on stderr, the others are still classified, and the exit code is 1.
 
+    tdd caption IMAGE [IMAGE ...] [--model NAME|DIR] [--method tdd|mdd|ar] [--steps N] [--cfg S]
+                [--to-one argmax|multinomial] [--seed N] [--json]
+
+captions images with a captioner (by default the bundled ``scenes-<method>``; none is bundled yet,
+so pass a checkpoint directory made by ``train/train_captioner.py``); ``--json`` prints one object
+per image with ``caption``, ``trajectory`` (the decoded sentence at each step) and ``seconds``.
+
     tdd toy [--objective ce|ce_no_coef|eps_mse] [--train-steps N] [--steps S] [--cfg S] [--seed N] [--json]
 
 trains a tiny denoiser on the toy task of :mod:`tdd.toy` (seconds on a CPU), prints one
@@ -135,6 +142,43 @@ def _classify(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _caption(args: argparse.Namespace) -> int:
+    import torch
+
+    from tdd.caption import caption
+    from tdd.data.images import ImageError, preprocess_rgb
+    from tdd.data.tokenizer import decode, load_tokenizer
+    from tdd.models.captioner import ARCaptioner, MDDCaptioner, TDDCaptioner
+    from tdd.models.registry import PretrainedModel, resolve_checkpoint
+
+    name = args.model or f"scenes-{args.method}"
+    model = PretrainedModel.from_pretrained(name)
+    if not isinstance(model, (TDDCaptioner, MDDCaptioner, ARCaptioner)):
+        raise ValueError(f"{name} is a {type(model).__name__}, not a captioner")
+    tokenizer = load_tokenizer(resolve_checkpoint(name))
+    inputs, names, failed = [], [], 0
+    for path in args.images:
+        try:
+            inputs.append(preprocess_rgb(path, model.config.image_size))
+            names.append(path)
+        except ImageError as e:
+            print(f"tdd caption: error: {e}", file=sys.stderr)
+            failed += 1
+    if inputs:
+        g = torch.Generator().manual_seed(args.seed)
+        kw = {} if isinstance(model, ARCaptioner) else dict(steps=args.steps, cfg=args.cfg, to_one=args.to_one)
+        result = caption(model, tokenizer, torch.stack(inputs), generator=g, **kw)
+        per_image = result.seconds / len(names)
+        for i, name_i in enumerate(names):
+            if not args.json:
+                print(f"{name_i}: {result.captions[i]}")
+                continue
+            trajectory = [decode(tokenizer, r.tokens[i : i + 1])[0] for r in result.records]
+            row = {"image": name_i, "caption": result.captions[i], "trajectory": trajectory, "seconds": per_image}
+            print(json.dumps(row))
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tdd", description="In-situ Tweedie Discrete Diffusion.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -149,6 +193,16 @@ def build_parser() -> argparse.ArgumentParser:
     cls.add_argument("--json", action="store_true", help="one JSON object per image with the trajectory")
     cls.add_argument("-v", "--verbose", action="store_true", help="print every denoising step")
     cls.set_defaults(func=_classify)
+    cap = sub.add_parser("caption", help="caption images with a TDD, masked-diffusion or AR captioner")
+    cap.add_argument("images", nargs="+", metavar="IMAGE")
+    cap.add_argument("--model", default=None, help="bundled name or checkpoint directory (default scenes-METHOD)")
+    cap.add_argument("--method", default="tdd", choices=["tdd", "mdd", "ar"], help="picks the default model")
+    cap.add_argument("--steps", type=int, default=20, help="sampling steps S (diffusion methods)")
+    cap.add_argument("--cfg", type=float, default=1.0, help="classifier-free guidance scale")
+    cap.add_argument("--to-one", default="argmax", choices=["argmax", "multinomial"])
+    cap.add_argument("--seed", type=int, default=0)
+    cap.add_argument("--json", action="store_true", help="one JSON object per image with the trajectory")
+    cap.set_defaults(func=_caption)
     toy = sub.add_parser("toy", help="train a tiny denoiser on a toy task and watch it denoise (CPU, seconds)")
     toy.add_argument("--objective", default="ce", choices=["ce", "ce_no_coef", "eps_mse"])
     toy.add_argument("--classes", type=int, default=200, help="K, the number of classes")

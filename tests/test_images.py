@@ -82,3 +82,13 @@ def test_decompression_bomb_is_refused():
     assert len(bomb) < 100_000
     with pytest.raises(ImageError, match="too large"):
         open_image(bomb)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "P", "CMYK", "LA", "1", "I", "F", "I;16"])
+def test_rgb_preprocessing_of_every_mode(mode):
+    from tdd.data.images import preprocess_rgb
+
+    image = _seven("L", (90, 120))
+    image = Image.fromarray(np.asarray(image).astype(np.uint16) * 200) if mode == "I;16" else image.convert(mode)
+    x = preprocess_rgb(_png(image) if mode != "CMYK" else image, 64)
+    assert x.shape == (3, 64, 64) and torch.isfinite(x).all() and x.min() >= -1 and x.max() <= 1

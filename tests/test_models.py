@@ -12,7 +12,7 @@ def test_registered_model_contract(name):
     torch.manual_seed(0)
     model = cls(cls.tiny_config())
     out = model.example_forward(3, torch.Generator().manual_seed(0))
-    assert out.shape[0] == 3 and out.shape[-1] == model.config.num_classes
+    assert out.shape[0] == 3 and out.shape[-1] == model.num_outputs
     assert torch.isfinite(out).all()
     out.float().pow(2).mean().backward()
     no_grad = [

@@ -87,3 +87,21 @@ def to_grayscale(image: Image.Image) -> np.ndarray:
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(white, rgba)
     return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+
+
+def preprocess_rgb(source: ImageInput, image_size: int):
+    """Any image → ``(3, S, S)`` float tensor in [-1, 1]: transparency over white, centre-cropped to
+    a square, resized with bicubic interpolation (the scenes captioners' input)."""
+    import torch
+
+    image = open_image(source)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        image = Image.fromarray((to_grayscale(image) * 255).astype(np.uint8))
+    if image.mode in ("RGBA", "LA", "PA", "P"):
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    image = image.convert("RGB")
+    side = min(image.size)
+    left, top = (image.width - side) // 2, (image.height - side) // 2
+    image = image.crop((left, top, left + side, top + side)).resize((image_size, image_size), Image.Resampling.BICUBIC)
+    return torch.from_numpy(np.array(image, dtype=np.float32)).permute(2, 0, 1) / 127.5 - 1.0

@@ -67,6 +67,11 @@ class PretrainedModel(nn.Module):
         self.config = config
         self.checkpoint_extra: dict[str, Any] = {}
 
+    @property
+    def num_outputs(self) -> int:
+        """K, the size of the predicted distribution (classes, or the vocabulary of a captioner)."""
+        return self.config.num_classes
+
     @classmethod
     def tiny_config(cls) -> Any:
         """The smallest sensible config, for contract tests over the registry."""

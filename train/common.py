@@ -1,0 +1,31 @@
+"""Helpers every training script shares: config files over argparse defaults, the LR schedule."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+
+def parse_with_config(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
+    """argparse defaults ← a YAML ``--config`` file ← the command line. Unknown config keys are an error."""
+    args, _ = parser.parse_known_args(argv)
+    if getattr(args, "config", None):
+        import yaml
+
+        with open(args.config, encoding="utf-8") as f:
+            values = yaml.safe_load(f) or {}
+        known = {a.dest for a in parser._actions}
+        values = {k.replace("-", "_"): v for k, v in values.items()}
+        unknown = sorted(k for k in values if k not in known)
+        if unknown:
+            parser.error(f"{args.config}: unknown keys {unknown}")
+        parser.set_defaults(**values)
+    return parser.parse_args(argv)
+
+
+def lr_at(step: int, total: int, warmup: int, lr: float) -> float:
+    """Linear warmup then cosine decay to 0 (Goyal et al.; paper §4.1)."""
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return lr * 0.5 * (1 + math.cos(math.pi * progress))
