@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+import torch
+
+from tdd import viz
+from tdd.classify import classify
+from tdd.data.digits import load_digits_split, to_model_input
+from tdd.diffusion import TweedieDiffusion
+from tdd.masked import MaskedDiffusion
+from tdd.models import MDDCaptioner, PretrainedModel, TDDCaptioner
+from tdd.samplers import MDDSampler, TDDSampler
+
+
+@pytest.fixture(scope="module")
+def class_records():
+    model = PretrainedModel.from_pretrained("digits-tdd")
+    x = to_model_input(load_digits_split().test_images[:2], model.config.image_size)
+    return classify(model, x, steps=6, generator=torch.Generator().manual_seed(0)).records
+
+
+def test_class_figures(class_records):
+    bars = viz.class_probability_bars(class_records, index=1)
+    assert len(bars.frames) == 6 and len(bars.layout.sliders[0].steps) == 6
+    assert np.isclose(sum(bars.frames[-1].data[0].y), 1.0, atol=1e-4)
+    heat = viz.class_heatmap(class_records)
+    assert np.asarray(heat.data[0].z).shape == (10, 6)
+    assert len(viz.entropy_per_step(class_records, index=0).data[0].y) == 6
+
+
+def _caption_records(cls, sampler):
+    torch.manual_seed(0)
+    model = cls(cls.tiny_config()).eval()
+    cond = model.encode(model.example_images(2, torch.Generator().manual_seed(0)))
+    return list(sampler.iterate(model, cond, batch_size=2, seq_len=5, generator=torch.Generator().manual_seed(0)))
+
+
+@pytest.mark.parametrize("method", ["tdd", "mdd"])
+def test_sentence_and_token_figures(method):
+    if method == "tdd":
+        records = _caption_records(TDDCaptioner, TDDSampler(TweedieDiffusion(11), steps=4, record_topk=3))
+    else:
+        records = _caption_records(MDDCaptioner, MDDSampler(MaskedDiffusion(11, 1), steps=4, record_topk=3))
+    words = {i: f"w{i}" for i in range(11)}
+    sentence = viz.sentence_trajectory(records, words.__getitem__, index=1, hide=[0])
+    text = sentence.data[0].text
+    assert len(text) == 4 and len(text[0]) == 5
+    last = records[-1].tokens[1].tolist()
+    assert [t.lstrip(viz.CHANGED_MARK) for t in text[-1]] == ["" if i == 0 else f"w{i}" for i in last]
+    chosen, z = viz.token_candidates(records, position=2, index=1, top=4)
+    assert z.shape == (len(chosen), 4) and len(chosen) <= 4 and (z >= 0).all() and (z <= 1).all()
+    heat = viz.token_heatmap(records, 2, words.__getitem__, index=1, top=4)
+    assert list(heat.data[0].y) == [f"w{c}" for c in chosen]
+
+
+def test_full_probability_figures_refuse_topk_records():
+    records = _caption_records(TDDCaptioner, TDDSampler(TweedieDiffusion(11), steps=2))
+    records[0].probs = None
+    with pytest.raises(ValueError, match="top-k candidates only"):
+        viz.class_heatmap(records)
+
+
+def test_quality_vs_steps():
+    fig = viz.quality_vs_steps({"TDD": [(1, 0.5), (10, 0.9)], "MDD": [(1, 0.2), (10, 0.7)]})
+    assert [t.name for t in fig.data] == ["TDD", "MDD"]
