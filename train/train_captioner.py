@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from common import lr_at, parse_with_config  # noqa: E402
+from train_utils import lr_at, parse_with_config  # noqa: E402
 
 from tdd.caption import caption  # noqa: E402
 from tdd.checkpoint import atomic_write_text  # noqa: E402

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -26,6 +25,8 @@ import torch
 from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
+
+from train_utils import lr_at, parse_with_config  # noqa: E402
 
 from tdd.checkpoint import atomic_write_text  # noqa: E402
 from tdd.classify import accuracy, classifier_diffusion  # noqa: E402
@@ -81,19 +82,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Defaults ← YAML config ← command line."""
-    parser = get_parser()
-    args, _ = parser.parse_known_args(argv)
-    if args.config:
-        import yaml
-
-        with open(args.config, encoding="utf-8") as f:
-            values = yaml.safe_load(f) or {}
-        known = {a.dest for a in parser._actions}
-        unknown = sorted(k for k in (k.replace("-", "_") for k in values) if k not in known)
-        if unknown:
-            parser.error(f"{args.config}: unknown keys {unknown}")
-        parser.set_defaults(**{k.replace("-", "_"): v for k, v in values.items()})
-    return parser.parse_args(argv)
+    return parse_with_config(get_parser(), argv)
 
 
 def build_model(args: argparse.Namespace) -> TDDClassifier | LinearClassifier:
@@ -105,14 +94,6 @@ def build_model(args: argparse.Namespace) -> TDDClassifier | LinearClassifier:
     )
     cls = TDDClassifier if args.head == "tdd" else LinearClassifier
     return cls(config, pretrained_encoder=args.pretrained_encoder)
-
-
-def lr_at(step: int, total: int, warmup: int, lr: float) -> float:
-    """Linear warmup then cosine decay to 0 (Goyal et al.; paper §4.1)."""
-    if step < warmup:
-        return lr * (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return lr * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 def main(args: argparse.Namespace) -> dict:
