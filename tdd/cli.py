@@ -81,6 +81,21 @@ def _toy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_images(paths: list[str], preprocess, command: str) -> tuple[list, list[str], int]:
+    """Preprocess each path; an unreadable one gets a clear error on stderr and is skipped."""
+    from tdd.data.images import ImageError
+
+    inputs, names, failed = [], [], 0
+    for path in paths:
+        try:
+            inputs.append(preprocess(path))
+            names.append(path)
+        except ImageError as e:
+            print(f"tdd {command}: error: {e}", file=sys.stderr)
+            failed += 1
+    return inputs, names, failed
+
+
 def _print_steps(records, i: int) -> None:
     """One line per denoising step: the timestep, the top-3 classes and the entropy."""
     print(f"  {'step':>4} {'t':>5}  {'top-3 classes (probability)':<36} {'entropy':>7}")
@@ -94,21 +109,14 @@ def _classify(args: argparse.Namespace) -> int:
 
     from tdd.classify import classify
     from tdd.data.digits import preprocess_image
-    from tdd.data.images import ImageError
     from tdd.models.classifier import LinearClassifier, TDDClassifier
     from tdd.models.registry import PretrainedModel
 
     model = PretrainedModel.from_pretrained(args.model)
     if not isinstance(model, (TDDClassifier, LinearClassifier)):
         raise ValueError(f"{args.model} is a {type(model).__name__}, not an image classifier")
-    inputs, names, failed = [], [], 0
-    for path in args.images:
-        try:
-            inputs.append(preprocess_image(path, model.config.image_size))
-            names.append(path)
-        except ImageError as e:
-            print(f"tdd classify: error: {e}", file=sys.stderr)
-            failed += 1
+    size = model.config.image_size
+    inputs, names, failed = _load_images(args.images, lambda p: preprocess_image(p, size), "classify")
     if inputs:
         g = torch.Generator().manual_seed(args.seed)
         result = classify(
@@ -146,7 +154,7 @@ def _caption(args: argparse.Namespace) -> int:
     import torch
 
     from tdd.caption import caption
-    from tdd.data.images import ImageError, preprocess_rgb
+    from tdd.data.images import preprocess_rgb
     from tdd.data.tokenizer import decode, load_tokenizer
     from tdd.models.captioner import ARCaptioner, MDDCaptioner, TDDCaptioner
     from tdd.models.registry import PretrainedModel, resolve_checkpoint
@@ -156,14 +164,8 @@ def _caption(args: argparse.Namespace) -> int:
     if not isinstance(model, (TDDCaptioner, MDDCaptioner, ARCaptioner)):
         raise ValueError(f"{name} is a {type(model).__name__}, not a captioner")
     tokenizer = load_tokenizer(resolve_checkpoint(name))
-    inputs, names, failed = [], [], 0
-    for path in args.images:
-        try:
-            inputs.append(preprocess_rgb(path, model.config.image_size))
-            names.append(path)
-        except ImageError as e:
-            print(f"tdd caption: error: {e}", file=sys.stderr)
-            failed += 1
+    size = model.config.image_size
+    inputs, names, failed = _load_images(args.images, lambda p: preprocess_rgb(p, size), "caption")
     if inputs:
         g = torch.Generator().manual_seed(args.seed)
         kw = {} if isinstance(model, ARCaptioner) else dict(steps=args.steps, cfg=args.cfg, to_one=args.to_one)

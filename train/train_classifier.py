@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from train_utils import lr_at, parse_with_config  # noqa: E402
+from train_utils import lr_at, optimizer_step, parse_with_config  # noqa: E402
 
 from tdd.checkpoint import atomic_write_text  # noqa: E402
 from tdd.classify import accuracy, classifier_diffusion  # noqa: E402
@@ -145,14 +145,7 @@ def main(args: argparse.Namespace) -> dict:
                     label_smoothing=args.label_smoothing,
                     generator=g,
                 )
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"loss is {loss.item()} at step {step} (epoch {epoch}); stopping")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
-            optimizer.step()
-            step += 1
-            ema.update(model, step=step)
+            step = optimizer_step(loss, model, optimizer, ema, step, args.grad_clip)
             losses.append(loss.item())
             if args.max_steps and step >= args.max_steps:
                 break

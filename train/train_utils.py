@@ -23,6 +23,20 @@ def parse_with_config(parser: argparse.ArgumentParser, argv: list[str] | None = 
     return parser.parse_args(argv)
 
 
+def optimizer_step(loss, model, optimizer, ema, step: int, grad_clip: float) -> int:
+    """Backward, clip, step and update the EMA; a NaN/inf loss stops the run naming the step. Returns step + 1."""
+    import torch
+
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"loss is {loss.item()} at step {step}; stopping the run")
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    ema.update(model, step=step + 1)
+    return step + 1
+
+
 def lr_at(step: int, total: int, warmup: int, lr: float) -> float:
     """Linear warmup then cosine decay to 0 (Goyal et al.; paper §4.1)."""
     if step < warmup:
