@@ -26,3 +26,12 @@ def test_quick_start_example_exists():
     for token in first.split():
         if token.startswith("examples/"):
             assert (ROOT / token).is_file(), token
+
+
+def test_readme_library_example_runs(capsys):
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert namespace["labels_hat"].shape == (32,)
+    assert len(capsys.readouterr().out.splitlines()) == 20  # one line per sampling step
