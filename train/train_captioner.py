@@ -30,6 +30,7 @@ from train_utils import lr_at, optimizer_step, parse_with_config  # noqa: E402
 
 from tdd.caption import caption  # noqa: E402
 from tdd.checkpoint import atomic_write_text  # noqa: E402
+from tdd.data.images import rgb_to_tensor  # noqa: E402
 from tdd.data.scenes import MAX_CAPTION_WORDS, ScenesDataset, caption_metrics, make_scene, vocabulary  # noqa: E402
 from tdd.data.tokenizer import MASK_ID, encode, save_tokenizer, word_tokenizer  # noqa: E402
 from tdd.diffusion import TweedieDiffusion  # noqa: E402
@@ -132,7 +133,7 @@ def main(args: argparse.Namespace) -> dict:
     data = ScenesDataset(args.train_size, "train", args.seed, args.image_size)
     loader = DataLoader(data, batch_size=args.batch_size, shuffle=True, drop_last=True, generator=g)
     held_out = [make_scene(i, 0, "test", args.image_size) for i in range(args.eval_size)]
-    eval_images = torch.stack([torch.from_numpy(s.image).permute(2, 0, 1).float() / 127.5 - 1 for s in held_out])
+    eval_images = torch.stack([rgb_to_tensor(s.image) for s in held_out])
     references = [s.description for s in held_out]
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay, betas=(0.9, 0.95))
     print(f"{args.method} captioner, {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters", flush=True)

@@ -74,34 +74,38 @@ def open_image(source: ImageInput) -> Image.Image:
     return image
 
 
+def _over_white(image: Image.Image) -> Image.Image:
+    """Composite a transparent or palette image over white; other modes are returned unchanged."""
+    if image.mode not in ("RGBA", "LA", "PA", "P"):
+        return image
+    rgba = image.convert("RGBA")
+    return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+
+
+def rgb_to_tensor(array: np.ndarray):
+    """An ``(H, W, 3)`` uint8 array → a ``(3, H, W)`` float tensor in [-1, 1] (the captioners' input)."""
+    import torch
+
+    return torch.from_numpy(np.array(array, dtype=np.float32)).permute(2, 0, 1) / 127.5 - 1.0
+
+
 def to_grayscale(image: Image.Image) -> np.ndarray:
     """Any PIL mode → float32 ``(H, W)`` in [0, 1]; transparency is composited over white."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         array = np.asarray(image, dtype=np.float32)
         peak = float(array.max())
         return array / peak if peak > 0 else array
-    if image.mode == "P":
-        image = image.convert("RGBA")
-    if image.mode in ("RGBA", "LA", "PA"):
-        rgba = image.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(white, rgba)
-    return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    return np.asarray(_over_white(image).convert("L"), dtype=np.float32) / 255.0
 
 
 def preprocess_rgb(source: ImageInput, image_size: int):
     """Any image → ``(3, S, S)`` float tensor in [-1, 1]: transparency over white, centre-cropped to
     a square, resized with bicubic interpolation (the scenes captioners' input)."""
-    import torch
-
     image = open_image(source)
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         image = Image.fromarray((to_grayscale(image) * 255).astype(np.uint8))
-    if image.mode in ("RGBA", "LA", "PA", "P"):
-        rgba = image.convert("RGBA")
-        image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    image = image.convert("RGB")
+    image = _over_white(image).convert("RGB")
     side = min(image.size)
     left, top = (image.width - side) // 2, (image.height - side) // 2
     image = image.crop((left, top, left + side, top + side)).resize((image_size, image_size), Image.Resampling.BICUBIC)
-    return torch.from_numpy(np.array(image, dtype=np.float32)).permute(2, 0, 1) / 127.5 - 1.0
+    return rgb_to_tensor(np.asarray(image))

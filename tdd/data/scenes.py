@@ -384,10 +384,9 @@ class ScenesDataset:
         return self.length
 
     def __getitem__(self, i: int):
-        import torch
+        from tdd.data.images import rgb_to_tensor
 
         if not 0 <= i < self.length:
             raise IndexError(i)
         scene = make_scene(i, self.seed, self.split, self.size)
-        image = torch.from_numpy(scene.image).permute(2, 0, 1).float() / 127.5 - 1.0
-        return image, scene.caption
+        return rgb_to_tensor(scene.image), scene.caption
