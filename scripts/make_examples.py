@@ -4,6 +4,8 @@
   the dataset), upscaled 8×8 → 64×64 with nearest neighbours.
 - examples/digits/drawn_<label>.png: digits drawn with dark strokes on a transparent 200×200
   canvas, the way a user's sketch or photo looks, to exercise the preprocessing of user images.
+- examples/scenes/scene_<i>.png: held-out generated scenes (test split, seed 0), upscaled 64 → 256
+  with nearest neighbours; their captions in examples/scenes/captions.txt.
 
     python scripts/make_examples.py
 """
@@ -14,8 +16,11 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from tdd.data.digits import load_digits_split
+from tdd.data.scenes import make_scene
 
 OUT = Path(__file__).resolve().parent.parent / "examples" / "digits"
+SCENES_OUT = OUT.parent / "scenes"
+SCENE_INDICES = (0, 1, 2, 3, 5, 8)  # a mix of one-group, counted and related scenes
 UPSCALE = 64
 STROKES = {  # polylines on a 200×200 canvas
     1: [[(100, 30), (100, 170)], [(75, 55), (100, 30)]],
@@ -38,6 +43,14 @@ def main() -> None:
             draw.line(line, fill=(20, 20, 60, 255), width=16, joint="curve")
         canvas.save(OUT / f"drawn_{label}.png")
     print(f"wrote {len(list(OUT.iterdir()))} images to {OUT}")
+    SCENES_OUT.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for i in SCENE_INDICES:
+        scene = make_scene(i, 0, "test")
+        Image.fromarray(scene.image).resize((256, 256), Image.Resampling.NEAREST).save(SCENES_OUT / f"scene_{i}.png")
+        lines.append(f"scene_{i}.png\t{scene.caption}")
+    (SCENES_OUT / "captions.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {len(SCENE_INDICES)} scenes to {SCENES_OUT}")
 
 
 if __name__ == "__main__":

@@ -131,6 +131,7 @@ class _Captioner(PretrainedModel):
             config.cond_heads,
             pool="cls",
             pretrained_file=pretrained_encoder,
+            image_shape=(config.in_chans, config.image_size, config.image_size),
         )
         self.c_embed = nn.Sequential(nn.Linear(w, w), nn.SiLU(), nn.Linear(w, w))
         self.pos = nn.Parameter(torch.randn(1, config.max_len, w) * 0.02)

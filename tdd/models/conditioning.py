@@ -21,7 +21,16 @@ class ConditioningModule(nn.Module):
     c = z_cls^(M) (``pool="cls"``) or mean(z_1^(M)..z_L^(M)) (``pool="mean"``).
     """
 
-    def __init__(self, in_dim: int, width: int, depth: int, heads: int, num_class_tokens: int = 1, pool: str = "cls"):
+    def __init__(
+        self,
+        in_dim: int,
+        width: int,
+        depth: int,
+        heads: int,
+        num_class_tokens: int = 1,
+        pool: str = "cls",
+        num_positions: int = 0,
+    ):
         super().__init__()
         from timm.models.vision_transformer import Block
 
@@ -33,11 +42,17 @@ class ConditioningModule(nn.Module):
         self.num_class_tokens = num_class_tokens
         self.proj = nn.Linear(in_dim, width)
         self.class_tokens = nn.Parameter(torch.randn(1, num_class_tokens, width) * 0.02)
+        # CNN feature maps carry no position embedding of their own (ViTs do): give them a learned one
+        self.pos_embed = nn.Parameter(torch.randn(1, num_positions, width) * 0.02) if num_positions else None
         self.blocks = nn.Sequential(*(Block(width, heads, mlp_ratio=4.0, qkv_bias=True) for _ in range(depth)))
         self.norm = nn.LayerNorm(width)
 
     def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.proj(tokens)  # (B, L, W)
+        if self.pos_embed is not None:
+            if z.shape[1] != self.pos_embed.shape[1]:
+                raise ValueError(f"expected {self.pos_embed.shape[1]} image tokens, got {z.shape[1]}")
+            z = z + self.pos_embed
         z = torch.cat([self.class_tokens.expand(z.shape[0], -1, -1), z], dim=1)  # (B, n_cls + L, W)
         z = self.norm(self.blocks(z))
         cls, rest = z[:, : self.num_class_tokens], z[:, self.num_class_tokens :]
@@ -46,7 +61,10 @@ class ConditioningModule(nn.Module):
 
 
 class ImageConditioner(nn.Module):
-    """Encoder + conditioning module: images ``(B, C, H, W)`` → (c ``(B, W)``, tokens ``(B, L, W)``)."""
+    """Encoder + conditioning module: images ``(B, C, H, W)`` → (c ``(B, W)``, tokens ``(B, L, W)``).
+
+    ``image_shape`` (C, H, W) lets a CNN encoder's feature map get a learned position embedding.
+    """
 
     def __init__(
         self,
@@ -58,10 +76,14 @@ class ImageConditioner(nn.Module):
         num_class_tokens: int = 1,
         pool: str = "cls",
         pretrained_file: str | None = None,
+        image_shape: tuple[int, int, int] | None = None,
     ):
         super().__init__()
         self.encoder = ImageEncoder(encoder, pretrained_file=pretrained_file, **encoder_kwargs)
-        self.conditioning = ConditioningModule(self.encoder.num_features, width, depth, heads, num_class_tokens, pool)
+        positions = self.encoder.num_feature_tokens(image_shape) if image_shape and self.encoder.is_cnn else 0
+        self.conditioning = ConditioningModule(
+            self.encoder.num_features, width, depth, heads, num_class_tokens, pool, num_positions=positions
+        )
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.conditioning(self.encoder(images))

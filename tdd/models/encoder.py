@@ -39,6 +39,19 @@ class ImageEncoder(nn.Module):
         self.num_features = self.backbone.num_features
         self.num_prefix_tokens = getattr(self.backbone, "num_prefix_tokens", 0)
 
+    @property
+    def is_cnn(self) -> bool:
+        """Whether the backbone is convolutional (a feature map, no position embedding of its own)."""
+        return getattr(self.backbone, "pos_embed", None) is None
+
+    @torch.no_grad()
+    def num_feature_tokens(self, image_shape: tuple[int, int, int]) -> int:
+        """How many tokens an image of shape (C, H, W) becomes (one small probe forward)."""
+        was_training = self.training
+        tokens = self.eval()(torch.zeros(1, *image_shape))
+        self.train(was_training)
+        return tokens.shape[1]
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         feats = self.backbone.forward_features(images)
         if feats.ndim == 4:  # CNN: (B, C, H, W) → (B, H·W, C)

@@ -1,0 +1,358 @@
+"""The TDD app: give an image, watch the denoising loop write its caption (or pick its class) step by step.
+
+    gradio app/main.py          # reload mode while editing
+    python app/main.py          # http://127.0.0.1:7860 ; TDD_HOST=0.0.0.0 (or --host 0.0.0.0) listens on all interfaces
+
+Building ``demo`` is cheap: models load on first use (``tdd.demo.load`` caches them). All logic lives in
+:mod:`tdd.demo`, shared with the Streamlit twin (``app/streamlit_app.py``); this file only lays out widgets.
+
+API endpoints (``gradio_client``): ``/caption`` and ``/classify``, each returning JSON with the result and
+the per-step trajectory; see the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from tdd import demo as core
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENE_EXAMPLES = sorted(str(p) for p in (ROOT / "examples" / "scenes").glob("*.png"))
+DIGIT_EXAMPLES = sorted(str(p) for p in (ROOT / "examples" / "digits").glob("*.png"))
+MAX_UPLOAD = "10mb"
+CONCURRENCY = 2  # runs at once; more requests wait in the queue
+PLAY_SECONDS_PER_STEP = 0.2
+
+INTRO = f"""# In-situ Tweedie Discrete Diffusion (TDD)
+{core.ONE_SENTENCE}
+
+**Pick an example (or upload an image) and press Run** — the view updates after every denoising step.
+<small>{core.COLOUR_LEGEND}</small>"""
+
+
+class UploadedImage(gr.Image):
+    """``gr.Image`` that hands an upload to tdd as a file path without decoding it first.
+
+    Gradio's own preprocessing opens the file with PIL and fails on a corrupt upload with a generic
+    error; tdd.data.images validates the file instead and names the problem. ``is_template`` keeps
+    the frontend's Image widget.
+    """
+
+    is_template = True
+
+    def preprocess(self, payload):
+        if payload is not None and payload.path and not (payload.url or "").startswith("data:"):
+            return str(payload.path)
+        return super().preprocess(payload)
+
+
+def _settings(
+    steps, cfg, cfg_schedule, to_one, temperature, seed, remasking="low_confidence", omega=0.0, w0=0.3, w1=0.55
+):
+    return core.Settings(
+        steps=steps,
+        cfg=cfg,
+        cfg_schedule=cfg_schedule,
+        to_one=to_one,
+        temperature=temperature,
+        seed=seed,
+        remasking=remasking,
+        omega=omega,
+        window=(w0, w1),
+    )
+
+
+def _busiest_position(run: core.Run) -> int:
+    """The token position whose word changed most often: the most interesting heatmap to start with."""
+    counts = [0] * run.records[0].tokens.shape[1]
+    for r in run.records[1:]:
+        for i, c in enumerate(r.changed[0].tolist()):
+            counts[i] += int(c)
+    return max(range(len(counts)), key=lambda i: (counts[i], -i))
+
+
+def _views(run: core.Run, loaded: core.Loaded, position, step=None):
+    """(sentence, heatmap, bars-or-entropy, history) for one step of a run."""
+    upto = step
+    heat = core.heatmap_figure(run, loaded, int(position or 0), upto)
+    side = core.bars_figure(run, loaded, step) if run.task == "classify" else core.entropy_figure(run, upto)
+    return core.sentence_html(run, loaded, step), heat, side, core.history_html(run, loaded, upto)
+
+
+def _timing(run: core.Run) -> str:
+    if run.first_step_seconds is None:
+        return ""
+    total, first = run.seconds * 1000, run.first_step_seconds * 1000
+    return f"{run.num_steps or 1} step(s) in {total:.0f} ms (first step shown after {first:.0f} ms)"
+
+
+def run_live(task, image, model, position, pins, *sampling):
+    """Stream one run: yields every view after every denoising step."""
+    try:
+        settings = _settings(*sampling)
+        loaded = core.load(model)
+        if loaded.task != task:
+            raise core.DemoError(f"{model} is a {loaded.task} model; pick a {task} model")
+        run = None
+        for run in core.stream(model, image, settings, pins if task == "caption" else ""):
+            pos = position if position is not None else 0
+            slider = gr.Slider(minimum=1, maximum=max(settings.steps, 2), value=max(run.num_steps, 1), step=1)
+            yield (*_views(run, loaded, pos), run, slider, gr.Dropdown(), _timing(run))
+    except core.DemoError as e:
+        raise gr.Error(str(e)) from e
+    if run is not None and run.task == "caption" and run.records:
+        pos = position if position is not None else _busiest_position(run)
+        choices = core.positions(run, loaded)
+        yield (*_views(run, loaded, pos), run, gr.Slider(), gr.Dropdown(choices=choices, value=pos), _timing(run))
+
+
+def show_step(run, model, position, step):
+    """The scrubber: revisit one step of the finished run."""
+    if run is None or not run.records:
+        return gr.HTML(), gr.Plot(), gr.Plot(), gr.HTML()
+    return _views(run, core.load(model), position, int(step) - 1)
+
+
+def play(run, model, position):
+    """Replay the finished run, one step every PLAY_SECONDS_PER_STEP."""
+    if run is None or not run.records:
+        return
+    loaded = core.load(model)
+    for k in range(run.num_steps):
+        yield (*_views(run, loaded, position, k), gr.Slider(value=k + 1))
+        time.sleep(PLAY_SECONDS_PER_STEP)
+
+
+def export(run, model, image):
+    if run is None:
+        raise gr.Error("run the model first")
+    loaded = core.load(model)
+    out = tempfile.mkdtemp(prefix="tdd_export_")
+    files = [str(core.export_json(run, loaded, out))]
+    if run.records:
+        files.append(str(core.export_gif(run, loaded, image, out)))
+    return files
+
+
+def side_by_side(image, steps, seed):
+    """TDD and masked diffusion on one image with the same steps, streamed together; then the AR caption."""
+    try:
+        settings = _settings(steps, 1.0, "constant", "argmax", 1.0, seed)
+        names = {m: f"scenes-{m}" for m in ("tdd", "mdd", "ar")}
+        loaded = {m: core.load(n) for m, n in names.items()}
+        runs = {m: core.stream(names[m], image, settings) for m in ("tdd", "mdd")}
+        views = {"tdd": "", "mdd": ""}
+        done = set()
+        while len(done) < 2:
+            for m, it in runs.items():
+                if m in done:
+                    continue
+                run = next(it, None)
+                if run is None:
+                    done.add(m)
+                    continue
+                views[m] = core.sentence_html(run, loaded[m]) + f"<div class='tdd-step'>{_timing(run)}</div>"
+            yield views["tdd"], views["mdd"], ""
+        ar = core.run_to_end(names["ar"], image, settings)
+        yield views["tdd"], views["mdd"], f"**Autoregressive:** {ar.text}  \n<small>{_timing(ar)}</small>"
+    except core.DemoError as e:
+        raise gr.Error(str(e)) from e
+
+
+def api_caption(image, steps=20, cfg=1.0, seed=0, method="tdd", model="", to_one="argmax", temperature=1.0, pins=""):
+    """Caption an image; JSON with ``result`` (the caption), ``seconds`` and the per-step ``trajectory``."""
+    try:
+        name = model or f"scenes-{method}"
+        run = core.run_to_end(name, image, _settings(steps, cfg, "constant", to_one, temperature, seed), pins or "")
+        return run.to_json(core.load(name))
+    except core.DemoError as e:
+        raise gr.Error(str(e)) from e
+
+
+def api_classify(image, steps=20, cfg=1.0, seed=0, model="digits-tdd", to_one="argmax", temperature=1.0):
+    """Classify a digit image; JSON with ``result`` (the class), ``probs`` and the per-step ``trajectory``."""
+    try:
+        name = model or "digits-tdd"
+        if core.load(name).task != "classify":
+            raise core.DemoError(f"{name} is not a classifier")
+        run = core.run_to_end(name, image, _settings(steps, cfg, "constant", to_one, temperature, seed))
+        return run.to_json(core.load(name))
+    except core.DemoError as e:
+        raise gr.Error(str(e)) from e
+
+
+def _sampling_controls(masked: bool):
+    with gr.Accordion("Sampling settings", open=False):
+        steps = gr.Slider(1, core.MAX_STEPS, value=20, step=1, label="steps")
+        cfg = gr.Slider(0.0, 5.0, value=1.0, step=0.1, label="CFG scale (1 = no guidance)")
+        cfg_schedule = gr.Radio(["constant", "linear"], value="constant", label="CFG schedule")
+        to_one = gr.Radio(["argmax", "multinomial"], value="argmax", label="to-one operation")
+        temperature = gr.Slider(0.1, 3.0, value=1.0, step=0.1, label="temperature (multinomial)")
+        seed = gr.Number(0, precision=0, label="seed")
+        remasking = gr.Radio(
+            ["low_confidence", "random"], value="low_confidence", label="remasking (masked baseline)", visible=masked
+        )
+        omega = gr.Slider(0.0, 0.5, value=0.0, step=0.001, label="ω remasking (masked baseline)", visible=masked)
+        w0 = gr.Slider(0.0, 1.0, value=0.3, step=0.05, label="ω window start", visible=masked)
+        w1 = gr.Slider(0.0, 1.0, value=0.55, step=0.05, label="ω window end", visible=masked)
+    return [steps, cfg, cfg_schedule, to_one, temperature, seed, remasking, omega, w0, w1]
+
+
+def _task_tab(task: str, examples: list[str]):
+    models = core.available_models(task)
+    default = core.DEFAULT_MODEL[task] if core.DEFAULT_MODEL[task] in models else (models[0] if models else None)
+    with gr.Row():
+        with gr.Column(scale=1):
+            if task == "classify":
+                image = UploadedImage(type="filepath", sources=["upload", "clipboard"], label="Digit image", height=240)
+                sketch = gr.Sketchpad(type="pil", label="…or draw a digit", height=240)
+            else:
+                image = UploadedImage(type="filepath", sources=["upload", "clipboard"], label="Image", height=256)
+                sketch = None
+            gr.Examples(examples, inputs=image, label="Examples")
+            model = gr.Dropdown(models, value=default, label="model", allow_custom_value=True)
+            pins = gr.Textbox(
+                label="Pin words (optional)",
+                placeholder="e.g. a large _ circle — keep words to pin them, write _ where the model should choose",
+                visible=task == "caption",
+            )
+            sampling = _sampling_controls(masked=task == "caption")
+            run_btn = gr.Button("Run", variant="primary", elem_id=f"run-{task}")
+        with gr.Column(scale=2):
+            sentence = gr.HTML(label="current step", elem_id=f"sentence-{task}")
+            timing = gr.Markdown(elem_id=f"timing-{task}")
+            with gr.Row():
+                step = gr.Slider(1, 20, value=20, step=1, label="step (drag to revisit)", scale=4)
+                play_btn = gr.Button("▶ play", scale=1)
+            position = gr.Dropdown(
+                [],
+                value=None,
+                label="token position for the heatmap",
+                visible=task == "caption",
+                allow_custom_value=True,
+            )
+            heat = gr.Plot(label="heatmap", elem_id=f"heatmap-{task}")
+            side = gr.Plot(label="class probabilities" if task == "classify" else "entropy per step")
+            with gr.Accordion("every step", open=task == "caption"):
+                history = gr.HTML()
+            with gr.Row():
+                export_btn = gr.Button("Export trajectory (JSON) and animation (GIF)")
+                files = gr.File(label="downloads", file_count="multiple")
+    state = gr.State(None)
+    task_box = gr.Textbox(task, visible=False)
+    views = [sentence, heat, side, history]
+    source = image
+    if sketch is not None:  # a drawing replaces the upload as the input
+        drawn = gr.State(None)
+        sketch.change(lambda s: s, sketch, drawn, queue=False, api_visibility="private")
+        image.change(lambda _: None, image, drawn, queue=False, api_visibility="private")
+        source = gr.State(None)
+
+        def pick(img, d):  # a non-empty drawing wins over the upload
+            return d if d is not None and d.get("composite") is not None and d["composite"].getbbox() else img
+
+        run_btn.click(pick, [image, drawn], source, queue=False, api_visibility="private").then(
+            run_live,
+            [task_box, source, model, position, pins, *sampling],
+            [*views, state, step, position, timing],
+            api_visibility="private",
+            concurrency_id="run",
+        )
+    else:
+        run_btn.click(
+            run_live,
+            [task_box, image, model, position, pins, *sampling],
+            [*views, state, step, position, timing],
+            api_visibility="private",
+            concurrency_id="run",
+        )
+    step.release(show_step, [state, model, position, step], views, api_visibility="private")
+    position.change(show_step, [state, model, position, step], views, api_visibility="private")
+    play_btn.click(play, [state, model, position], [*views, step], api_visibility="private")
+    export_btn.click(export, [state, model, source], files, api_visibility="private")
+
+
+def build() -> gr.Blocks:
+    with gr.Blocks(title="TDD: watch a caption crystallise out of noise") as app:
+        gr.Markdown(INTRO)
+        with gr.Tabs():
+            with gr.Tab("Caption"):
+                _task_tab("caption", SCENE_EXAMPLES)
+            with gr.Tab("Side by side"):
+                gr.Markdown(
+                    "TDD and masked diffusion on the same image with the same number of steps, "
+                    "then the autoregressive caption."
+                )
+                with gr.Row():
+                    with gr.Column(scale=1):
+                        sbs_image = gr.Image(
+                            type="filepath", sources=["upload", "clipboard"], label="Image", height=256
+                        )
+                        gr.Examples(SCENE_EXAMPLES, inputs=sbs_image)
+                        sbs_steps = gr.Slider(1, core.MAX_STEPS, value=20, step=1, label="steps")
+                        sbs_seed = gr.Number(0, precision=0, label="seed")
+                        sbs_btn = gr.Button("Run all three", variant="primary", elem_id="run-sbs")
+                    with gr.Column(scale=2):
+                        gr.Markdown("**TDD**")
+                        tdd_view = gr.HTML(elem_id="sbs-tdd")
+                        gr.Markdown("**Masked diffusion**")
+                        mdd_view = gr.HTML(elem_id="sbs-mdd")
+                        ar_view = gr.Markdown(elem_id="sbs-ar")
+                sbs_btn.click(
+                    side_by_side,
+                    [sbs_image, sbs_steps, sbs_seed],
+                    [tdd_view, mdd_view, ar_view],
+                    api_name="side_by_side",
+                    concurrency_id="run",
+                )
+            with gr.Tab("Classify"):
+                _task_tab("classify", DIGIT_EXAMPLES)
+        with gr.Row(visible=False):  # the JSON API: /caption and /classify
+            a_image = UploadedImage(type="filepath")
+            a_steps, a_cfg, a_seed = gr.Number(20, precision=0), gr.Number(1.0), gr.Number(0, precision=0)
+            a_method, a_model, a_to_one = gr.Textbox("tdd"), gr.Textbox(""), gr.Textbox("argmax")
+            a_temp, a_pins, a_out = gr.Number(1.0), gr.Textbox(""), gr.JSON()
+            a_cap, a_cls = gr.Button(), gr.Button()
+        a_cap.click(
+            api_caption,
+            [a_image, a_steps, a_cfg, a_seed, a_method, a_model, a_to_one, a_temp, a_pins],
+            a_out,
+            api_name="caption",
+            concurrency_id="run",
+        )
+        c_model = gr.Textbox("digits-tdd", visible=False)
+        a_cls.click(
+            api_classify,
+            [a_image, a_steps, a_cfg, a_seed, c_model, a_to_one, a_temp],
+            a_out,
+            api_name="classify",
+            concurrency_id="run",
+        )
+    app.queue(default_concurrency_limit=CONCURRENCY, max_size=256)
+    return app
+
+
+demo = build()
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description="The TDD app (Gradio).")
+    # GRADIO_SERVER_NAME is what Hugging Face Spaces sets (0.0.0.0); locally the default stays private
+    host = os.environ.get("TDD_HOST") or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    p.add_argument("--host", default=host, help="0.0.0.0 to listen on all interfaces")
+    p.add_argument(
+        "--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", os.environ.get("TDD_PORT", 7860)))
+    )
+    p.add_argument("--share", action="store_true", help="ask Gradio for a public share link")
+    args = p.parse_args(argv)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD)
+
+
+if __name__ == "__main__":
+    main()

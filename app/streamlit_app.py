@@ -1,0 +1,113 @@
+"""The Streamlit twin of the Gradio app: ``streamlit run app/streamlit_app.py``.
+
+Same tasks, same live per-step view and heatmaps, built on the same UI-independent core
+(:mod:`tdd.demo`); this file only lays out widgets.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import streamlit as st
+
+from tdd import demo as core
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = {
+    "caption": sorted((ROOT / "examples" / "scenes").glob("*.png")),
+    "classify": sorted((ROOT / "examples" / "digits").glob("*.png")),
+}
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
+
+
+def sampling_controls(task: str) -> core.Settings:
+    with st.expander("Sampling settings"):
+        steps = st.slider("steps", 1, core.MAX_STEPS, 20)
+        cfg = st.slider("CFG scale (1 = no guidance)", 0.0, 5.0, 1.0, 0.1)
+        cfg_schedule = st.radio("CFG schedule", ["constant", "linear"], horizontal=True)
+        to_one = st.radio("to-one operation", ["argmax", "multinomial"], horizontal=True)
+        temperature = st.slider("temperature (multinomial)", 0.1, 3.0, 1.0, 0.1)
+        seed = st.number_input("seed", value=0, step=1)
+        remasking, omega, window = "low_confidence", 0.0, (0.3, 0.55)
+        if task == "caption":
+            remasking = st.radio("remasking (masked baseline)", ["low_confidence", "random"], horizontal=True)
+            omega = st.slider("ω remasking (masked baseline)", 0.0, 0.5, 0.0, 0.001)
+            window = st.slider("ω window", 0.0, 1.0, (0.3, 0.55), 0.05)
+    return core.Settings(steps, cfg, cfg_schedule, to_one, temperature, int(seed), remasking, omega, window)
+
+
+def show(run: core.Run, loaded: core.Loaded, boxes, position: int, step: int | None, tag: str) -> None:
+    """Fill the four boxes; ``tag`` keeps the charts' element ids unique within one script run."""
+    sentence, heat, side, history = boxes
+    sentence.markdown(core.sentence_html(run, loaded, step), unsafe_allow_html=True)
+    figure = core.heatmap_figure(run, loaded, position, step)
+    if figure is not None:
+        heat.plotly_chart(figure, width="stretch", key=f"heat-{tag}")
+    side_figure = core.bars_figure(run, loaded, step) if run.task == "classify" else core.entropy_figure(run, step)
+    if side_figure is not None:
+        side.plotly_chart(side_figure, width="stretch", key=f"side-{tag}")
+    history.markdown(core.history_html(run, loaded, step), unsafe_allow_html=True)
+
+
+def main() -> None:
+    st.set_page_config(page_title="TDD: watch a caption crystallise out of noise", layout="wide")
+    st.title("In-situ Tweedie Discrete Diffusion (TDD)")
+    st.markdown(core.ONE_SENTENCE)
+    st.caption(core.COLOUR_LEGEND)
+    task = st.radio("task", list(core.TASKS), horizontal=True, key="task")
+    left, right = st.columns([1, 2])
+    with left:
+        upload = st.file_uploader("Image", type=UPLOAD_TYPES, key="upload")
+        examples = EXAMPLES[task]
+        example = st.selectbox("…or an example", examples, format_func=lambda p: p.name, key=f"example-{task}")
+        image = upload.getvalue() if upload is not None else example
+        if image is not None:
+            st.image(image if upload is not None else str(example), width=200)
+        models = core.available_models(task)
+        default = models.index(core.DEFAULT_MODEL[task]) if core.DEFAULT_MODEL[task] in models else 0
+        model = st.selectbox("model", models, index=default, key=f"model-{task}")
+        pins = ""
+        if task == "caption":
+            pins = st.text_input("Pin words (optional): keep words to pin, write _ where the model chooses")
+        try:
+            settings = sampling_controls(task)
+        except core.DemoError as e:
+            st.error(str(e))
+            return
+        go = st.button("Run", type="primary")
+    with right:
+        boxes = (st.empty(), st.empty(), st.empty(), st.empty())
+    if go:
+        try:
+            loaded = core.load(model)
+            run = None
+            for run in core.stream(model, image, settings, pins):
+                show(run, loaded, boxes, 0, None, f"live-{run.num_steps}")
+            st.session_state["run"], st.session_state["run_model"] = run, model
+        except core.DemoError as e:
+            st.error(str(e))
+            return
+    run, name = st.session_state.get("run"), st.session_state.get("run_model")
+    if run is None or name is None or run.task != task:
+        return
+    loaded = core.load(name)
+    with right:
+        st.caption(f"{run.num_steps or 1} step(s) in {run.seconds * 1000:.0f} ms")
+        position, step = 0, None
+        if run.records:
+            if run.num_steps > 1:
+                step = st.slider("step (drag to revisit)", 1, run.num_steps, run.num_steps, key="step") - 1
+            if task == "caption":
+                choices = core.positions(run, loaded)
+                position = st.selectbox("token position for the heatmap", choices, format_func=lambda c: c[0])[1]
+        show(run, loaded, boxes, position, step, "final")
+        st.download_button(
+            "Download the trajectory (JSON)",
+            data=json.dumps(run.to_json(loaded), indent=1),
+            file_name="tdd_trajectory.json",
+            mime="application/json",
+        )
+
+
+main()

@@ -1,0 +1,539 @@
+"""The UI-independent core of the apps (``app/main.py`` for Gradio, ``app/streamlit_app.py``).
+
+Both apps only lay out widgets; everything else is here, so they cannot drift apart:
+
+- which models exist (the bundled ones and checkpoint directories under a runs folder), loaded once;
+- turning an upload into the model's input, with a clear :class:`DemoError` for bad files;
+- streaming a run: :func:`stream` consumes the library's sampler generator and yields the growing
+  :class:`Run` after every denoising step (the loop itself is never re-implemented here);
+- pinning words for infilling, the sentence view as HTML, the figures (from :mod:`tdd.viz`), and the
+  exports (JSON trajectory, animated GIF).
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import io
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+TASKS = ("caption", "classify")
+DEFAULT_MODEL = {"caption": "scenes-tdd", "classify": "digits-tdd"}
+RUNS_DIR_ENV = "TDD_RUNS_DIR"  # where the apps look for your own checkpoint directories
+MAX_STEPS = 100
+FREE_WORD = "_"  # in a pinned caption, a word to be regenerated
+HEATMAP_TOP = 8
+ONE_SENTENCE = (
+    "TDD writes a caption (or picks a class) by starting from pure Gaussian noise over one-hot word "
+    "vectors and repeatedly predicting the clean sentence, snapping it to words, and re-noising it a "
+    "little less, until the words settle."
+)
+COLOUR_LEGEND = (
+    "Each word is shaded by the model's confidence in it (pale = unsure, dark blue = sure); "
+    "an orange outline marks a word that changed since the previous step; ▢ is an empty (padding) slot "
+    "and [mask] a still-masked slot of the masked-diffusion baseline."
+)
+
+
+class DemoError(ValueError):
+    """A problem with the user's input or settings, worded for the user."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Models
+
+
+@dataclass
+class Loaded:
+    """A model ready to run: its task, method (tdd/mdd/ar/linear), tokenizer (captioners) and name."""
+
+    name: str
+    model: Any
+    task: str
+    method: str
+    tokenizer: Any = None
+
+    @property
+    def image_size(self) -> int:
+        return self.model.config.image_size
+
+    def words(self, ids) -> list[str]:
+        return [self.id_to_token(int(i)) for i in ids]
+
+    def id_to_token(self, i: int) -> str:
+        if self.tokenizer is None:
+            return str(i)
+        return self.tokenizer.id_to_token(i) or "?"
+
+
+def runs_dir() -> Path:
+    """The folder searched for user checkpoints: ``$TDD_RUNS_DIR`` or ``./runs``."""
+    return Path(os.environ.get(RUNS_DIR_ENV, "runs"))
+
+
+def _model_type(directory: Path) -> str | None:
+    try:
+        return json.loads((directory / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+TYPE_TO_TASK = {
+    "tdd-classifier": ("classify", "tdd"),
+    "linear-classifier": ("classify", "linear"),
+    "tdd-captioner": ("caption", "tdd"),
+    "mdd-captioner": ("caption", "mdd"),
+    "ar-captioner": ("caption", "ar"),
+}
+
+
+def available_models(task: str, runs: Path | None = None) -> list[str]:
+    """Bundled model names for ``task``, then checkpoint directories (with ``config.json``) found
+    up to three levels under the runs folder."""
+    from tdd.models.registry import BUNDLED_DIR, bundled_checkpoints
+
+    if task not in TASKS:
+        raise DemoError(f"task must be one of {TASKS}, got {task!r}")
+    names = [n for n in bundled_checkpoints() if TYPE_TO_TASK.get(_model_type(BUNDLED_DIR / n), ("",))[0] == task]
+    root = runs if runs is not None else runs_dir()
+    if root.is_dir():
+        found = sorted(
+            {p.parent for pattern in ("config.json", "*/config.json", "*/*/config.json") for p in root.glob(pattern)}
+        )
+        names += [str(d) for d in found if TYPE_TO_TASK.get(_model_type(d), ("",))[0] == task]
+    return names
+
+
+@functools.lru_cache(maxsize=8)
+def load(name: str) -> Loaded:
+    """Load a bundled model or checkpoint directory once (cached); errors name the file at fault."""
+    from tdd.checkpoint import CheckpointError
+    from tdd.data.tokenizer import load_tokenizer
+    from tdd.models.registry import PretrainedModel, resolve_checkpoint
+
+    try:
+        model = PretrainedModel.from_pretrained(name)
+    except (CheckpointError, FileNotFoundError) as e:
+        raise DemoError(f"cannot load model {name!r}: {e}") from e
+    task, method = TYPE_TO_TASK.get(model.model_type, (None, None))
+    if task is None:
+        raise DemoError(f"{name!r} holds a {type(model).__name__}, which the app cannot run")
+    tokenizer = load_tokenizer(resolve_checkpoint(name)) if task == "caption" else None
+    return Loaded(name, model, task, method, tokenizer)
+
+
+def class_names(loaded: Loaded) -> list[str]:
+    return [str(k) for k in range(loaded.model.num_outputs)]
+
+
+# ----------------------------------------------------------------------------------------------
+# Inputs
+
+
+def image_input(image: Any, loaded: Loaded):
+    """A path, bytes, PIL image or array (or a Gradio sketchpad dict) → the model's ``(1, C, H, W)`` input."""
+    from tdd.data.digits import preprocess_image
+    from tdd.data.images import ImageError, preprocess_rgb
+
+    if isinstance(image, dict):  # gr.Sketchpad / ImageEditor value: use the flattened drawing
+        image = image.get("composite") if image.get("composite") is not None else image.get("background")
+    if image is None:
+        raise DemoError("no image: upload one, draw one, or pick an example")
+    try:
+        if loaded.task == "classify":
+            x = preprocess_image(image, loaded.image_size)
+        else:
+            x = preprocess_rgb(image, loaded.image_size)
+    except ImageError as e:
+        message = str(e)
+        if isinstance(image, (str, os.PathLike)):  # name the file, not where the server keeps it
+            message = message.replace(str(image), Path(image).name)
+        raise DemoError(message) from e
+    return x.unsqueeze(0)
+
+
+@dataclass
+class Settings:
+    """Sampling settings shared by every control surface (Gradio, Streamlit, API)."""
+
+    steps: int = 20
+    cfg: float = 1.0
+    cfg_schedule: str = "constant"
+    to_one: str = "argmax"
+    temperature: float = 1.0
+    seed: int = 0
+    remasking: str = "low_confidence"
+    omega: float = 0.0
+    window: tuple[float, float] = (0.3, 0.55)
+
+    def __post_init__(self):
+        from tdd.samplers.common import GUIDANCE_SCHEDULES, TO_ONE
+
+        self.steps, self.seed = int(self.steps), int(self.seed)
+        self.cfg, self.temperature, self.omega = float(self.cfg), float(self.temperature), float(self.omega)
+        self.window = (float(self.window[0]), float(self.window[1]))
+        if not 1 <= self.steps <= MAX_STEPS:
+            raise DemoError(f"steps must be between 1 and {MAX_STEPS}, got {self.steps}")
+        if self.cfg < 0:
+            raise DemoError(f"the CFG scale must be ≥ 0, got {self.cfg}")
+        if self.cfg_schedule not in GUIDANCE_SCHEDULES:
+            raise DemoError(f"CFG schedule must be one of {GUIDANCE_SCHEDULES}, got {self.cfg_schedule!r}")
+        if self.to_one not in TO_ONE:
+            raise DemoError(f"to-one must be one of {TO_ONE}, got {self.to_one!r}")
+        if self.temperature <= 0:
+            raise DemoError(f"temperature must be > 0, got {self.temperature}")
+        if self.remasking not in ("low_confidence", "random"):
+            raise DemoError(f"remasking must be low_confidence or random, got {self.remasking!r}")
+        if not 0 <= self.omega <= 1:
+            raise DemoError(f"ω must be in [0, 1], got {self.omega}")
+        if not 0 <= self.window[0] <= self.window[1] <= 1:
+            raise DemoError(f"the ω window must satisfy 0 ≤ start ≤ end ≤ 1, got {self.window}")
+
+
+def parse_pins(text: str, loaded: Loaded):
+    """A caption with ``_`` for the words to regenerate → ``(clamp_tokens, clamp_mask)`` ``(1, N)``.
+
+    ``"a large _ circle"`` pins positions 0, 1, 3 and leaves the colour (and every position after the
+    last word, which is padding) to the sampler. Returns ``(None, None)`` for an empty text.
+    """
+    import torch
+
+    from tdd.data.tokenizer import PAD_ID, UNK_ID
+
+    words = text.strip().lower().split()
+    if not words:
+        return None, None
+    n = loaded.model.config.max_len
+    if len(words) > n:
+        raise DemoError(f"the pinned caption has {len(words)} words; this model writes at most {n}")
+    tokens = torch.full((1, n), PAD_ID, dtype=torch.long)
+    mask = torch.zeros((1, n), dtype=torch.bool)
+    for i, w in enumerate(words):
+        if w == FREE_WORD:
+            continue
+        token = loaded.tokenizer.token_to_id(w)
+        if token is None or token == UNK_ID:
+            raise DemoError(f"the word {w!r} is not in this model's vocabulary")
+        tokens[0, i], mask[0, i] = token, True
+    if mask.all():
+        raise DemoError(f"every word is pinned; replace the words to regenerate with {FREE_WORD}")
+    return tokens, mask
+
+
+# ----------------------------------------------------------------------------------------------
+# Running
+
+
+@dataclass
+class Run:
+    """One run as it grows: the sampler's records (batch of one, top-k/small-K probabilities only),
+    the final text and the wall time so far."""
+
+    task: str
+    model: str
+    method: str
+    settings: Settings
+    records: list = field(default_factory=list)
+    text: str = ""
+    seconds: float = 0.0
+    first_step_seconds: float | None = None
+    pinned: list[bool] | None = None
+    final_probs: list[float] | None = None  # classification: the final p(class)
+
+    @property
+    def num_steps(self) -> int:
+        return len(self.records)
+
+    def to_json(self, loaded: Loaded) -> dict[str, Any]:
+        """The final result and the per-step trajectory, as plain JSON types."""
+        steps = []
+        for r in self.records:
+            row: dict[str, Any] = {"step": r.step + 1, "t": float(r.t), "entropy": round(float(r.entropy[0].mean()), 5)}
+            if self.task == "caption":
+                row["sentence"] = sentence_text(r, loaded)
+                row["tokens"] = loaded.words(r.tokens[0])
+                row["confidence"] = [round(float(p), 4) for p in r.top_probs[0, :, 0]]
+                row["changed"] = [bool(c) for c in r.changed[0]]
+                row["top"] = [
+                    [[loaded.id_to_token(int(i)), round(float(p), 4)] for i, p in zip(ids[:5], ps[:5])]
+                    for ids, ps in zip(r.top_ids[0], r.top_probs[0])
+                ]
+                if r.is_masked is not None:
+                    row["masked"] = [bool(m) for m in r.is_masked[0]]
+            else:
+                row["label"] = int(r.tokens[0])
+                row["probs"] = [round(float(p), 5) for p in r.probs[0]]
+            steps.append(row)
+        out = {
+            "task": self.task,
+            "model": self.model,
+            "method": self.method,
+            "settings": asdict(self.settings),
+            "result": self.text,
+            "seconds": round(self.seconds, 4),
+            "trajectory": steps,
+        }
+        if self.final_probs is not None:
+            out["probs"] = [round(p, 5) for p in self.final_probs]
+        return out
+
+
+def sentence_text(record, loaded: Loaded) -> str:
+    from tdd.data.tokenizer import decode
+
+    return decode(loaded.tokenizer, record.tokens[:1].cpu())[0]
+
+
+def _generator(seed: int):
+    import torch
+
+    return torch.Generator().manual_seed(seed)
+
+
+def stream(name: str, image: Any, settings: Settings | None = None, pins: str = "") -> Iterator[Run]:
+    """Run the model on one image and yield the growing :class:`Run` after every denoising step.
+
+    Classifiers and captioners alike; the AR captioner and the linear classifier have no denoising
+    loop and yield once. ``pins`` (captioners): a caption with ``_`` for the words to regenerate.
+    """
+    import torch
+
+    from tdd.caption import caption_steps, captioner_sampler
+    from tdd.classify import classifier_sampler, classify_steps
+
+    settings = settings or Settings()
+    loaded = load(name)
+    x = image_input(image, loaded)
+    run = Run(loaded.task, name, loaded.method, settings)
+    start = time.perf_counter()
+    g = _generator(settings.seed)
+    if loaded.method in ("ar", "linear"):
+        if pins.strip():
+            raise DemoError("pinning words needs a diffusion model (TDD or MDD), not the autoregressive one")
+        with torch.inference_mode():
+            if loaded.method == "ar":
+                from tdd.data.tokenizer import decode
+
+                run.text = decode(loaded.tokenizer, loaded.model.generate(loaded.model.encode(x)))[0]
+            else:
+                probs = torch.softmax(loaded.model(x).float(), -1)
+                run.text = str(int(probs.argmax()))
+                run.final_probs = probs[0].tolist()
+        run.seconds = run.first_step_seconds = time.perf_counter() - start
+        yield run
+        return
+    if loaded.task == "classify":
+        sampler = classifier_sampler(
+            loaded.model, settings.steps, settings.cfg, settings.cfg_schedule, settings.to_one, settings.temperature
+        )
+        steps = classify_steps(loaded.model, x, sampler, generator=g)
+    else:
+        clamp_tokens, clamp_mask = parse_pins(pins, loaded)
+        if clamp_mask is not None:
+            run.pinned = [bool(m) for m in clamp_mask[0]]
+        sampler = captioner_sampler(
+            loaded.model,
+            steps=settings.steps,
+            cfg=settings.cfg,
+            cfg_schedule=settings.cfg_schedule,
+            to_one=settings.to_one,
+            temperature=settings.temperature,
+            remasking=settings.remasking,
+            omega=settings.omega,
+            window=settings.window,
+        )
+        steps = caption_steps(loaded.model, x, sampler, generator=g, clamp_tokens=clamp_tokens, clamp_mask=clamp_mask)
+    for record in steps:
+        run.records.append(record)
+        if loaded.task == "classify":
+            run.text, run.final_probs = str(int(record.tokens[0])), record.probs[0].tolist()
+        else:
+            run.text = sentence_text(record, loaded)
+        run.seconds = time.perf_counter() - start
+        if run.first_step_seconds is None:
+            run.first_step_seconds = run.seconds
+        yield run
+
+
+def run_to_end(name: str, image: Any, settings: Settings | None = None, pins: str = "") -> Run:
+    """:func:`stream` consumed: the finished run."""
+    *_, last = stream(name, image, settings, pins)
+    return last
+
+
+# ----------------------------------------------------------------------------------------------
+# Views (HTML strings and plotly figures)
+
+
+def _cell(word: str, confidence: float, changed: bool, pinned: bool, masked: bool, title: str) -> str:
+    alpha = 0.12 + 0.88 * max(0.0, min(1.0, confidence))
+    ink = "#fff" if alpha > 0.55 else "#102a43"
+    border = "2px solid #f08c00" if changed else "2px solid transparent"
+    style = f"background:rgba(31,119,180,{alpha:.2f});color:{ink};border:{border};"
+    if masked:
+        style = "background:#e9ecef;color:#868e96;border:2px dashed #adb5bd;"
+    pin = "📌" if pinned else ""
+    return (
+        f'<span class="tdd-tok" title="{html.escape(title)}" style="{style}padding:2px 6px;margin:2px;'
+        f'border-radius:6px;display:inline-block;font-family:monospace">{pin}{html.escape(word)}</span>'
+    )
+
+
+def sentence_html(run: Run, loaded: Loaded, step: int | None = None) -> str:
+    """The sentence at ``step`` (default: the last) with each word shaded by confidence, changed
+    words outlined, pinned words marked 📌, padding shown as ▢ (captions) — or the class and its
+    probability (classification)."""
+    from tdd.data.tokenizer import PAD_ID
+
+    if not run.records:
+        return f'<div class="tdd-sentence"><b>{html.escape(run.text)}</b></div>'
+    k = len(run.records) - 1 if step is None else max(0, min(step, len(run.records) - 1))
+    r = run.records[k]
+    style = "color:#868e96;font-size:13px"
+    head = f'<div class="tdd-step" style="{style}">step {r.step + 1} / {r.num_steps} &nbsp; t = {float(r.t):g}</div>'
+    if run.task == "classify":
+        label, p = int(r.tokens[0]), float(r.top_probs[0, 0])
+        return head + _cell(f"class {label}", p, bool(r.changed[0]) and k > 0, False, False, f"p = {p:.3f}")
+    cells = []
+    masked = r.is_masked[0].tolist() if r.is_masked is not None else [False] * r.tokens.shape[1]
+    for i, (tok, p, ch) in enumerate(zip(r.tokens[0].tolist(), r.top_probs[0, :, 0].tolist(), r.changed[0].tolist())):
+        word = "[mask]" if masked[i] else ("▢" if tok == PAD_ID else loaded.id_to_token(tok))
+        alts = ", ".join(
+            f"{loaded.id_to_token(int(a))} {float(q):.2f}" for a, q in zip(r.top_ids[0, i, :3], r.top_probs[0, i, :3])
+        )
+        pinned = bool(run.pinned and run.pinned[i])
+        cells.append(_cell(word, p, bool(ch) and k > 0, pinned, masked[i], f"position {i}: {alts}"))
+    return head + '<div class="tdd-sentence" style="font-size:18px;line-height:2.1">' + "".join(cells) + "</div>"
+
+
+def history_html(run: Run, loaded: Loaded, upto: int | None = None) -> str:
+    """The decoded sentence at every step up to ``upto`` (Fig. 9), newest last."""
+    if not run.records:
+        return ""
+    last = len(run.records) if upto is None else upto + 1
+    rows = []
+    for r in run.records[:last]:
+        text = (
+            sentence_text(r, loaded)
+            if run.task == "caption"
+            else f"class {int(r.tokens[0])} (p = {float(r.top_probs[0, 0]):.2f})"
+        )
+        rows.append(
+            f"<tr><td style='padding-right:8px;color:#868e96'>{r.step + 1}</td><td>{html.escape(text)}</td></tr>"
+        )
+    return "<table class='tdd-history' style='font-family:monospace;font-size:13px'>" + "".join(rows) + "</table>"
+
+
+def positions(run: Run, loaded: Loaded) -> list[tuple[str, int]]:
+    """(label, index) per token position of the last step, for a position picker."""
+    if run.task != "caption" or not run.records:
+        return []
+    words = loaded.words(run.records[-1].tokens[0])
+    return [(f"{i}: {w}", i) for i, w in enumerate(words)]
+
+
+def heatmap_figure(run: Run, loaded: Loaded, position: int = 0, upto: int | None = None):
+    """Captions: top candidates × steps for one token position (Fig. 10); classification: classes × steps."""
+    from tdd.viz import class_heatmap, token_heatmap
+
+    records = run.records if upto is None else run.records[: upto + 1]
+    if not records:
+        return None
+    if run.task == "classify":
+        return class_heatmap(records, 0, class_names(loaded))
+    position = max(0, min(int(position), records[0].tokens.shape[1] - 1))
+    return token_heatmap(records, position, loaded.id_to_token, top=HEATMAP_TOP)
+
+
+def bars_figure(run: Run, loaded: Loaded, step: int | None = None):
+    """Classification: p(class) at one step as bars (the distribution sharpening into a one-hot, Fig. 6)."""
+    import plotly.graph_objects as go
+
+    if run.task != "classify":
+        return None
+    if run.records:
+        k = len(run.records) - 1 if step is None else max(0, min(step, len(run.records) - 1))
+        probs, title = run.records[k].probs[0].tolist(), f"p(class) at step {k + 1}"
+    else:  # the linear baseline: one softmax
+        probs, title = run.final_probs, "p(class), linear head"
+    fig = go.Figure(go.Bar(x=class_names(loaded), y=probs, marker_color="#1f77b4"))
+    fig.update_layout(title=title, yaxis=dict(range=[0, 1], title="probability"), xaxis_title="class", height=300)
+    return fig
+
+
+def entropy_figure(run: Run, upto: int | None = None):
+    from tdd.viz import entropy_per_step
+
+    records = run.records if upto is None else run.records[: upto + 1]
+    if not records:
+        return None
+    fig = entropy_per_step(records, index=0)
+    fig.update_layout(height=260, margin=dict(t=40, b=40))
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# Exports
+
+
+def export_json(run: Run, loaded: Loaded, directory: str | os.PathLike) -> Path:
+    path = Path(directory) / "tdd_trajectory.json"
+    path.write_text(json.dumps(run.to_json(loaded), indent=1), encoding="utf-8")
+    return path
+
+
+def export_gif(run: Run, loaded: Loaded, image: Any, directory: str | os.PathLike, ms_per_step: int = 350) -> Path:
+    """An animated GIF: the input image beside the sentence (or class) at each step."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from tdd.data.images import open_image
+
+    if not run.records:
+        raise DemoError("nothing to animate: this model has no denoising steps")
+    if isinstance(image, dict):
+        image = image.get("composite") if image.get("composite") is not None else image.get("background")
+    thumb = open_image(image).convert("RGB").resize((128, 128))
+    font = ImageFont.load_default(size=16)
+    frames = []
+    for k, r in enumerate(run.records):
+        frame = Image.new("RGB", (640, 148), "white")
+        frame.paste(thumb, (10, 10))
+        draw = ImageDraw.Draw(frame)
+        draw.text((150, 12), f"step {r.step + 1}/{r.num_steps}  t={float(r.t):g}", fill=(100, 100, 100), font=font)
+        if run.task == "classify":
+            words = [(f"class {int(r.tokens[0])}", float(r.top_probs[0, 0]), False)]
+        else:
+            from tdd.data.tokenizer import PAD_ID
+
+            words = [
+                (loaded.id_to_token(t), float(p), bool(c) and k > 0)
+                for t, p, c in zip(r.tokens[0].tolist(), r.top_probs[0, :, 0].tolist(), r.changed[0].tolist())
+                if t != PAD_ID
+            ]
+        x, y = 150, 44
+        for word, p, changed in words:
+            w = draw.textlength(word, font=font) + 10
+            if x + w > 630:
+                x, y = 150, y + 28
+            shade = int(235 - 190 * max(0.0, min(1.0, p)))
+            draw.rounded_rectangle(
+                (x, y, x + w, y + 24),
+                5,
+                fill=(shade, shade + 10 if shade < 245 else 255, 255),
+                outline=(240, 140, 0) if changed else None,
+                width=2,
+            )
+            draw.text((x + 5, y + 3), word, fill="white" if p > 0.55 else (16, 42, 67), font=font)
+            x += w + 4
+        frames.append(frame)
+    path = Path(directory) / "tdd_denoising.gif"
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=ms_per_step, loop=0)
+    path.write_bytes(buf.getvalue())
+    return path

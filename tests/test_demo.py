@@ -1,0 +1,148 @@
+"""The apps' UI-independent core (tdd.demo): streaming, pins, views, exports, bad input."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tdd import demo as core
+
+WORDS = ["a", "large", "small", "red", "blue", "circle", "square", "above"]  # vocab 3 specials + 8 = 11
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tmp_path_factory):
+    """A runs folder holding tiny random-weight TDD, MDD and AR captioners with their tokenizer."""
+    from tdd.data.tokenizer import save_tokenizer, word_tokenizer
+    from tdd.models.captioner import ARCaptioner, MDDCaptioner, TDDCaptioner
+
+    root = tmp_path_factory.mktemp("runs")
+    tok = word_tokenizer(WORDS)
+    for cls in (TDDCaptioner, MDDCaptioner, ARCaptioner):
+        model = cls(cls.tiny_config())
+        assert model.config.vocab_size == tok.get_vocab_size()
+        out = root / cls.model_type / "final"
+        model.save_pretrained(out)
+        save_tokenizer(tok, out)
+    return root
+
+
+@pytest.fixture
+def scene_png(tmp_path):
+    from tdd.data.scenes import make_scene
+
+    path = tmp_path / "scene.png"
+    Image.fromarray(make_scene(0, split="test").image).save(path)
+    return path
+
+
+def test_available_models_lists_bundled_and_run_directories(tiny_runs, tmp_path):
+    assert "digits-tdd" in core.available_models("classify", tmp_path)
+    found = core.available_models("caption", tiny_runs)
+    assert {str(tiny_runs / t / "final") for t in ("tdd-captioner", "mdd-captioner", "ar-captioner")} <= set(found)
+    assert not any("captioner" in n for n in core.available_models("classify", tiny_runs))
+    with pytest.raises(core.DemoError, match="task"):
+        core.available_models("translate")
+
+
+def test_classify_streams_one_record_per_step_and_exports(tmp_path):
+    seen = []
+    for run in core.stream("digits-tdd", "examples/digits/drawn_7.png", core.Settings(steps=6)):
+        seen.append(run.num_steps)  # the same Run, growing step by step
+    assert seen == [1, 2, 3, 4, 5, 6]
+    assert run.text == "7" and run.first_step_seconds <= run.seconds
+    loaded = core.load("digits-tdd")
+    data = run.to_json(loaded)
+    assert data["result"] == "7" and len(data["trajectory"]) == 6
+    assert abs(sum(data["probs"]) - 1) < 1e-3 and data["trajectory"][-1]["label"] == 7
+    assert "class 7" in core.sentence_html(run, loaded) and "step 3 / 6" in core.sentence_html(run, loaded, 2)
+    assert core.bars_figure(run, loaded, 0).data[0].y is not None
+    assert json.loads(core.export_json(run, loaded, tmp_path).read_text())["result"] == "7"
+    gif = Image.open(core.export_gif(run, loaded, "examples/digits/drawn_7.png", tmp_path))
+    assert gif.n_frames == 6
+
+
+def test_linear_classifier_yields_once():
+    (run,) = list(core.stream("digits-linear", "examples/digits/digit_3.png"))
+    assert run.text == "3" and run.records == [] and len(run.final_probs) == 10
+
+
+@pytest.mark.parametrize("kind", ["tdd-captioner", "mdd-captioner"])
+def test_caption_streaming_views_and_pins(tiny_runs, scene_png, kind):
+    name = str(tiny_runs / kind / "final")
+    loaded = core.load(name)
+    run = core.run_to_end(name, scene_png, core.Settings(steps=4, cfg=2.0, seed=1))
+    assert run.num_steps == 4 and isinstance(run.text, str)
+    again = core.run_to_end(name, scene_png, core.Settings(steps=4, cfg=2.0, seed=1))
+    assert again.text == run.text  # seeded
+    html = core.sentence_html(run, loaded)
+    assert html.count('class="tdd-tok"') == loaded.model.config.max_len
+    assert len(core.positions(run, loaded)) == loaded.model.config.max_len
+    fig = core.heatmap_figure(run, loaded, position=1)
+    assert len(fig.data[0].x) == 4 and core.entropy_figure(run) is not None
+    rows = run.to_json(loaded)["trajectory"]
+    assert [r["step"] for r in rows] == [1, 2, 3, 4] and all(len(r["tokens"]) == 5 for r in rows)
+    pinned = core.run_to_end(name, scene_png, core.Settings(steps=4), pins="a _ red")
+    assert pinned.pinned == [True, False, True, False, False]
+    for r in pinned.records:  # pinned words hold at every step
+        assert loaded.words(r.tokens[0])[0] == "a" and loaded.words(r.tokens[0])[2] == "red"
+    assert "📌" in core.sentence_html(pinned, loaded)
+
+
+def test_ar_caption_and_its_limits(tiny_runs, scene_png):
+    name = str(tiny_runs / "ar-captioner" / "final")
+    (run,) = list(core.stream(name, scene_png))
+    assert run.records == [] and isinstance(run.text, str)
+    with pytest.raises(core.DemoError, match="pinning"):
+        core.run_to_end(name, scene_png, pins="a _")
+
+
+def test_pins_errors(tiny_runs):
+    loaded = core.load(str(tiny_runs / "tdd-captioner" / "final"))
+    assert core.parse_pins("   ", loaded) == (None, None)
+    with pytest.raises(core.DemoError, match="'zebra' is not in"):
+        core.parse_pins("a zebra _", loaded)
+    with pytest.raises(core.DemoError, match="at most 5"):
+        core.parse_pins("a a a a a _", loaded)
+    with pytest.raises(core.DemoError, match="every word is pinned"):
+        core.parse_pins("a large red circle above", loaded)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"steps": 0}, "steps"),
+        ({"steps": 101}, "steps"),
+        ({"cfg": -1}, "CFG"),
+        ({"to_one": "softmax"}, "to-one"),
+        ({"temperature": 0}, "temperature"),
+        ({"remasking": "best"}, "remasking"),
+        ({"omega": 2}, "ω"),
+        ({"window": (0.6, 0.2)}, "window"),
+        ({"cfg_schedule": "cosine"}, "schedule"),
+    ],
+)
+def test_settings_are_validated(kwargs, message):
+    with pytest.raises(core.DemoError, match=message):
+        core.Settings(**kwargs)
+
+
+def test_bad_inputs_are_demo_errors(tmp_path):
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "text.png").write_text("not an image")
+    for bad in (tmp_path / "empty.png", tmp_path / "text.png", tmp_path / "missing.png", None, {"composite": None}):
+        with pytest.raises(core.DemoError):
+            core.run_to_end("digits-tdd", bad)
+    with pytest.raises(core.DemoError, match="cannot load model"):
+        core.load(str(tmp_path / "no-such-model"))
+    # odd but valid images work: 1×1, 16-bit, palette, RGBA, a sketchpad dict
+    odd = [
+        Image.new("RGB", (1, 1)),
+        Image.fromarray(np.full((20, 20), 40000, dtype=np.uint16)),
+        Image.new("P", (30, 30)),
+        Image.new("RGBA", (30, 30)),
+    ]
+    for image in odd:
+        assert core.run_to_end("digits-tdd", image, core.Settings(steps=2)).text.isdigit()
+    assert core.run_to_end("digits-tdd", {"composite": Image.new("RGBA", (50, 50))}, core.Settings(steps=2)).text
