@@ -1,0 +1,78 @@
+"""Your own captioned images: a folder with the images and a ``captions.txt`` listing them.
+
+``captions.txt`` has one ``file name<TAB>caption`` per line (relative to the folder; blank lines and
+lines starting with ``#`` are ignored) — the format of ``examples/scenes/captions.txt``. A line naming
+a missing file is skipped and counted; an image that cannot be read is skipped (and counted) when it
+is loaded, so one bad file never stops a long run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from tdd.data.images import ImageError, preprocess_rgb
+
+CAPTIONS_FILE = "captions.txt"
+log = logging.getLogger(__name__)
+
+
+class CaptionFolder:
+    """``(image (3, S, S) in [-1, 1], caption)`` pairs from a folder; a ``torch`` Dataset by duck typing.
+
+    Raises:
+        FileNotFoundError: when the folder or its ``captions.txt`` does not exist.
+        ValueError: when ``captions.txt`` has a malformed line (naming the line) or no usable entry.
+    """
+
+    def __init__(self, root: str | os.PathLike, image_size: int):
+        self.root = Path(root)
+        self.image_size = image_size
+        listing = self.root / CAPTIONS_FILE
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"{self.root}: dataset folder not found")
+        if not listing.is_file():
+            raise FileNotFoundError(f"{listing}: not found; write one 'file name<TAB>caption' per line")
+        self.entries: list[tuple[Path, str]] = []
+        self.missing = 0
+        self.unreadable = 0
+        for n, line in enumerate(listing.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            name, sep, text = line.partition("\t")
+            if not sep or not text.strip():
+                raise ValueError(f"{listing}:{n}: expected 'file name<TAB>caption', got {line!r}")
+            path = self.root / name.strip()
+            if not path.is_file():
+                self.missing += 1
+                continue
+            self.entries.append((path, " ".join(text.lower().split())))
+        if self.missing:
+            log.warning("%s: %d entries name missing files and are skipped", listing, self.missing)
+        if not self.entries:
+            raise ValueError(f"{listing}: no entry names an existing image")
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, i: int):
+        for k in range(len(self.entries)):  # an unreadable image is skipped: the next one stands in
+            path, text = self.entries[(i + k) % len(self.entries)]
+            try:
+                return preprocess_rgb(path, self.image_size), text
+            except ImageError as e:
+                self.unreadable += 1
+                log.warning("skipping unreadable image (%d so far): %s", self.unreadable, e)
+        raise ValueError(f"{self.root}: no image in the dataset can be read")
+
+    @property
+    def captions(self) -> list[str]:
+        return [text for _, text in self.entries]
+
+    def vocabulary(self) -> list[str]:
+        """Every word of the captions, sorted (for a word-level tokenizer)."""
+        return sorted({w for text in self.captions for w in text.split()})
+
+    def max_words(self) -> int:
+        return max(len(text.split()) for text in self.captions)
