@@ -1,0 +1,84 @@
+"""Shared by the captioning experiments: the shipped scenes captioners, held-out scenes, and scoring.
+
+``--models-dir`` points the scripts at other checkpoints (``DIR/scenes-tdd`` …), e.g. fresh runs.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+from common import experiment_parser
+
+from tdd.caption import caption
+from tdd.data.images import rgb_to_tensor
+from tdd.data.scenes import caption_metrics, caption_of, make_scene
+from tdd.data.tokenizer import load_tokenizer
+from tdd.evaluation import text_similarity
+from tdd.models.registry import PretrainedModel, resolve_checkpoint
+
+METHODS = ("tdd", "mdd", "ar")
+EVAL_SIZE = 500
+NUM_TEMPLATES = 4
+SMOKE_SIZE = 8
+
+
+def parser(description: str):
+    p = experiment_parser(description)
+    p.add_argument("--models-dir", default=None, help="read DIR/scenes-{tdd,mdd,ar} instead of the bundled models")
+    p.add_argument("--eval-size", type=int, default=EVAL_SIZE)
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def eval_size(args) -> int:
+    return SMOKE_SIZE if args.smoke else args.eval_size
+
+
+def load(args, method: str):
+    """(model, tokenizer) of the scenes captioner for ``method``."""
+    name = f"scenes-{method}"
+    where = str(Path(args.models_dir) / name) if args.models_dir else name
+    return PretrainedModel.from_pretrained(where), load_tokenizer(resolve_checkpoint(where))
+
+
+def held_out(n: int, split: str = "test", image_size: int = 64):
+    """The first ``n`` scenes of ``split``: images ``(n, 3, S, S)``, descriptions, all-template references."""
+    scenes = [make_scene(i, 0, split, image_size) for i in range(n)]
+    images = torch.stack([rgb_to_tensor(s.image) for s in scenes])
+    descriptions = [s.description for s in scenes]
+    references = [[caption_of(d, k) for k in range(NUM_TEMPLATES)] for d in descriptions]
+    return images, descriptions, references, [s.caption for s in scenes]
+
+
+def caption_batched(model, tokenizer, images, seed: int, batch_size: int = 100, **sampling):
+    """Captions of all ``images`` (seeded) and the records of every batch."""
+    g = torch.Generator().manual_seed(seed)
+    captions, records = [], []
+    for i in range(0, len(images), batch_size):
+        out = caption(model, tokenizer, images[i : i + batch_size], generator=g, **sampling)
+        captions += out.captions
+        records.append(out.records)
+    return captions, records
+
+
+def seconds_per_caption(model, tokenizer, images, seed: int, repeats: int = 1, **sampling) -> float:
+    """Median wall time of captioning one image at batch size 1, over ``images`` × ``repeats``."""
+    g = torch.Generator().manual_seed(seed)
+    times = []
+    for _ in range(repeats):
+        for x in images:
+            start = time.perf_counter()
+            caption(model, tokenizer, x[None], generator=g, **sampling)
+            times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def score(captions, descriptions, references) -> dict[str, float]:
+    """Exact match, attribute accuracies, BLEU-4 and CIDEr."""
+    return {**caption_metrics(captions, descriptions), **text_similarity(captions, references)}
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.1f}"

@@ -1,0 +1,51 @@
+"""Fig. 9 analog: the decoded sentence at every denoising step for a few held-out scenes, TDD and
+masked diffusion side by side (masked positions shown as _).
+
+python experiments/fig9_sentences.py
+"""
+
+from __future__ import annotations
+
+from captioning import held_out, load, parser
+from common import command_line, write_result
+
+from tdd.caption import caption
+from tdd.data.tokenizer import MASK_ID, PAD_ID
+
+IMAGES = (0, 1, 5, 8)
+STEPS = 20
+
+
+def sentence(record, tok, i: int = 0) -> str:
+    words = []
+    for j, t in enumerate(record.tokens[i].tolist()):
+        if record.is_masked is not None and bool(record.is_masked[i, j]) or t == MASK_ID:
+            words.append("_")
+        elif t != PAD_ID:
+            words.append(tok.id_to_token(t))
+    return " ".join(words)
+
+
+def main() -> None:
+    import torch
+
+    args = parser(__doc__).parse_args()
+    steps = 3 if args.smoke else STEPS
+    models = {m: load(args, m) for m in ("tdd", "mdd")}
+    images, _, _, truths = held_out(max(IMAGES) + 1, "test", models["tdd"][0].config.image_size)
+    text = "# The sentence at every step (Fig. 9 analog)\n\n"
+    text += f"Command: `{command_line()}`. {steps} steps, argmax, no CFG, seed {args.seed}; held-out test scenes {list(IMAGES)}.\n"
+    for k in IMAGES:
+        text += f"\n## Scene {k}: “{truths[k]}”\n\n| step | TDD | masked diffusion |\n|---|---|---|\n"
+        rows = {}
+        for method, (model, tok) in models.items():
+            g = torch.Generator().manual_seed(args.seed)
+            out = caption(model, tok, images[k : k + 1], generator=g, steps=steps)
+            rows[method] = [sentence(r, tok) for r in out.records]
+        for s in range(steps):
+            text += f"| {s + 1} | {rows['tdd'][s]} | {rows['mdd'][s]} |\n"
+    write_result(args, "fig9_sentences.md", text)
+
+
+if __name__ == "__main__":
+    main()
