@@ -210,10 +210,18 @@ def _task_tab(task: str, examples: list[str]):
     with gr.Row():
         with gr.Column(scale=1):
             if task == "classify":
-                image = UploadedImage(type="filepath", sources=["upload", "clipboard"], label="Digit image", height=240)
+                image = UploadedImage(
+                    type="filepath",
+                    sources=["upload", "clipboard"],
+                    label="Digit image",
+                    height=240,
+                    elem_id="input-classify",
+                )
                 sketch = gr.Sketchpad(type="pil", label="…or draw a digit", height=240)
             else:
-                image = UploadedImage(type="filepath", sources=["upload", "clipboard"], label="Image", height=256)
+                image = UploadedImage(
+                    type="filepath", sources=["upload", "clipboard"], label="Image", height=256, elem_id="input-caption"
+                )
                 sketch = None
             gr.Examples(examples, inputs=image, label="Examples")
             model = gr.Dropdown(models, value=default, label="model", allow_custom_value=True)

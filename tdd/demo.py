@@ -36,7 +36,7 @@ ONE_SENTENCE = (
 )
 COLOUR_LEGEND = (
     "Each word is shaded by the model's confidence in it (pale = unsure, dark blue = sure); "
-    "an orange outline marks a word that changed since the previous step; ▢ is an empty (padding) slot "
+    "an orange outline marks a word that changed since the previous step; a faint · is an empty slot after the end "
     "and [mask] a still-masked slot of the masked-diffusion baseline."
 )
 
@@ -371,6 +371,9 @@ def run_to_end(name: str, image: Any, settings: Settings | None = None, pins: st
 # Views (HTML strings and plotly figures)
 
 
+PAD_MARK = "·"  # an empty slot after the sentence's end
+
+
 def _cell(word: str, confidence: float, changed: bool, pinned: bool, masked: bool, title: str) -> str:
     alpha = 0.12 + 0.88 * max(0.0, min(1.0, confidence))
     ink = "#fff" if alpha > 0.55 else "#102a43"
@@ -378,6 +381,8 @@ def _cell(word: str, confidence: float, changed: bool, pinned: bool, masked: boo
     style = f"background:rgba(31,119,180,{alpha:.2f});color:{ink};border:{border};"
     if masked:
         style = "background:#e9ecef;color:#868e96;border:2px dashed #adb5bd;"
+    elif word == PAD_MARK:  # padding: faint, so the sentence stands out
+        style += "opacity:0.35;"
     pin = "📌" if pinned else ""
     return (
         f'<span class="tdd-tok" title="{html.escape(title)}" style="{style}padding:2px 6px;margin:2px;'
@@ -387,7 +392,7 @@ def _cell(word: str, confidence: float, changed: bool, pinned: bool, masked: boo
 
 def sentence_html(run: Run, loaded: Loaded, step: int | None = None) -> str:
     """The sentence at ``step`` (default: the last) with each word shaded by confidence, changed
-    words outlined, pinned words marked 📌, padding shown as ▢ (captions) — or the class and its
+    words outlined, pinned words marked 📌, padding shown as a faint · (captions) — or the class and its
     probability (classification)."""
     from tdd.data.tokenizer import PAD_ID
 
@@ -403,7 +408,7 @@ def sentence_html(run: Run, loaded: Loaded, step: int | None = None) -> str:
     cells = []
     masked = r.is_masked[0].tolist() if r.is_masked is not None else [False] * r.tokens.shape[1]
     for i, (tok, p, ch) in enumerate(zip(r.tokens[0].tolist(), r.top_probs[0, :, 0].tolist(), r.changed[0].tolist())):
-        word = "[mask]" if masked[i] else ("▢" if tok == PAD_ID else loaded.id_to_token(tok))
+        word = "[mask]" if masked[i] else (PAD_MARK if tok == PAD_ID else loaded.id_to_token(tok))
         alts = ", ".join(
             f"{loaded.id_to_token(int(a))} {float(q):.2f}" for a, q in zip(r.top_ids[0, i, :3], r.top_probs[0, i, :3])
         )

@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -18,7 +20,7 @@ def test_quick_start_has_exactly_two_commands_and_ci_runs_the_second():
     assert len(commands) == 2
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert commands[1] in ci  # verbatim, on a line of its own
-    assert commands[0].startswith("pip install -e . && ")
+    assert commands[0].startswith('pip install -e ".[app]" && ')
 
 
 def test_quick_start_example_exists():
@@ -29,9 +31,25 @@ def test_quick_start_example_exists():
 
 
 def test_readme_library_example_runs(capsys):
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    library = (ROOT / "README.md").read_text().split("## The library", 1)[1]
+    block = re.search(r"```python\n(.*?)```", library, re.S).group(1)
     namespace: dict = {}
     exec(compile(block, "README.md", "exec"), namespace)
     assert namespace["labels_hat"].shape == (32,)
     assert len(capsys.readouterr().out.splitlines()) == 20  # one line per sampling step
+
+
+def test_spaces_front_matter_matches_the_pinned_gradio_and_app():
+    import yaml
+
+    tomllib = pytest.importorskip("tomllib")  # Python ≥ 3.11
+
+    readme = (ROOT / "README.md").read_text()
+    assert readme.startswith("---\n")
+    meta = yaml.safe_load(readme.split("---\n")[1])
+    assert meta["sdk"] == "gradio" and meta["app_file"] == "app/main.py" and str(meta["python_version"])
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert f"gradio=={meta['sdk_version']}" in extras["app"]
+    assert (ROOT / "requirements.txt").read_text().strip().splitlines()[-1] == ".[app]"
+    app = (ROOT / meta["app_file"]).read_text()
+    assert "\ndemo = build()\n" in app  # the module defines `demo` at top level (Spaces and reload mode need it)

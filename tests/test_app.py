@@ -1,0 +1,172 @@
+"""The Gradio app, launched for real on a free local port and driven through gradio_client;
+and the Streamlit twin through streamlit's AppTest."""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+pytest.importorskip("gradio")
+
+
+@pytest.fixture(scope="module")
+def client(app_server):
+    from gradio_client import Client
+
+    return Client(app_server[0], verbose=False)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    from tdd.data.scenes import make_scene
+
+    d = tmp_path_factory.mktemp("inputs")
+    scene = make_scene(2, split="test")
+    Image.fromarray(scene.image).save(d / "scene.png")
+    (d / "empty.png").write_bytes(b"")
+    (d / "not_an_image.png").write_text("hello")
+    jpeg = d / "ok.jpg"
+    Image.fromarray(scene.image).save(jpeg)
+    (d / "truncated.jpg").write_bytes(jpeg.read_bytes()[:200])
+    Image.new("1", (12000, 12000)).save(d / "huge.png")  # 144 Mpixel, a few KB compressed
+    Image.new("RGB", (1, 1), "white").save(d / "tiny.png")
+    Image.fromarray(np.full((64, 64), 50000, dtype=np.uint16)).save(d / "sixteen_bit.png")
+    Image.new("CMYK", (64, 64), (0, 0, 0, 255)).save(d / "cmyk.jpg")
+    frames = [Image.new("P", (64, 64), i) for i in range(3)]
+    frames[0].save(d / "animated.gif", save_all=True, append_images=frames[1:])
+    (d / "big_upload.bin").write_bytes(os.urandom(11 * 1024 * 1024))  # over the 10 MB upload cap
+    return d
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _caption(client, path, **kw):
+    from gradio_client import handle_file
+
+    args = dict(steps=5, cfg=1.0, seed=0, method="tdd", model="", to_one="argmax", temperature=1.0, pins="")
+    args.update(kw)
+    return client.predict(handle_file(str(path)), *args.values(), api_name="/caption")
+
+
+def _classify(client, path, **kw):
+    from gradio_client import handle_file
+
+    args = dict(steps=5, cfg=1.0, seed=0, model="digits-tdd", to_one="argmax", temperature=1.0)
+    args.update(kw)
+    return client.predict(handle_file(str(path)), *args.values(), api_name="/classify")
+
+
+def test_api_endpoints_are_named(client):
+    endpoints = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/caption", "/classify", "/side_by_side"} <= endpoints
+
+
+def test_caption_endpoint_returns_the_trajectory(client, files):
+    out = _caption(client, files / "scene.png", steps=7, cfg=2.0)
+    assert out["task"] == "caption" and out["model"] == "scenes-tdd" and out["settings"]["cfg"] == 2.0
+    assert len(out["trajectory"]) == 7 and out["result"] == out["trajectory"][-1]["sentence"]
+    assert out["result"] == _caption(client, files / "scene.png", steps=7, cfg=2.0)["result"]  # seeded
+    for method in ("mdd", "ar"):
+        other = _caption(client, files / "scene.png", method=method)
+        assert other["method"] == method and isinstance(other["result"], str)
+
+
+def test_classify_endpoint(client):
+    out = _classify(client, ROOT / "examples" / "digits" / "drawn_7.png", steps=10)
+    assert out["result"] == "7" and len(out["trajectory"]) == 10 and len(out["probs"]) == 10
+    linear = _classify(client, ROOT / "examples" / "digits" / "digit_3.png", model="digits-linear")
+    assert linear["result"] == "3" and linear["trajectory"] == []
+
+
+def test_side_by_side_streams_both_methods_then_ar(client, files):
+    from gradio_client import handle_file
+
+    tdd_html, mdd_html, ar_md = client.predict(handle_file(str(files / "scene.png")), 6, 0, api_name="/side_by_side")
+    assert "step 6 / 6" in tdd_html and "step 6 / 6" in mdd_html and "Autoregressive" in ar_md
+
+
+def test_pinned_words_stay(client, files):
+    out = _caption(client, files / "scene.png", pins="there is a small _ _")
+    for step in out["trajectory"]:
+        assert step["tokens"][:4] == ["there", "is", "a", "small"]
+    with pytest.raises(Exception, match="not in this model's vocabulary"):
+        _caption(client, files / "scene.png", pins="a purple zebra")
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("empty.png", "empty"),
+        ("not_an_image.png", "not a readable image"),
+        ("truncated.jpg", "truncated"),
+        ("huge.png", "pixels|too large"),
+        ("big_upload.bin", "size|large|exceeds"),
+    ],
+)
+def test_bad_inputs_get_clear_errors_and_the_server_keeps_serving(client, files, name, message):
+    with pytest.raises(Exception, match=message) as info:
+        _caption(client, files / name)
+    assert "Traceback" not in str(info.value)
+    assert _classify(client, ROOT / "examples" / "digits" / "drawn_7.png")["result"] == "7"
+
+
+@pytest.mark.parametrize("name", ["tiny.png", "sixteen_bit.png", "cmyk.jpg", "animated.gif", "ok.jpg"])
+def test_odd_images_work(client, files, name):
+    assert isinstance(_caption(client, files / name)["result"], str)
+    assert _classify(client, files / name)["result"].isdigit()
+
+
+def test_settings_errors_reach_the_client(client, files):
+    with pytest.raises(Exception, match="steps must be between 1 and 100"):
+        _caption(client, files / "scene.png", steps=0)
+
+
+def test_sixteen_clients_four_requests_each(client, app_server, files):
+    from gradio_client import Client
+
+    url, proc = app_server
+    before = _rss_mb(proc.pid)
+    digit = ROOT / "examples" / "digits" / "drawn_7.png"
+
+    def one_client(i):
+        c = Client(url, verbose=False)
+        out = []
+        for j in range(4):
+            if j % 2:
+                out.append(_classify(c, digit, seed=i * 10 + j)["result"])
+            else:
+                out.append(_caption(c, files / "scene.png", seed=0, steps=4)["result"])
+        return out
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(one_client, range(16)))
+    expected_caption = _caption(client, files / "scene.png", seed=0, steps=4)["result"]
+    for out in results:
+        assert out == [expected_caption, "7", expected_caption, "7"]
+    assert _rss_mb(proc.pid) - before < 300  # trajectories keep top-k summaries, not whole distributions
+
+
+def test_streamlit_twin_runs_both_tasks():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=120).run()
+    assert not at.exception and "Tweedie" in at.title[0].value
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    html = " ".join(m.value for m in at.markdown)
+    assert "step 20 / 20" in html and html.count('class="tdd-tok"') == 16
+    assert len(at.get("plotly_chart")) == 2  # token heatmap and entropy
+    at.slider(key="step").set_value(3).run()
+    assert "step 3 / 20" in " ".join(m.value for m in at.markdown)
+    at.radio(key="task").set_value("classify").run()
+    at.button[0].click().run()
+    assert not at.exception and "class 0" in " ".join(m.value for m in at.markdown)  # examples/digits/digit_0.png
