@@ -11,9 +11,14 @@ error on stderr, the others are still classified, and the exit code is 1.
     tdd caption IMAGE [IMAGE ...] [--model NAME|DIR] [--method tdd|mdd|ar] [--steps N] [--cfg S]
                 [--to-one argmax|multinomial] [--seed N] [--json]
 
-captions images with a captioner (by default the bundled ``scenes-<method>``; none is bundled yet,
-so pass a checkpoint directory made by ``train/train_captioner.py``); ``--json`` prints one object
-per image with ``caption``, ``trajectory`` (the decoded sentence at each step) and ``seconds``.
+captions images with a captioner (by default the bundled ``scenes-<method>``, or a checkpoint
+directory made by ``train/train_captioner.py``); ``--json`` prints one object per image with
+``caption``, ``trajectory`` (the decoded sentence at each step) and ``seconds``.
+
+    tdd bench [--quick] [--device cpu|cuda] [--compile]
+
+measures sampling latency, where the time goes, condition caching, quality vs time and training
+throughput of the shipped models side by side (results/bench.md, results/bench.json).
 
     tdd toy [--objective ce|ce_no_coef|eps_mse] [--train-steps N] [--steps S] [--cfg S] [--seed N] [--json]
 
@@ -215,10 +220,16 @@ def build_parser() -> argparse.ArgumentParser:
     toy.add_argument("--seed", type=int, default=0)
     toy.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     toy.set_defaults(func=_toy)
+    sub.add_parser("bench", help="benchmarks of the shipped models (see tdd bench --help)", add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:  # its own parser: tdd bench --help
+        from tdd.bench import main as bench
+
+        return bench(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
