@@ -92,5 +92,8 @@ def test_train_script_and_caption_cli_end_to_end(tmp_path):
         row = json.loads(run.stdout.strip())
         assert set(row) == {"image", "caption", "trajectory", "seconds"} and isinstance(row["caption"], str)
         assert len(row["trajectory"]) == (0 if method == "ar" else 3)
-    missing = subprocess.run([sys.executable, "-m", "tdd", "caption", str(image)], capture_output=True, text=True)
+    default = subprocess.run([sys.executable, "-m", "tdd", "caption", str(image)], capture_output=True, text=True)
+    assert default.returncode == 0 and default.stdout.startswith(f"{image}: ")  # the bundled scenes-tdd
+    cli = [sys.executable, "-m", "tdd", "caption", str(image), "--model", "no-such-model"]
+    missing = subprocess.run(cli, capture_output=True, text=True)
     assert missing.returncode == 2 and "not a bundled model name" in missing.stderr
