@@ -22,7 +22,7 @@ from tdd.data.scenes import MAX_CAPTION_WORDS, ScenesDataset, vocabulary
 from tdd.data.tokenizer import encode, word_tokenizer
 from tdd.evaluation import clip_contrastive_loss, clip_score, scenes_clip, scenes_clip_tokens
 
-CLIP_STEPS = 2000
+CLIP_STEPS = 1000
 CLIP_BATCH = 128
 CLIP_LR = 1e-3
 
