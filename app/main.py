@@ -68,15 +68,6 @@ def _settings(
     )
 
 
-def _busiest_position(run: core.Run) -> int:
-    """The token position whose word changed most often: the most interesting heatmap to start with."""
-    counts = [0] * run.records[0].tokens.shape[1]
-    for r in run.records[1:]:
-        for i, c in enumerate(r.changed[0].tolist()):
-            counts[i] += int(c)
-    return max(range(len(counts)), key=lambda i: (counts[i], -i))
-
-
 def _views(run: core.Run, loaded: core.Loaded, position, step=None):
     """(sentence, heatmap, bars-or-entropy, history) for one step of a run."""
     upto = step
@@ -107,7 +98,7 @@ def run_live(task, image, model, position, pins, *sampling):
     except core.DemoError as e:
         raise gr.Error(str(e)) from e
     if run is not None and run.task == "caption" and run.records:
-        pos = position if position is not None else _busiest_position(run)
+        pos = position if position is not None else core.busiest_position(run)
         choices = core.positions(run, loaded)
         yield (*_views(run, loaded, pos), run, gr.Slider(), gr.Dropdown(choices=choices, value=pos), _timing(run))
 

@@ -100,7 +100,10 @@ def main() -> None:
                 step = st.slider("step (drag to revisit)", 1, run.num_steps, run.num_steps, key="step") - 1
             if task == "caption":
                 choices = core.positions(run, loaded)
-                position = st.selectbox("token position for the heatmap", choices, format_func=lambda c: c[0])[1]
+                busiest = core.busiest_position(run)
+                position = st.selectbox(
+                    "token position for the heatmap", choices, index=busiest, format_func=lambda c: c[0]
+                )[1]
         show(run, loaded, boxes, position, step, "final")
         st.download_button(
             "Download the trajectory (JSON)",

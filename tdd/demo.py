@@ -443,6 +443,17 @@ def positions(run: Run, loaded: Loaded) -> list[tuple[str, int]]:
     return [(f"{i}: {w}", i) for i, w in enumerate(words)]
 
 
+def busiest_position(run: Run) -> int:
+    """The token position whose word changed most often: the most interesting heatmap to start with."""
+    if run.task != "caption" or not run.records:
+        return 0
+    counts = [0] * run.records[0].tokens.shape[1]
+    for r in run.records[1:]:
+        for i, c in enumerate(r.changed[0].tolist()):
+            counts[i] += int(c)
+    return max(range(len(counts)), key=lambda i: (counts[i], -i))
+
+
 def heatmap_figure(run: Run, loaded: Loaded, position: int = 0, upto: int | None = None):
     """Captions: top candidates × steps for one token position (Fig. 10); classification: classes × steps."""
     from tdd.viz import class_heatmap, token_heatmap

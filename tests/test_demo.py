@@ -81,6 +81,8 @@ def test_caption_streaming_views_and_pins(tiny_runs, scene_png, kind):
     assert len(core.positions(run, loaded)) == loaded.model.config.max_len
     fig = core.heatmap_figure(run, loaded, position=1)
     assert len(fig.data[0].x) == 4 and core.entropy_figure(run) is not None
+    changes = [sum(int(r.changed[0, i]) for r in run.records[1:]) for i in range(5)]
+    assert changes[core.busiest_position(run)] == max(changes)
     rows = run.to_json(loaded)["trajectory"]
     assert [r["step"] for r in rows] == [1, 2, 3, 4] and all(len(r["tokens"]) == 5 for r in rows)
     pinned = core.run_to_end(name, scene_png, core.Settings(steps=4), pins="a _ red")
