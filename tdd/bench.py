@@ -87,10 +87,24 @@ def _images(model, batch: int, device: str, seed: int) -> torch.Tensor:
     return model.example_images(batch, g).to(device)
 
 
+def _sampling_case(name: str, model, tok, x: torch.Tensor, steps: int, scale: float, device: str):
+    """One timed configuration: classify or caption ``x`` with ``steps`` and CFG ``scale``, seeded."""
+    from tdd.caption import caption
+    from tdd.classify import classify
+
+    g = torch.Generator(device=device)
+
+    def run():
+        if name == CLASSIFIER:
+            return classify(model, x, steps=steps, cfg=scale, generator=g.manual_seed(0))
+        return caption(model, tok, x, steps=steps, cfg=scale, generator=g.manual_seed(0))
+
+    return run
+
+
 def latency(cfg: BenchConfig, models: dict) -> dict[str, dict]:
     """Sampling latency per configuration: model × batch × steps × CFG (AR: one point per batch)."""
     from tdd.caption import caption
-    from tdd.classify import classify
 
     cases: dict[str, Callable[[], object]] = {}
     for name, (model, tok) in models.items():
@@ -101,11 +115,7 @@ def latency(cfg: BenchConfig, models: dict) -> dict[str, dict]:
                 continue
             for s in cfg.steps:
                 for scale in (1.0, 2.0):
-                    g = torch.Generator(device=cfg.device)
-                    if name == CLASSIFIER:
-                        fn = lambda m=model, x=x, s=s, c=scale, g=g: classify(m, x, steps=s, cfg=c, generator=g.manual_seed(0))  # noqa: E731
-                    else:
-                        fn = lambda m=model, t=tok, x=x, s=s, c=scale, g=g: caption(m, t, x, steps=s, cfg=c, generator=g.manual_seed(0))  # noqa: E731
+                    fn = _sampling_case(name, model, tok, x, s, scale, cfg.device)
                     cases[f"{name}|b{b}|{s}|{'cfg' if scale != 1 else 'no-cfg'}"] = fn
     with torch.inference_mode():
         return interleaved(cases, cfg.repeats, cfg.device, cfg.seed)
@@ -146,7 +156,9 @@ def step_breakdown(cfg: BenchConfig, model, steps: int = 20, scale: float = 2.0)
             g = torch.Generator(device=cfg.device).manual_seed(r)
             _sync(cfg.device)
             start = time.perf_counter()
-            for _ in sampler.iterate(timed, cond, batch_size=1, seq_len=model.config.max_len, generator=g, device=cfg.device):
+            for _ in sampler.iterate(
+                timed, cond, batch_size=1, seq_len=model.config.max_len, generator=g, device=cfg.device
+            ):
                 pass
             _sync(cfg.device)
             if r:  # the first round warms up
@@ -177,7 +189,9 @@ def condition_caching(cfg: BenchConfig, model, steps: int = 20) -> dict[str, flo
                 timed = _TimedModel(model, cfg.device, recompute_condition=x if variant == "recomputed" else None)
                 cond = model.encode(x)
                 g = torch.Generator(device=cfg.device).manual_seed(r)
-                for _ in sampler.iterate(timed, cond, batch_size=1, seq_len=model.config.max_len, generator=g, device=cfg.device):
+                for _ in sampler.iterate(
+                    timed, cond, batch_size=1, seq_len=model.config.max_len, generator=g, device=cfg.device
+                ):
                     pass
                 if r:
                     per_run.append(timed.seconds / steps)
@@ -210,12 +224,16 @@ def quality_vs_time(cfg: BenchConfig, models: dict, latencies: dict[str, dict]) 
                     quality = accuracy(model, x, split.test_labels[:n], steps=s)
                 else:
                     kw = {"steps": s} if s else {}
-                    quality = caption_metrics(caption(model, tok, images, generator=g, **kw).captions, refs)["exact_match"]
+                    quality = caption_metrics(caption(model, tok, images, generator=g, **kw).captions, refs)[
+                        "exact_match"
+                    ]
             rows.append({"model": name, "steps": s, "quality": quality, "ms_batch1": latencies[key]["median_ms"]})
     for name in models:  # Pareto: no other point of the same task is both faster and at least as good
         task = [r for r in rows if (r["model"] == CLASSIFIER) == (name == CLASSIFIER)]
         for r in (r for r in rows if r["model"] == name):
-            r["pareto"] = not any(o is not r and o["ms_batch1"] < r["ms_batch1"] and o["quality"] >= r["quality"] for o in task)
+            r["pareto"] = not any(
+                o is not r and o["ms_batch1"] < r["ms_batch1"] and o["quality"] >= r["quality"] for o in task
+            )
     return rows
 
 
@@ -232,7 +250,9 @@ def training_throughput(cfg: BenchConfig) -> dict[str, dict]:
         ("scenes-tdd config", _load("scenes-tdd", cfg.device)[0].config, 32, cfg.train_iters),
     ]
     if cfg.vit_b_iters:
-        vit_b = ClassifierConfig(num_classes=1000, encoder="vit_base_patch16_224", encoder_kwargs={}, image_size=224, in_chans=3)
+        vit_b = ClassifierConfig(
+            num_classes=1000, encoder="vit_base_patch16_224", encoder_kwargs={}, image_size=224, in_chans=3
+        )
         setups.append(("ViT-B/16 classifier (paper recipe), 224²", vit_b, 8, cfg.vit_b_iters))
     for label, config, batch, iters in setups:
         torch.manual_seed(cfg.seed)
@@ -243,7 +263,11 @@ def training_throughput(cfg: BenchConfig) -> dict[str, dict]:
         x = model.example_images(batch, torch.Generator().manual_seed(0)).to(cfg.device)
         shape = (batch, config.max_len) if isinstance(config, CaptionerConfig) else (batch,)
         labels = torch.randint(n_out, shape, device=cfg.device)
-        autocast = torch.autocast("cuda", torch.bfloat16) if cfg.device.startswith("cuda") else torch.autocast("cpu", enabled=False)
+        autocast = (
+            torch.autocast("cuda", torch.bfloat16)
+            if cfg.device.startswith("cuda")
+            else torch.autocast("cpu", enabled=False)
+        )
         times = []
         for i in range(iters + 1):
             _sync(cfg.device)
@@ -337,7 +361,9 @@ def to_markdown(report: dict, command: str) -> str:
     ]
     for r in report["quality_vs_time"]:
         metric = "top-1" if r["model"] == CLASSIFIER else "exact match"
-        lines.append(f"| {r['model']} | {r['steps'] or 'greedy'} | {metric} {100 * r['quality']:.1f} % | {r['ms_batch1']:.1f} | {'★' if r['pareto'] else ''} |")
+        lines.append(
+            f"| {r['model']} | {r['steps'] or 'greedy'} | {metric} {100 * r['quality']:.1f} % | {r['ms_batch1']:.1f} | {'★' if r['pareto'] else ''} |"
+        )
     caps = [r for r in report["quality_vs_time"] if r["model"] != CLASSIFIER]
     ar = next((r for r in caps if r["model"] == "scenes-ar"), None)
     tdd_rows = [r for r in caps if r["model"] == "scenes-tdd"]
@@ -349,7 +375,13 @@ def to_markdown(report: dict, command: str) -> str:
             f"TDD at its best-quality step count ({best['steps']} steps, {100 * best['quality']:.1f} %) takes "
             f"{best['ms_batch1'] / ar['ms_batch1']:.2f}× the AR captioner's time ({100 * ar['quality']:.1f} %), {verdict}.",
         ]
-    lines += ["", "## 5. Training throughput", "", "| configuration | batch | s / iteration | images/s |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "## 5. Training throughput",
+        "",
+        "| configuration | batch | s / iteration | images/s |",
+        "|---|---|---|---|",
+    ]
     for label, t in report["training_throughput"].items():
         lines.append(f"| {label} | {t['batch']} | {t['s_per_iter']:.3f} | {t['images_per_s']:.1f} |")
     return "\n".join(lines) + "\n"
@@ -359,7 +391,9 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys
 
-    p = argparse.ArgumentParser(prog="tdd bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="tdd bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--device", default="cpu", help="cpu or cuda (bf16 training throughput, optional --compile)")
     p.add_argument("--quick", action="store_true", help="tiny repeat counts: checks that the benchmark runs")
     p.add_argument("--repeats", type=int, default=None)
