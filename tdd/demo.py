@@ -136,13 +136,19 @@ def class_names(loaded: Loaded) -> list[str]:
 # Inputs
 
 
+def _drawing(image: Any) -> Any:
+    """A gr.Sketchpad / ImageEditor value (a dict) → its flattened drawing; anything else unchanged."""
+    if isinstance(image, dict):
+        return image.get("composite") if image.get("composite") is not None else image.get("background")
+    return image
+
+
 def image_input(image: Any, loaded: Loaded):
     """A path, bytes, PIL image or array (or a Gradio sketchpad dict) → the model's ``(1, C, H, W)`` input."""
     from tdd.data.digits import preprocess_image
     from tdd.data.images import ImageError, preprocess_rgb
 
-    if isinstance(image, dict):  # gr.Sketchpad / ImageEditor value: use the flattened drawing
-        image = image.get("composite") if image.get("composite") is not None else image.get("background")
+    image = _drawing(image)
     if image is None:
         raise DemoError("no image: upload one, draw one, or pick an example")
     try:
@@ -512,8 +518,7 @@ def export_gif(run: Run, loaded: Loaded, image: Any, directory: str | os.PathLik
 
     if not run.records:
         raise DemoError("nothing to animate: this model has no denoising steps")
-    if isinstance(image, dict):
-        image = image.get("composite") if image.get("composite") is not None else image.get("background")
+    image = _drawing(image)
     thumb = open_image(image).convert("RGB").resize((128, 128))
     font = ImageFont.load_default(size=16)
     frames = []
