@@ -10,7 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from captioning import caption_batched, eval_size, held_out, load, parser, pct, score, seconds_per_caption  # noqa: E402
+from captioning import caption_batched, eval_size, figure_path, held_out, load, parser, pct, score, seconds_per_caption  # noqa: E402
 from common import command_line, markdown_table, write_result  # noqa: E402
 
 STEPS = (1, 2, 5, 10, 20, 50)
@@ -53,7 +53,7 @@ def main() -> None:
     ax.set_title("Quality vs latency (labels: steps)")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(f"{args.results_dir}/caption_steps.png", dpi=120)
+    fig.savefig(figure_path(args, "caption_steps.png"), dpi=120)
     write_result(args, "caption_steps.md", text)
 
 

@@ -80,5 +80,11 @@ def score(captions, descriptions, references) -> dict[str, float]:
     return {**caption_metrics(captions, descriptions), **text_similarity(captions, references)}
 
 
+def figure_path(args, filename: str) -> str:
+    """Where a figure goes: ``--results-dir/filename`` (the folder is made if needed)."""
+    Path(args.results_dir).mkdir(parents=True, exist_ok=True)
+    return str(Path(args.results_dir) / filename)
+
+
 def pct(x: float) -> str:
     return f"{100 * x:.1f}"

@@ -13,12 +13,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from captioning import caption_batched, eval_size, held_out, load, parser  # noqa: E402
+from captioning import caption_batched, eval_size, figure_path, held_out, load, parser  # noqa: E402
 from common import command_line, markdown_table, write_result  # noqa: E402
 
 from tdd.data.scenes import COLOURS, PLURAL, SHAPES, SIZES  # noqa: E402
 from tdd.data.tokenizer import PAD_ID  # noqa: E402
-from tdd.viz import token_candidates  # noqa: E402
+from tdd.viz import settle_steps, token_candidates  # noqa: E402
 
 STEPS = 20
 KINDS = {
@@ -35,20 +35,6 @@ def kind_of(word: str) -> str | None:
     return next((k for k, words in KINDS.items() if word in words), None)
 
 
-def settle_steps(records, i: int) -> list[tuple[int, int]]:
-    """(position, 1-based step from which the argmax equals the final token) for the final non-pad tokens."""
-    final = records[-1].tokens[i]
-    out = []
-    for pos, tok in enumerate(final.tolist()):
-        if tok == PAD_ID:
-            continue
-        step = len(records)
-        while step > 1 and int(records[step - 2].tokens[i, pos]) == tok:
-            step -= 1
-        out.append((pos, step))
-    return out
-
-
 def main() -> None:
     args = parser(__doc__).parse_args()
     n = eval_size(args)
@@ -61,7 +47,7 @@ def main() -> None:
         settle = {k: [] for k in KINDS}
         for records in batches:
             for i in range(records[0].tokens.shape[0]):
-                for pos, step in settle_steps(records, i):
+                for pos, step in settle_steps(records, i, skip=(PAD_ID,)):
                     kind = kind_of(tok.id_to_token(int(records[-1].tokens[i, pos])))
                     if kind:
                         settle[kind].append(step)
@@ -96,7 +82,7 @@ def main() -> None:
         fig.colorbar(im, ax=ax)
     fig.suptitle("TDD: candidate tokens across steps, held-out scene 0")
     fig.tight_layout()
-    fig.savefig(f"{args.results_dir}/fig10_settle.png", dpi=120)
+    fig.savefig(figure_path(args, "fig10_settle.png"), dpi=120)
     write_result(args, "fig10_settle.md", text)
 
 

@@ -5,6 +5,7 @@ app, the notebooks and the experiment scripts.
 - :func:`class_heatmap` — classes × steps (Fig. 6 as one picture)
 - :func:`sentence_trajectory` — the decoded sentence at every step, coloured by confidence, changes marked (Fig. 9)
 - :func:`token_heatmap` — top candidates × steps for one token position (Fig. 10)
+- :func:`settle_steps` — the step at which each word of the final sentence stopped changing
 - :func:`entropy_per_step` — mean entropy of the prediction at each step
 - :func:`quality_vs_steps` — quality against sampling steps or wall time (Fig. 5)
 """
@@ -144,6 +145,21 @@ def token_candidates(records: Sequence, position: int, index: int = 0, top: int 
     chosen = sorted(best, key=best.get, reverse=True)[:top]
     z = np.array([[step.get(c, 0.0) for step in per_step] for c in chosen])
     return chosen, z
+
+
+def settle_steps(records: Sequence, index: int = 0, skip: Sequence[int] = (0,)) -> list[tuple[int, int]]:
+    """(position, 1-based step from which the argmax equals the final token) for each final token
+    not in ``skip`` (padding by default): when each word of a caption settled (Fig. 10)."""
+    final = records[-1].tokens[index]
+    out = []
+    for pos, tok in enumerate(final.tolist()):
+        if tok in skip:
+            continue
+        step = len(records)
+        while step > 1 and int(records[step - 2].tokens[index, pos]) == tok:
+            step -= 1
+        out.append((pos, step))
+    return out
 
 
 def token_heatmap(records: Sequence, position: int, id_to_token: Callable[[int], str], index: int = 0, top: int = 8):

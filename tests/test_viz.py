@@ -62,3 +62,16 @@ def test_full_probability_figures_refuse_topk_records():
 def test_quality_vs_steps():
     fig = viz.quality_vs_steps({"TDD": [(1, 0.5), (10, 0.9)], "MDD": [(1, 0.2), (10, 0.7)]})
     assert [t.name for t in fig.data] == ["TDD", "MDD"]
+
+
+def test_settle_steps_finds_where_each_word_stopped_changing():
+    from types import SimpleNamespace
+
+    import torch
+
+    from tdd.viz import settle_steps
+
+    rows = [[5, 7, 0], [5, 8, 0], [6, 8, 0], [6, 8, 0]]  # position 0 settles at step 3, position 1 at step 2
+    records = [SimpleNamespace(tokens=torch.tensor([r])) for r in rows]
+    assert settle_steps(records, 0) == [(0, 3), (1, 2)]  # padding (id 0) skipped
+    assert settle_steps(records, 0, skip=()) == [(0, 3), (1, 2), (2, 1)]
