@@ -87,11 +87,9 @@ def run_live(task, image, model, position, pins, *sampling):
     """Stream one run: yields every view after every denoising step."""
     try:
         settings = _settings(*sampling)
-        loaded = core.load(model)
-        if loaded.task != task:
-            raise core.DemoError(f"{model} is a {loaded.task} model; pick a {task} model")
-        run = None
-        for run in core.stream(model, image, settings, pins if task == "caption" else ""):
+        run, loaded = None, None
+        for run in core.stream(model, image, settings, pins if task == "caption" else "", task):
+            loaded = loaded or core.load(model)  # cached: loaded once by the stream
             pos = position if position is not None else 0
             slider = gr.Slider(minimum=1, maximum=max(settings.steps, 2), value=max(run.num_steps, 1), step=1)
             yield (*_views(run, loaded, pos), run, slider, gr.Dropdown(), _timing(run))
@@ -160,7 +158,8 @@ def api_caption(image, steps=20, cfg=1.0, seed=0, method="tdd", model="", to_one
     """Caption an image; JSON with ``result`` (the caption), ``seconds`` and the per-step ``trajectory``."""
     try:
         name = model or f"scenes-{method}"
-        run = core.run_to_end(name, image, _settings(steps, cfg, "constant", to_one, temperature, seed), pins or "")
+        settings = _settings(steps, cfg, "constant", to_one, temperature, seed)
+        run = core.run_to_end(name, image, settings, pins or "", task="caption")
         return run.to_json(core.load(name))
     except core.DemoError as e:
         raise gr.Error(str(e)) from e
@@ -170,9 +169,8 @@ def api_classify(image, steps=20, cfg=1.0, seed=0, model="digits-tdd", to_one="a
     """Classify a digit image; JSON with ``result`` (the class), ``probs`` and the per-step ``trajectory``."""
     try:
         name = model or "digits-tdd"
-        if core.load(name).task != "classify":
-            raise core.DemoError(f"{name} is not a classifier")
-        run = core.run_to_end(name, image, _settings(steps, cfg, "constant", to_one, temperature, seed))
+        settings = _settings(steps, cfg, "constant", to_one, temperature, seed)
+        run = core.run_to_end(name, image, settings, task="classify")
         return run.to_json(core.load(name))
     except core.DemoError as e:
         raise gr.Error(str(e)) from e

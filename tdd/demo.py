@@ -302,19 +302,22 @@ def _generator(seed: int):
     return torch.Generator().manual_seed(seed)
 
 
-def stream(name: str, image: Any, settings: Settings | None = None, pins: str = "") -> Iterator[Run]:
+def stream(
+    name: str, image: Any, settings: Settings | None = None, pins: str = "", task: str | None = None
+) -> Iterator[Run]:
     """Run the model on one image and yield the growing :class:`Run` after every denoising step.
 
     Classifiers and captioners alike; the AR captioner and the linear classifier have no denoising
     loop and yield once. ``pins`` (captioners): a caption with ``_`` for the words to regenerate.
+    ``task``, when given, must be the model's task (a clear error otherwise).
     """
-    import torch
-
-    from tdd.caption import caption_steps, captioner_sampler
-    from tdd.classify import classifier_sampler, classify_steps
+    from tdd.caption import caption, caption_steps, captioner_sampler
+    from tdd.classify import classifier_sampler, classify, classify_steps
 
     settings = settings or Settings()
     loaded = load(name)
+    if task is not None and loaded.task != task:
+        raise DemoError(f"{name} is a {loaded.task} model; pick a {task} model")
     x = image_input(image, loaded)
     run = Run(loaded.task, name, loaded.method, settings)
     start = time.perf_counter()
@@ -322,15 +325,11 @@ def stream(name: str, image: Any, settings: Settings | None = None, pins: str = 
     if loaded.method in ("ar", "linear"):
         if pins.strip():
             raise DemoError("pinning words needs a diffusion model (TDD or MDD), not the autoregressive one")
-        with torch.inference_mode():
-            if loaded.method == "ar":
-                from tdd.data.tokenizer import decode
-
-                run.text = decode(loaded.tokenizer, loaded.model.generate(loaded.model.encode(x)))[0]
-            else:
-                probs = torch.softmax(loaded.model(x).float(), -1)
-                run.text = str(int(probs.argmax()))
-                run.final_probs = probs[0].tolist()
+        if loaded.method == "ar":  # the library's own entry points, as the CLI uses them
+            run.text = caption(loaded.model, loaded.tokenizer, x).captions[0]
+        else:
+            result = classify(loaded.model, x)
+            run.text, run.final_probs = str(int(result.labels[0])), result.probs[0].tolist()
         run.seconds = run.first_step_seconds = time.perf_counter() - start
         yield run
         return
@@ -367,9 +366,9 @@ def stream(name: str, image: Any, settings: Settings | None = None, pins: str = 
         yield run
 
 
-def run_to_end(name: str, image: Any, settings: Settings | None = None, pins: str = "") -> Run:
+def run_to_end(name: str, image: Any, settings: Settings | None = None, pins: str = "", task: str | None = None) -> Run:
     """:func:`stream` consumed: the finished run."""
-    *_, last = stream(name, image, settings, pins)
+    *_, last = stream(name, image, settings, pins, task)
     return last
 
 

@@ -136,6 +136,8 @@ def test_bad_inputs_are_demo_errors(tmp_path):
     for bad in (tmp_path / "empty.png", tmp_path / "text.png", tmp_path / "missing.png", None, {"composite": None}):
         with pytest.raises(core.DemoError):
             core.run_to_end("digits-tdd", bad)
+    with pytest.raises(core.DemoError, match="is a classify model; pick a caption model"):
+        core.run_to_end("digits-tdd", "examples/digits/drawn_7.png", task="caption")
     with pytest.raises(core.DemoError, match="cannot load model"):
         core.load(str(tmp_path / "no-such-model"))
     # odd but valid images work: 1×1, 16-bit, palette, RGBA, a sketchpad dict
