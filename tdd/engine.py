@@ -1,0 +1,372 @@
+"""The training loop both training scripts share, from one CPU process to many GPUs on many nodes.
+
+``train(model, dataset, loss_fn, config, env)`` runs ``config.steps`` optimizer steps:
+
+- data: :class:`~tdd.data.sampler.ResumableDistributedSampler` over :class:`~tdd.data.loading.TrainItems`
+  (per-item seeded augmentation, unreadable items skipped and counted);
+- DDP (``torch.nn.parallel.DistributedDataParallel``) around a module that computes the loss, so the
+  model's own methods (``encode`` then the denoiser) run inside DDP's forward and gradients are
+  averaged across processes; gradient accumulation (``no_sync`` on all but the last micro-step) makes
+  up the global batch when there are fewer processes;
+- AMP (bf16 autocast where the GPU has it, fp16 with a ``GradScaler`` otherwise, none on a CPU),
+  gradient clipping, AdamW, warmup + cosine (``LambdaLR``), EMA (timm's ``ModelEmaV3``);
+- a non-finite loss stops the run before the update, naming the step;
+- rank 0: a tqdm bar, TensorBoard scalars (``tb/``), ``metrics.jsonl``, and resumable checkpoints
+  (:mod:`tdd.train_state`) every ``save_every`` steps and at the end.
+
+Randomness in the loss (timesteps, noise, condition dropout) comes from one ``torch.Generator`` per
+micro-batch *shard*, seeded by its global shard index, so the same shard draws the same numbers
+whether it runs on another rank or as another accumulation step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from tdd.checkpoint import atomic_write_text
+from tdd.data.loading import TrainItems, collate_counting_skips
+from tdd.data.sampler import ResumableDistributedSampler
+from tdd.distributed import DistEnv, all_gather_objects, all_reduce_sum
+from tdd.train_state import load_latest, rng_state, save_state, set_rng_state
+from tdd.training import make_ema
+
+log = logging.getLogger(__name__)
+AMP_MODES = ("auto", "bf16", "fp16", "none")
+LossFn = Callable[[nn.Module, Any, torch.Generator], torch.Tensor]
+
+
+@dataclass
+class EngineConfig:
+    """How to optimise; the scripts fill it from their arguments.
+
+    Args:
+        batch_size: the global (effective) batch per optimizer step.
+        micro_batch_size: items per process per forward; ``0`` = ``batch_size / world_size``
+            (no accumulation). Accumulation steps = batch / (micro · world), which must divide.
+        steps, warmup_steps, lr: linear warmup to ``lr`` then cosine decay to 0 over ``steps``.
+        save_every: optimizer steps between checkpoints (``0``: only at the end).
+        eval_every, log_every: optimizer steps between evaluations / metric rows (``0``: at the end).
+        resume: continue from the newest loadable checkpoint in ``output/checkpoints`` when there is one.
+    """
+
+    output: str
+    batch_size: int
+    steps: int
+    lr: float
+    micro_batch_size: int = 0
+    warmup_steps: int = 0
+    weight_decay: float = 0.05
+    betas: tuple[float, float] = (0.9, 0.95)
+    grad_clip: float = 3.0
+    ema_decay: float = 0.9999
+    amp: str = "auto"
+    seed: int = 0
+    num_workers: int = 0
+    save_every: int = 1000
+    keep_checkpoints: int = 2
+    eval_every: int = 0
+    log_every: int = 10
+    resume: bool = False
+    run_args: dict | None = None  # the script's arguments, kept in every checkpoint
+
+
+def accumulation_steps(batch_size: int, micro_batch_size: int, world_size: int) -> tuple[int, int]:
+    """(micro batch, accumulation steps) that make up ``batch_size`` on ``world_size`` processes."""
+    micro = micro_batch_size or batch_size // world_size
+    if micro < 1 or batch_size % (micro * world_size):
+        raise ValueError(
+            f"the global batch {batch_size} is not a multiple of {world_size} processes × micro batch {micro}; "
+            "change --batch-size or --micro-batch-size"
+        )
+    return micro, batch_size // (micro * world_size)
+
+
+def amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``mode`` on ``device`` (``None``: full precision)."""
+    if mode not in AMP_MODES:
+        raise ValueError(f"amp must be one of {AMP_MODES}, got {mode!r}")
+    if mode == "none" or (mode == "auto" and device.type != "cuda"):
+        return None
+    if mode == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if mode == "bf16" else torch.float16
+
+
+def lr_factor(step: int, total: int, warmup: int) -> float:
+    """Linear warmup then cosine decay to 0 (Goyal et al.; paper §4.1), as a factor of the peak lr."""
+    import math
+
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def shard_generators(seed: int, env: DistEnv, accum: int) -> list[torch.Generator]:
+    """One generator per micro-batch shard this process runs, seeded by the global shard index."""
+    first = env.rank * accum
+    return [torch.Generator(device=env.device).manual_seed(seed * 100_003 + first + j) for j in range(accum)]
+
+
+@dataclass
+class TrainResult:
+    """The EMA model (what the scripts save and evaluate) and the last metric row (rank 0's)."""
+
+    ema_model: nn.Module
+    metrics: dict[str, Any]
+
+
+class LossModule(nn.Module):
+    """``forward(batch, generator) = loss_fn(model, batch, generator)``: what DDP wraps."""
+
+    def __init__(self, model: nn.Module, loss_fn: LossFn):
+        super().__init__()
+        self.model = model
+        self.loss_fn = loss_fn
+
+    def forward(self, batch: Any, generator: torch.Generator) -> torch.Tensor:
+        return self.loss_fn(self.model, batch, generator)
+
+
+def to_device(batch: Any, device: torch.device) -> Any:
+    """Move the tensors of a (nested) batch to ``device``; other values are left alone."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    return batch
+
+
+class _Metrics:
+    """Rank 0's outputs: ``metrics.jsonl`` (kept up to the resumed step), TensorBoard, the terminal."""
+
+    def __init__(self, out: Path, env: DistEnv, step: int):
+        self.enabled = env.is_main
+        self.path = out / "metrics.jsonl"
+        self.writer = None
+        if not self.enabled:
+            return
+        rows = []
+        if step and self.path.is_file():  # a resumed run: drop rows of steps that are being redone
+            rows = [r for r in self.path.read_text(encoding="utf-8").splitlines() if json.loads(r)["step"] <= step]
+        atomic_write_text(self.path, "".join(r + "\n" for r in rows))
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(out / "tb"), purge_step=step or None)
+        except ImportError:  # tensorboard is an optional extra
+            log.info("tensorboard is not installed; scalars go to metrics.jsonl only")
+
+    def write(self, row: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+        if self.writer is not None:
+            for k, v in row.items():
+                if k != "step" and isinstance(v, (int, float)):
+                    self.writer.add_scalar(k, v, row["step"])
+            self.writer.flush()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _epochs(step: int, steps_per_epoch: int) -> int | float:
+    """Epochs completed at ``step`` (an int at epoch boundaries)."""
+    done = step / steps_per_epoch
+    return int(done) if done.is_integer() else round(done, 3)
+
+
+def train(
+    model: nn.Module,
+    dataset: Any,
+    loss_fn: LossFn,
+    config: EngineConfig,
+    env: DistEnv,
+    *,
+    evaluate: Callable[[nn.Module], dict[str, Any]] | None = None,
+) -> TrainResult:
+    """Train ``model`` on ``dataset`` with ``loss_fn(model, batch, generator) -> loss``.
+
+    ``evaluate(ema_model)`` runs on every process (it may shard its work) every ``eval_every`` steps
+    and at the end; rank 0's returned dict is logged. Parameters with ``requires_grad=False`` (a
+    frozen encoder) are not optimised.
+    """
+    from tqdm.auto import tqdm
+
+    out = Path(config.output)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_dir = out / "checkpoints"
+    micro, accum = accumulation_steps(config.batch_size, config.micro_batch_size, env.world_size)
+    items = TrainItems(dataset, seed=config.seed)
+    sampler = ResumableDistributedSampler(
+        items, micro, accum, num_replicas=env.world_size, rank=env.rank, shuffle=True, seed=config.seed
+    )
+    steps_per_epoch = sampler.steps_per_epoch
+
+    model.to(env.device)
+    ema = make_ema(model, decay=config.ema_decay)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay, betas=config.betas)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: lr_factor(s, config.steps, config.warmup_steps)
+    )  # fmt: skip
+    dtype = amp_dtype(config.amp, env.device)
+    scaler = torch.amp.GradScaler(env.device.type, enabled=dtype == torch.float16)
+    generators = shard_generators(config.seed, env, accum)
+
+    step, elapsed_before, skipped = 0, 0.0, 0
+    state = load_latest(ckpt_dir) if config.resume else None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        ema.module.load_state_dict(state["ema"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        step, elapsed_before, skipped = state["step"], state["seconds"], state["skipped_unreadable"]
+        saved_rngs = state["rng"]
+        if len(saved_rngs) == env.world_size and len(saved_rngs[env.rank]["generators"]) == accum:
+            set_rng_state(saved_rngs[env.rank], generators)
+        else:  # another layout: the data order is the same, the noise draws restart from the step
+            generators = shard_generators(config.seed + step, env, accum)
+            if env.is_main:
+                log.warning("resuming on a different layout (processes × accumulation): noise draws are reseeded")
+        if env.is_main:
+            print(f"resumed from {state['path']} at step {step}", flush=True)
+        del state
+    elif config.resume and env.is_main:
+        print(f"no checkpoint in {ckpt_dir}; starting from scratch", flush=True)
+
+    wrapped: nn.Module = LossModule(model, loss_fn)
+    if env.distributed:
+        wrapped = nn.parallel.DistributedDataParallel(
+            wrapped, device_ids=[env.local_rank] if env.device.type == "cuda" else None
+        )  # fmt: skip
+    metrics = _Metrics(out, env, step)
+    if env.is_main:
+        n_train = sum(p.numel() for p in trainable)
+        print(
+            f"{env.world_size} process(es) × {accum} accumulation step(s) × micro batch {micro} = batch "
+            f"{config.batch_size}; {steps_per_epoch} steps/epoch; {n_train / 1e6:.2f}M trainable parameters; "
+            f"amp {dtype}",
+            flush=True,
+        )
+
+    def save(step: int, seconds: float) -> None:
+        rngs = all_gather_objects(rng_state(generators))  # every rank takes part
+        if env.is_main:
+            state = {
+                "model": model.state_dict(),
+                "ema": ema.module.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "scaler": scaler.state_dict(),
+                "rng": rngs,
+                "seconds": seconds,
+                "skipped_unreadable": skipped,
+                "world_size": env.world_size,
+                "args": json.loads(json.dumps(config.run_args or {}, default=str)),
+            }
+            save_state(ckpt_dir, step, state, keep=config.keep_checkpoints)
+
+    def run_eval(step: int) -> dict[str, Any]:
+        ema.module.eval()
+        scores = evaluate(ema.module) if evaluate is not None else {}
+        return scores if env.is_main else {}
+
+    start = time.perf_counter()
+    bar = tqdm(total=config.steps, initial=step, disable=not env.is_main, dynamic_ncols=True, desc="train")
+    window_loss, window_steps, window_start, last = 0.0, 0, time.perf_counter(), {}
+    try:
+        while step < config.steps:
+            epoch, first = divmod(step, steps_per_epoch)
+            sampler.set_epoch(epoch, first)
+            items.set_epoch(epoch)
+            loader = DataLoader(
+                items,
+                batch_size=micro,
+                sampler=sampler,
+                num_workers=config.num_workers,
+                collate_fn=collate_counting_skips,
+                pin_memory=env.device.type == "cuda",
+                generator=torch.Generator().manual_seed(config.seed + epoch),  # keeps the global RNG untouched
+            )
+            batches = iter(loader)
+            for _ in range(first, steps_per_epoch):
+                wrapped.train()
+                loss_sum = torch.zeros((), device=env.device)
+                step_skipped = 0
+                for j in range(accum):
+                    batch, n_skipped = next(batches)
+                    step_skipped += n_skipped
+                    sync = contextlib.nullcontext() if not env.distributed or j == accum - 1 else wrapped.no_sync()
+                    with sync:
+                        with torch.autocast(env.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+                            loss = wrapped(to_device(batch, env.device), generators[j])
+                        scaler.scale(loss / accum).backward()
+                    loss_sum += loss.detach().float()
+                totals = all_reduce_sum(torch.stack([loss_sum, torch.tensor(float(step_skipped), device=env.device)]))
+                mean_loss = totals[0].item() / (accum * env.world_size)
+                if not torch.isfinite(totals[0]):
+                    raise FloatingPointError(
+                        f"loss is {mean_loss} at step {step + 1}; stopping the run before the update "
+                        f"(resume from the last checkpoint in {ckpt_dir} with a lower lr, or --amp none)"
+                    )
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
+                scaler.step(optimizer)
+                scaler.update()
+                optimizer.zero_grad(set_to_none=True)
+                scheduler.step()
+                step += 1
+                ema.update(model, step=step)
+                skipped += int(totals[1].item())
+                window_loss, window_steps = window_loss + mean_loss, window_steps + 1
+                bar.update(1)
+                bar.set_postfix(loss=f"{mean_loss:.4f}", refresh=False)
+
+                done = step >= config.steps
+                seconds = round(elapsed_before + time.perf_counter() - start, 3)
+                if done or (config.log_every and step % config.log_every == 0):
+                    rate = window_steps * config.batch_size / max(1e-9, time.perf_counter() - window_start)
+                    last = {
+                        "step": step,
+                        "epoch": _epochs(step, steps_per_epoch),
+                        "loss": window_loss / window_steps,
+                        "lr": optimizer.param_groups[0]["lr"],
+                        "images_per_s": round(rate, 2),
+                        "skipped_unreadable": skipped,
+                        "seconds": seconds,
+                    }
+                    window_loss, window_steps, window_start = 0.0, 0, time.perf_counter()
+                    if done or (config.eval_every and step % config.eval_every == 0):
+                        last.update(run_eval(step))
+                    metrics.write(last)
+                    if env.is_main:
+                        bar.write(json.dumps(last))
+                if done or (config.save_every and step % config.save_every == 0):
+                    save(step, seconds)
+                if done:
+                    break
+        if step >= config.steps and not last:  # resumed at the very end: evaluate once more
+            last = {"step": step, **run_eval(step)}
+    finally:
+        bar.close()
+        metrics.close()
+    last["train_seconds"] = round(elapsed_before + time.perf_counter() - start, 1)
+    return TrainResult(ema.module, last)
