@@ -43,20 +43,33 @@ class ClipWeightsMissing(FileNotFoundError):
     """No local CLIP weights: nothing can be downloaded here."""
 
 
-def load_clip(model_name: str = "ViT-B-32", weights: str | os.PathLike | None = None, device: str = "cpu"):
-    """An open_clip model, its eval transform and tokenizer, from a local weights file.
-
-    Raises:
-        ClipWeightsMissing: when ``weights`` is not given or the file does not exist, naming what to pass.
-    """
-    import open_clip
-
+def check_clip_weights(model_name: str, weights: str | os.PathLike | None) -> None:
+    """Raise :class:`ClipWeightsMissing` (naming what to pass) unless ``weights`` is a local file."""
     if weights is None or not os.path.isfile(weights):
         raise ClipWeightsMissing(
             f"CLIP weights for {model_name} not found ({weights!r}). Nothing is downloaded: pass a local "
             f"file with --clip-weights, e.g. open_clip_pytorch_model.bin from the laion/CLIP-{model_name} "
             f"repository, copied to this machine."
         )
+
+
+def load_clip(model_name: str = "ViT-B-32", weights: str | os.PathLike | None = None, device: str = "cpu"):
+    """An open_clip model, its eval transform and tokenizer, from a local weights file.
+
+    ``model_name`` is an open_clip architecture (``ViT-B-32``) or the path of a model config JSON
+    in open_clip's format (its file name becomes the architecture name).
+
+    Raises:
+        ClipWeightsMissing: when ``weights`` is not given or the file does not exist, naming what to pass.
+    """
+    import open_clip
+
+    check_clip_weights(model_name, weights)
+    if str(model_name).endswith(".json"):  # a model config of your own, e.g. a small CLIP trained elsewhere
+        if not os.path.isfile(model_name):
+            raise FileNotFoundError(f"{model_name}: CLIP model config not found")
+        open_clip.add_model_config(model_name)
+        model_name = os.path.splitext(os.path.basename(model_name))[0]
     model, _, preprocess = open_clip.create_model_and_transforms(model_name, pretrained=str(weights), device=device)
     return model.eval(), preprocess, open_clip.get_tokenizer(model_name)
 
@@ -70,6 +83,21 @@ def clip_score(model, images: torch.Tensor, texts: torch.Tensor) -> torch.Tensor
     img = F.normalize(model.encode_image(images).float(), dim=-1)
     txt = F.normalize(model.encode_text(texts).float(), dim=-1)
     return (img * txt).sum(-1)
+
+
+@torch.inference_mode()
+def mean_clip_score(
+    model, preprocess, tokenize, images: Sequence[Any], texts: Sequence[str], device="cpu", batch_size: int = 64
+) -> float:
+    """Mean CLIP score of PIL ``images`` with their ``texts`` (row i with row i), through open_clip's
+    own ``preprocess`` and ``tokenize``."""
+    if len(images) != len(texts):
+        raise ValueError(f"{len(images)} images for {len(texts)} texts")
+    total = 0.0
+    for i in range(0, len(images), batch_size):
+        x = torch.stack([preprocess(im.convert("RGB")) for im in images[i : i + batch_size]]).to(device)
+        total += clip_score(model, x, tokenize(list(texts[i : i + batch_size])).to(device)).sum().item()
+    return total / max(1, len(images))
 
 
 def scenes_clip(vocab_size: int, context_length: int, image_size: int = 64, embed_dim: int = 128):

@@ -2,8 +2,9 @@
 
 ``captions.txt`` has one ``file name<TAB>caption`` per line (relative to the folder; blank lines and
 lines starting with ``#`` are ignored) — the format of ``examples/scenes/captions.txt``. A line naming
-a missing file is skipped and counted; an image that cannot be read is skipped (and counted) when it
-is loaded, so one bad file never stops a long run.
+a missing file is skipped and counted; an image that cannot be read raises
+:class:`~tdd.data.images.ImageError` when loaded, which the training loop skips and counts
+(:mod:`tdd.data.loading`), so one bad file never stops a long run.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import os
 from pathlib import Path
 
-from tdd.data.images import ImageError, preprocess_rgb
+from tdd.data.images import preprocess_rgb
 
 CAPTIONS_FILE = "captions.txt"
 log = logging.getLogger(__name__)
@@ -36,7 +37,6 @@ class CaptionFolder:
             raise FileNotFoundError(f"{listing}: not found; write one 'file name<TAB>caption' per line")
         self.entries: list[tuple[Path, str]] = []
         self.missing = 0
-        self.unreadable = 0
         for n, line in enumerate(listing.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
@@ -57,14 +57,9 @@ class CaptionFolder:
         return len(self.entries)
 
     def __getitem__(self, i: int):
-        for k in range(len(self.entries)):  # an unreadable image is skipped: the next one stands in
-            path, text = self.entries[(i + k) % len(self.entries)]
-            try:
-                return preprocess_rgb(path, self.image_size), text
-            except ImageError as e:
-                self.unreadable += 1
-                log.warning("skipping unreadable image (%d so far): %s", self.unreadable, e)
-        raise ValueError(f"{self.root}: no image in the dataset can be read")
+        """``(image, caption)``; raises :class:`~tdd.data.images.ImageError` when the image is unreadable."""
+        path, text = self.entries[i]
+        return preprocess_rgb(path, self.image_size), text
 
     @property
     def captions(self) -> list[str]:

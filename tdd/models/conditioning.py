@@ -64,6 +64,8 @@ class ImageConditioner(nn.Module):
     """Encoder + conditioning module: images ``(B, C, H, W)`` → (c ``(B, W)``, tokens ``(B, L, W)``).
 
     ``image_shape`` (C, H, W) lets a CNN encoder's feature map get a learned position embedding.
+    The input may also be the encoder's output ``(B, L, d)`` computed earlier (a frozen encoder's
+    cached features, :mod:`tdd.data.feature_cache`): then only the conditioning module runs.
     """
 
     def __init__(
@@ -86,4 +88,5 @@ class ImageConditioner(nn.Module):
         )
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.conditioning(self.encoder(images))
+        features = images if images.ndim == 3 else self.encoder(images)  # (B, L, d)
+        return self.conditioning(features)
