@@ -8,6 +8,8 @@ import pytest
 from PIL import Image
 
 from tdd.data.folder import CaptionFolder
+from tdd.data.images import ImageError
+from tdd.data.loading import TrainItems
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,8 +30,10 @@ def test_entries_missing_and_unreadable_files_are_skipped_and_counted(tmp_path):
     assert len(data) == 3 and data.missing == 1
     assert data.captions == ["a red thing", "bad", "red"] and data.vocabulary() == ["a", "bad", "red", "thing"]
     assert data.max_words() == 3
-    x, text = data[1]  # broken.png: skipped, the next entry stands in
-    assert x.shape == (3, 16, 16) and text == "red" and data.unreadable == 1
+    with pytest.raises(ImageError, match="broken.png"):
+        data[1]
+    (x, text), skipped = TrainItems(data)[1]  # in training, the next entry stands in and is counted
+    assert x.shape == (3, 16, 16) and text == "red" and skipped == 1
 
 
 @pytest.mark.parametrize(
@@ -64,7 +68,7 @@ def test_train_script_on_a_folder(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     row = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
-    assert {"exact_match", "bleu4", "cider", "skipped_unreadable", "skipped_missing"} <= set(row)
+    assert {"exact_match", "bleu4", "cider", "skipped_unreadable"} <= set(row)
     config = json.loads((out / "final" / "config.json").read_text())["config"]
     assert config["max_len"] == 3 and config["vocab_size"] == 3 + 3  # specials + a, red, thing
     missing = subprocess.run([*script, str(tmp_path / "nowhere")], capture_output=True, text=True)

@@ -1,52 +1,78 @@
-"""Train a TDD, masked-diffusion (MDD) or autoregressive (AR) image captioner.
+"""Train a TDD, masked-diffusion (MDD) or autoregressive (AR) image captioner, on one CPU or many GPUs.
 
 All three share the encoder, conditioning module and decoder size, and see the same number of
-image–caption pairs with the same optimizer. On the generated scenes (tdd.data.scenes):
+image–caption pairs with the same optimizer (``--method``).
 
+    # COCO 2017 captions (annotations/captions_{train,val}2017.json + train2017/, val2017/), 8 GPUs
+    torchrun --nproc_per_node=8 train/train_captioner.py --data coco --data-dir /data/coco \\
+        --method tdd --encoder vit_base_patch16_224 --encoder-kwargs '{}' --image-size 224 --width 768 \\
+        --depth 12 --heads 12 --tokenizer wordpiece --max-len 32 --output runs/coco_tdd \\
+        --clip-model ViT-B-32 --clip-weights /weights/open_clip_vit_b_32.bin
+    # imagenet-1k-vl-enriched (its parquet files, or a datasets directory): image, label, caption_enriched
+    torchrun --nproc_per_node=8 train/train_captioner.py --data hf --data-dir /data/imagenet-1k-vl-enriched \\
+        --caption-column caption_enriched --val-split validation --tokenizer bpe ...
+
+    # the bundled scenes captioners (one CPU process)
     python train/train_captioner.py --config train/configs/scenes_tdd.yaml
-    python train/train_captioner.py --config train/configs/scenes_tdd.yaml --method mdd --output runs/scenes_mdd
     python train/train_captioner.py --config train/configs/scenes_ar.yaml
 
-Your own data: a folder of images with a captions.txt (``file name<TAB>caption`` per line, see
-tdd/data/folder.py); the tokenizer is built from the captions' words, and evaluation (BLEU-4/CIDEr
-and exact string match) runs on the first ``--eval-size`` entries, which are training images:
-
+    # your own folder of images with a captions.txt (``file name<TAB>caption`` per line)
     python train/train_captioner.py --data folder --data-dir my_images/ --steps 2000 --output runs/mine
 
-Outputs under ``--output``: ``metrics.jsonl`` (loss, and exact match / attribute accuracy of the EMA
-weights on held-out scenes every ``--eval-every`` steps) and ``final/`` (EMA weights + tokenizer).
+Tokenizer: ``--tokenizer word|wordpiece|bpe`` trains one on the training captions with HF
+``tokenizers`` (``--vocab-size``); a directory holding ``tokenizer.json`` loads that one. The scenes
+and folder data use a word tokenizer. Evaluation on ``--eval-size`` held-out images (COCO val: all
+five references each): exact match, BLEU-4 and CIDEr (scenes: exact match and attribute accuracy),
+every ``--eval-every`` steps; at the end, with ``--clip-model``/``--clip-weights``, the CLIP score
+of the ground truth, shuffled ground truth and this model's captions (Tab. 3 rows;
+``train/eval_captioners.py`` puts several trained models in one table).
+
+Outputs under ``--output``: ``metrics.jsonl``, ``tb/``, ``checkpoints/`` (resumable: ``--resume``),
+``tokenizer.json``, ``final/`` (EMA weights + tokenizer) and ``result.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import sys
-import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from train_utils import lr_at, optimizer_step, parse_with_config  # noqa: E402
+from train_utils import add_engine_args, engine_config, parse_with_config, run_main, start  # noqa: E402
 
 from tdd.caption import caption  # noqa: E402
 from tdd.checkpoint import atomic_write_text  # noqa: E402
-from tdd.data.folder import CaptionFolder  # noqa: E402
-from tdd.data.images import rgb_to_tensor  # noqa: E402
+from tdd.data.images import ImageError, preprocess_rgb  # noqa: E402
 from tdd.data.scenes import MAX_CAPTION_WORDS, ScenesDataset, caption_metrics, make_scene, vocabulary  # noqa: E402
-from tdd.data.tokenizer import MASK_ID, encode, save_tokenizer, word_tokenizer  # noqa: E402
+from tdd.data.tokenizer import (  # noqa: E402
+    MASK_ID,
+    TOKENIZER_KINDS,
+    TOKENIZER_NAME,
+    encode,
+    load_tokenizer,
+    save_tokenizer,
+    train_tokenizer,
+    word_tokenizer,
+)
 from tdd.diffusion import TweedieDiffusion  # noqa: E402
+from tdd.distributed import DistEnv, all_gather_objects, barrier  # noqa: E402
+from tdd.engine import train  # noqa: E402
 from tdd.losses import masked_diffusion_loss  # noqa: E402
 from tdd.masked import MaskedDiffusion  # noqa: E402
 from tdd.models.captioner import ARCaptioner, CaptionerConfig, MDDCaptioner, TDDCaptioner  # noqa: E402
-from tdd.training import OBJECTIVES, make_ema, sample_drop_mask, tdd_loss  # noqa: E402
+from tdd.training import OBJECTIVES, sample_drop_mask, tdd_loss  # noqa: E402
 
 METHODS = {"tdd": TDDCaptioner, "mdd": MDDCaptioner, "ar": ARCaptioner}
+DATA = ("scenes", "folder", "coco", "hf")
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -54,17 +80,25 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None, help="YAML file whose keys override these defaults")
     p.add_argument("--method", default="tdd", choices=sorted(METHODS))
     p.add_argument("--loss", default="ce", choices=OBJECTIVES, help="TDD objective")
-    p.add_argument("--data", default="scenes", choices=["scenes", "folder"])
-    p.add_argument("--data-dir", default=None, help="--data folder: the folder holding captions.txt")
-    p.add_argument("--max-len", type=int, default=MAX_CAPTION_WORDS, help="--data folder: longest caption, words")
-    p.add_argument("--train-size", type=int, default=50_000, help="distinct training scenes")
-    p.add_argument("--eval-size", type=int, default=200, help="held-out scenes for evaluation")
+    p.add_argument("--data", default="scenes", choices=DATA)
+    p.add_argument("--data-dir", default=None, help="folder: holds captions.txt; coco: the COCO root; hf: datasets dir")
+    p.add_argument("--train-split", default="train")
+    p.add_argument("--val-split", default="val", help="coco: val; hf: validation")
+    p.add_argument("--image-column", default="image", help="hf: the image column")
+    p.add_argument("--caption-column", default="caption_enriched", help="hf: the caption column")
+    p.add_argument("--tokenizer", default="wordpiece", help=f"coco/hf: {'|'.join(TOKENIZER_KINDS)} or a directory")
+    p.add_argument("--vocab-size", type=int, default=8000, help="coco/hf: sub-word vocabulary to train")
+    p.add_argument("--max-len", type=int, default=MAX_CAPTION_WORDS, help="tokens per caption (longer are cut)")
+    p.add_argument("--train-size", type=int, default=50_000, help="scenes: distinct training scenes")
+    p.add_argument("--eval-size", type=int, default=200, help="held-out images for evaluation")
     # model
     p.add_argument("--encoder", default="vit_tiny_patch16_224")
     p.add_argument(
         "--encoder-kwargs", type=json.loads, default=dataclasses.asdict(CaptionerConfig(1))["encoder_kwargs"]
     )
     p.add_argument("--pretrained-encoder", default=None)
+    p.add_argument("--freeze-encoder", action="store_true")
+    p.add_argument("--cache-dir", default=None, help="cache the frozen encoder's features (implies --freeze-encoder)")
     p.add_argument("--image-size", type=int, default=64)
     p.add_argument("--width", type=int, default=128)
     p.add_argument("--cond-depth", type=int, default=1)
@@ -78,31 +112,38 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--cond-drop", type=float, default=0.1)
     # optimisation
     p.add_argument("--steps", type=int, default=20_000, help="optimizer steps")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=64, help="effective (global) batch size")
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--warmup-steps", type=int, default=500)
     p.add_argument("--grad-clip", type=float, default=3.0)
     p.add_argument("--ema-decay", type=float, default=0.999)
-    # evaluation and run
+    # evaluation
     p.add_argument("--eval-steps", type=int, default=20, help="sampling steps for evaluation")
     p.add_argument("--eval-every", type=int, default=1000)
+    p.add_argument("--log-every", type=int, default=100)
+    p.add_argument("--clip-model", default=None, help="open_clip model for the final CLIP score, e.g. ViT-B-32")
+    p.add_argument("--clip-weights", default=None, help="its local weights file (nothing is downloaded)")
+    # run
     p.add_argument("--output", default="runs/scenes_tdd")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=0)
+    add_engine_args(p)
     return p
 
 
 def build_model(args: argparse.Namespace, vocab_size: int, max_len: int = MAX_CAPTION_WORDS):
     fields = {f.name for f in dataclasses.fields(CaptionerConfig)}
     config = CaptionerConfig(
-        **{k: v for k, v in vars(args).items() if k in fields and k != "max_len"},
+        **{k: v for k, v in vars(args).items() if k in fields and k not in ("max_len", "vocab_size")},
         vocab_size=vocab_size,
         max_len=max_len,
         mask_id=MASK_ID,
         parameterization="epsilon" if args.loss == "eps_mse" else "x0",
     )
-    return METHODS[args.method](config, pretrained_encoder=args.pretrained_encoder)
+    model = METHODS[args.method](config, pretrained_encoder=args.pretrained_encoder)
+    if args.freeze_encoder or args.cache_dir:
+        model.conditioner.encoder.requires_grad_(False)
+    return model
 
 
 def batch_loss(model, args, images, tokens, diffusion, process, g) -> torch.Tensor:
@@ -112,97 +153,200 @@ def batch_loss(model, args, images, tokens, diffusion, process, g) -> torch.Tens
         return tdd_loss(
             model, diffusion, cond, tokens, objective=args.loss, kfold=args.kfold, cond_drop=args.cond_drop, generator=g
         )
-    drop = sample_drop_mask(len(tokens), args.cond_drop, generator=g)
+    drop = sample_drop_mask(len(tokens), args.cond_drop, generator=g, device=tokens.device)
     if args.method == "mdd":
-        ratio = process.sample_ratio(len(tokens), generator=g)
+        ratio = process.sample_ratio(len(tokens), generator=g, device=tokens.device)
         x_t, is_masked = process.q_sample(tokens, ratio, generator=g)
         return masked_diffusion_loss(model(x_t, ratio, cond, drop), tokens, is_masked, ratio)
     logits = model(tokens, cond, drop)  # AR, teacher forcing
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens.reshape(-1))
 
 
-def evaluate(model, tokenizer, images, references, args) -> dict[str, float]:
-    """Scenes: exact match and attribute accuracy (parsed). Folder data: exact string match, BLEU-4, CIDEr."""
-    g = torch.Generator().manual_seed(0)
-    result = caption(model, tokenizer, images, steps=args.eval_steps, generator=g)
-    if args.data == "scenes":
-        return caption_metrics(result.captions, references)
-    from tdd.evaluation import text_similarity
-
-    exact = sum(c == r for c, r in zip(result.captions, references)) / len(references)
-    return {"exact_match": exact, **text_similarity(result.captions, [[r] for r in references])}
+# ----------------------------------------------------------------------------------------------
+# data
 
 
-def load_data(args: argparse.Namespace):
-    """(training dataset, tokenizer, max_len, evaluation images, evaluation references)."""
+@dataclass
+class EvalSet:
+    """Held-out images (anything ``preprocess_rgb`` opens) with their reference captions.
+
+    ``scenes`` holds the scene descriptions when the data are generated scenes (exact parsing).
+    """
+
+    sources: list[Any]
+    references: list[list[str]]
+    scenes: list[Any] = field(default_factory=list)
+
+
+def _fail(message: Any) -> SystemExit:
+    return SystemExit(f"train_captioner.py: error: {message}")
+
+
+def load_data(args: argparse.Namespace) -> tuple[Any, list[str], EvalSet]:
+    """(training dataset of (image, caption), its captions, evaluation set); bad paths fail at once."""
+    transform = functools.partial(preprocess_rgb, image_size=args.image_size)
     if args.data == "scenes":
         data = ScenesDataset(args.train_size, "train", args.seed, args.image_size)
         held_out = [make_scene(i, 0, "test", args.image_size) for i in range(args.eval_size)]
-        images = torch.stack([rgb_to_tensor(s.image) for s in held_out])
-        return data, word_tokenizer(vocabulary()), MAX_CAPTION_WORDS, images, [s.description for s in held_out]
+        evals = EvalSet([s.image for s in held_out], [[s.caption] for s in held_out], [s.description for s in held_out])
+        return data, vocabulary(), evals
     if not args.data_dir:
-        raise SystemExit("--data folder needs --data-dir DIR (a folder with captions.txt)")
+        raise _fail(f"--data {args.data} needs --data-dir DIR")
     try:
-        data = CaptionFolder(args.data_dir, args.image_size)
-    except (FileNotFoundError, ValueError) as e:  # a clear message at once, not a traceback
-        raise SystemExit(f"train_captioner.py: error: {e}") from None
-    if data.max_words() > args.max_len:
-        raise SystemExit(f"{args.data_dir}: a caption has {data.max_words()} words; raise --max-len")
-    n = min(args.eval_size, len(data))
-    pairs = [data[i] for i in range(n)]
-    images = torch.stack([x for x, _ in pairs])
-    return data, word_tokenizer(data.vocabulary()), data.max_words(), images, [t for _, t in pairs]
+        if args.data == "folder":
+            from tdd.data.folder import CaptionFolder
+
+            data = CaptionFolder(args.data_dir, args.image_size)
+            n = min(args.eval_size, len(data))  # your own folder has no held-out split: its first entries
+            return data, data.captions, EvalSet([p for p, _ in data.entries[:n]], [[c] for _, c in data.entries[:n]])
+        if args.data == "coco":
+            from tdd.data.coco import CocoCaptions
+
+            data = CocoCaptions(args.data_dir, args.train_split, transform)
+            val = CocoCaptions(args.data_dir, args.val_split, transform)
+            items = val.eval_items(args.eval_size)
+            return data, data.captions, EvalSet([p for p, _ in items], [refs for _, refs in items])
+        from tdd.data.hf import HFImageDataset, load_split
+
+        data = HFImageDataset(
+            load_split(args.data_dir, args.train_split), args.image_column, args.caption_column, transform
+        )  # fmt: skip
+        val_split = load_split(args.data_dir, args.val_split)
+        val = HFImageDataset(val_split, args.image_column, args.caption_column, transform)
+        n = min(args.eval_size, len(val))
+        sources, refs = [], []
+        for i in range(n):
+            try:
+                sources.append(val.image(i))
+                refs.append([val.target(i)])
+            except ImageError as e:
+                print(f"evaluation: skipping {e}", flush=True)
+        return data, data.targets, EvalSet(sources, refs)
+    except (FileNotFoundError, ValueError) as e:
+        raise _fail(e) from None
 
 
-def main(args: argparse.Namespace) -> dict:
-    if args.threads:
-        torch.set_num_threads(args.threads)
+def make_tokenizer(args: argparse.Namespace, captions: list[str], env: DistEnv):
+    """The run's tokenizer: kept in ``OUTPUT/tokenizer.json`` so that a resumed run uses the same one."""
+    saved = Path(args.output) / TOKENIZER_NAME
+    if env.is_main and not (args.resume and saved.is_file()):
+        if args.data == "scenes":
+            tok = word_tokenizer(vocabulary())
+        elif args.data == "folder" or args.tokenizer == "word":
+            tok = train_tokenizer(captions, "word")
+        elif args.tokenizer in TOKENIZER_KINDS:
+            tok = train_tokenizer(captions, args.tokenizer, args.vocab_size)
+        else:
+            tok = load_tokenizer(args.tokenizer)
+        Path(args.output).mkdir(parents=True, exist_ok=True)
+        save_tokenizer(tok, args.output)
+    barrier()
+    return load_tokenizer(args.output)
+
+
+def max_length(args: argparse.Namespace, tokenizer, captions: list[str]) -> int:
+    """Scenes and folders: the longest caption (every caption fits); COCO/HF: ``--max-len`` (longer are cut)."""
+    if args.data in ("scenes", "folder"):
+        longest = max(len(tokenizer.encode(c).ids) for c in captions)
+        if args.data == "folder" and longest > args.max_len:
+            raise _fail(f"{args.data_dir}: a caption has {longest} words; raise --max-len")
+        return MAX_CAPTION_WORDS if args.data == "scenes" else longest
+    return args.max_len
+
+
+# ----------------------------------------------------------------------------------------------
+# evaluation
+
+
+def generate(model, tokenizer, evals: EvalSet, args, env: DistEnv, batch_size: int = 64) -> list[str]:
+    """Captions of every evaluation image, each process captioning a share; the same list on every rank."""
+    mine = list(range(env.rank, len(evals.sources), env.world_size))
+    g = torch.Generator(device=env.device).manual_seed(args.seed)
+    out: list[tuple[int, str]] = []
+    for first in range(0, len(mine), batch_size):
+        idx = mine[first : first + batch_size]
+        images = torch.stack([preprocess_rgb(evals.sources[i], args.image_size) for i in idx]).to(env.device)
+        out += zip(idx, caption(model, tokenizer, images, steps=args.eval_steps, generator=g).captions)
+    merged = dict(pair for part in all_gather_objects(out) for pair in part)
+    return [merged[i] for i in range(len(evals.sources))]
+
+
+def text_metrics(captions: list[str], evals: EvalSet) -> dict[str, float]:
+    """Scenes: exact match and attribute accuracy (parsed); otherwise exact match, BLEU-4 and CIDEr."""
+    if evals.scenes:
+        return caption_metrics(captions, evals.scenes)
+    from tdd.evaluation import text_similarity
+
+    exact = sum(c in refs for c, refs in zip(captions, evals.references)) / max(1, len(captions))
+    return {"exact_match": exact, **text_similarity(captions, evals.references)}
+
+
+def clip_rows(args: argparse.Namespace, evals: EvalSet, rows: dict[str, list[str]], device) -> dict[str, float]:
+    """Mean CLIP score of each row of captions, plus the ground truth and the shuffled ground truth (Tab. 3)."""
+    from tdd.data.images import open_image
+    from tdd.evaluation import load_clip, mean_clip_score
+
+    clip, preprocess, tokenize = load_clip(args.clip_model, args.clip_weights, device=str(device))
+    truth = [refs[0] for refs in evals.references]
+    texts = {"ground truth": truth, "shuffled ground truth": truth[1:] + truth[:1], **rows}
+    images = [open_image(s) for s in evals.sources]
+    return {name: mean_clip_score(clip, preprocess, tokenize, images, caps, device) for name, caps in texts.items()}
+
+
+def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
+    env = env or start(args)
+    if args.clip_model:  # fail now, not after a multi-day run, when the CLIP weights are missing
+        from tdd.evaluation import check_clip_weights
+
+        try:
+            check_clip_weights(args.clip_model, args.clip_weights)
+        except FileNotFoundError as e:
+            raise _fail(e) from None
+    data, captions, evals = load_data(args)
+    tokenizer = make_tokenizer(args, captions, env)
+    max_len = max_length(args, tokenizer, captions)
     torch.manual_seed(args.seed)
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    data, tokenizer, max_len, eval_images, references = load_data(args)
     model = build_model(args, tokenizer.get_vocab_size(), max_len)
-    ema = make_ema(model, decay=args.ema_decay)
-    g = torch.Generator().manual_seed(args.seed)
+    if args.cache_dir:
+        from tdd.data.feature_cache import CachedFeatures, build_feature_cache
+
+        fingerprint = {"encoder": args.encoder, "encoder_kwargs": args.encoder_kwargs, "data": args.data,
+                       "weights": args.pretrained_encoder, "image_size": args.image_size}  # fmt: skip
+        build_feature_cache(model.conditioner.encoder, data, args.cache_dir, fingerprint, env)
+        data = CachedFeatures(args.cache_dir)
     diffusion = TweedieDiffusion(model.config.vocab_size, args.schedule, args.num_timesteps)
     process = MaskedDiffusion(model.config.vocab_size, MASK_ID)
-    loader = DataLoader(
-        data, batch_size=min(args.batch_size, len(data)), shuffle=True, drop_last=True, generator=g
-    )  # fmt: skip
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay, betas=(0.9, 0.95))
-    print(f"{args.method} captioner, {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters", flush=True)
+    if env.is_main:
+        n_params = sum(p.numel() for p in model.parameters())
+        print(f"{args.method} captioner, {n_params / 1e6:.2f}M parameters, vocabulary {tokenizer.get_vocab_size()}")
 
-    metrics_path = out / "metrics.jsonl"
-    metrics_path.unlink(missing_ok=True)
-    step, start, losses, scores = 0, time.perf_counter(), [], {}
-    while step < args.steps:
-        for images, captions in loader:
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, args.steps, args.warmup_steps, args.lr)
-            tokens, _ = encode(tokenizer, captions, max_len)
-            model.train()
-            loss = batch_loss(model, args, images, tokens, diffusion, process, g)
-            step = optimizer_step(loss, model, optimizer, ema, step, args.grad_clip)
-            losses.append(loss.item())
-            if step % args.eval_every == 0 or step == args.steps:
-                ema.module.eval()
-                scores = evaluate(ema.module, tokenizer, eval_images, references, args)
-                row = {"step": step, "loss": sum(losses) / len(losses), **scores}
-                row["seconds"] = round(time.perf_counter() - start, 1)
-                if isinstance(data, CaptionFolder):
-                    row["skipped_unreadable"], row["skipped_missing"] = data.unreadable, data.missing
-                losses = []
-                with open(metrics_path, "a", encoding="utf-8") as f:
-                    f.write(json.dumps(row) + "\n")
-                print(json.dumps(row), flush=True)
-            if step >= args.steps:
-                break
-    result = {**scores, "eval_steps": args.eval_steps, "train_seconds": round(time.perf_counter() - start, 1)}
-    ema.module.save_pretrained(out / "final", extra={"train_args": vars(args), "result": result})
-    save_tokenizer(tokenizer, out / "final")
-    atomic_write_text(out / "result.json", json.dumps(result, indent=2) + "\n")
+    def loss_fn(model, batch, generator):
+        images, texts = batch
+        tokens, _ = encode(tokenizer, texts, max_len, truncate=True)
+        return batch_loss(model, args, images, tokens.to(images.device), diffusion, process, generator)
+
+    def evaluate(ema) -> dict[str, float]:
+        captions = generate(ema, tokenizer, evals, args, env)  # every rank captions its share
+        return text_metrics(captions, evals) if env.is_main else {}
+
+    config = engine_config(args, env, steps=args.steps, lr=args.lr, warmup_steps=args.warmup_steps)
+    config.log_every, config.eval_every = args.log_every, args.eval_every
+    run = train(model, data, loss_fn, config, env, evaluate=evaluate)
+    ema = run.ema_model.eval()
+    result = {k: v for k, v in run.metrics.items() if k not in ("step", "epoch", "lr", "images_per_s", "seconds")}
+    result["eval_steps"] = args.eval_steps
+    if args.clip_model:
+        final = generate(ema, tokenizer, evals, args, env)
+        if env.is_main:
+            result["clip_score"] = clip_rows(args, evals, {args.method: final}, env.device)
+    if env.is_main:
+        out = Path(args.output)
+        ema.save_pretrained(out / "final", extra={"train_args": vars(args), "result": result})
+        save_tokenizer(tokenizer, out / "final")
+        atomic_write_text(out / "result.json", json.dumps(result, indent=2) + "\n")
+        print(json.dumps(result), flush=True)
     return result
 
 
 if __name__ == "__main__":
-    main(parse_with_config(get_parser()))
+    run_main(main, parse_with_config(get_parser()))

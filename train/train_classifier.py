@@ -1,15 +1,28 @@
-"""Train a TDD image classifier or its linear-head baseline.
+"""Train a TDD image classifier or its linear-head baseline, on one CPU or many GPUs.
 
-argparse defaults are the paper's ImageNet recipe (§4.1, A.1); a YAML config overrides them and
-command-line flags override the config. The bundled digits models:
+argparse defaults are the paper's ImageNet recipe (§4.1, A.1): timm ``vit_base_patch16_224`` from
+scratch, 500 epochs, AdamW (β 0.9/0.95), lr = 1e-4 × batch / 256, weight decay 0.3, batch 4096
+(gradient accumulation when fewer processes hold it), 20 warmup epochs then cosine, clipping 3.0,
+AMP (bf16 where the GPU has it), RandAugment rand-m9-mstd0.5-inc1, random erasing 0.25 (pixel),
+label smoothing 0.1, EMA 0.9999, K-fold feature reuse 4, condition dropout 0.1. A YAML ``--config``
+overrides the defaults, flags override the config.
 
+    # ImageNet (train/ and val/ class folders, or a Hugging Face datasets directory with --data hf)
+    torchrun --nproc_per_node=8 train/train_classifier.py --data imagefolder --data-dir /data/imagenet \\
+        --output runs/imagenet_tdd
+    torchrun --nproc_per_node=8 train/train_classifier.py --data imagefolder --data-dir /data/imagenet \\
+        --head linear --output runs/imagenet_linear            # the linear-head baseline (Tab. 1)
+    # ... killed? the same command with --resume continues from the last checkpoint
+
+    # the bundled digits models (one CPU process)
     python train/train_classifier.py --config train/configs/digits_tdd.yaml
     python train/train_classifier.py --config train/configs/digits_linear.yaml
 
-Ablations (Tab. 2) change one flag: ``--loss ce_no_coef`` (no ᾱ_t coefficient), ``--loss eps_mse``
-(regression of ε), ``--cond-drop 0`` (no CFG training). Outputs under ``--output``:
-``metrics.jsonl`` (one line per epoch: loss, test top-1 of the EMA weights) and ``final/``, the EMA
-weights as a checkpoint directory loadable with ``PretrainedModel.from_pretrained``.
+Ablations (Tab. 2) change one flag: ``--loss ce_no_coef``, ``--loss eps_mse``, ``--cond-drop 0``.
+A frozen pretrained encoder can be cached once (``--pretrained-encoder W --cache-dir DIR``).
+Outputs under ``--output``: ``metrics.jsonl`` and ``tb/`` (loss, lr, images/s, EMA top-1),
+``checkpoints/`` (resumable), ``final/`` (EMA weights, loadable with ``PretrainedModel.from_pretrained``)
+and ``result.json`` (top-1 and the accuracy-vs-steps curve of the EMA weights).
 """
 
 from __future__ import annotations
@@ -18,33 +31,42 @@ import argparse
 import dataclasses
 import json
 import sys
-import time
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from train_utils import lr_at, optimizer_step, parse_with_config  # noqa: E402
+from train_utils import add_engine_args, engine_config, parse_with_config, run_main, start  # noqa: E402
 
 from tdd.checkpoint import atomic_write_text  # noqa: E402
-from tdd.classify import accuracy, classifier_diffusion  # noqa: E402
-from tdd.data.digits import NUM_DIGIT_CLASSES, DigitsDataset, load_digits_split, to_model_input  # noqa: E402
+from tdd.classify import classifier_diffusion, classify  # noqa: E402
+from tdd.distributed import DistEnv, all_reduce_sum  # noqa: E402
+from tdd.engine import train  # noqa: E402
 from tdd.models.classifier import ClassifierConfig, LinearClassifier, TDDClassifier  # noqa: E402
-from tdd.training import OBJECTIVES, make_ema, tdd_loss  # noqa: E402
+from tdd.training import OBJECTIVES, tdd_loss  # noqa: E402
+
+DATA = ("digits", "imagefolder", "hf")
 
 
 def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", type=str, default=None, help="YAML file whose keys override these defaults")
-    p.add_argument("--data", default="digits", choices=["digits"], help="dataset (digits: bundled with scikit-learn)")
+    p.add_argument("--data", default="imagefolder", choices=DATA, help="digits: bundled with scikit-learn")
+    p.add_argument("--data-dir", default=None, help="imagefolder: holds train/ and val/; hf: a datasets directory")
+    p.add_argument("--train-split", default="train")
+    p.add_argument("--val-split", default="val", help="'validation' for Hugging Face ImageNet-1k")
+    p.add_argument("--image-column", default="image", help="hf: the image column")
+    p.add_argument("--label-column", default="label", help="hf: the label column")
     p.add_argument("--head", default="tdd", choices=["tdd", "linear"], help="TDD denoiser or linear baseline")
     p.add_argument("--loss", default="ce", choices=OBJECTIVES, help="TDD objective (Tab. 2)")
     # model
     p.add_argument("--encoder", default="vit_base_patch16_224", help="timm backbone name")
     p.add_argument("--encoder-kwargs", type=json.loads, default={}, help="JSON dict of timm.create_model overrides")
     p.add_argument("--pretrained-encoder", default=None, help="local weights file for the encoder")
+    p.add_argument("--freeze-encoder", action="store_true", help="train only the conditioning module and head")
+    p.add_argument("--cache-dir", default=None, help="cache the frozen encoder's features (implies --freeze-encoder)")
     p.add_argument("--image-size", type=int, default=224)
     p.add_argument("--in-chans", type=int, default=3)
     p.add_argument("--width", type=int, default=768)
@@ -61,22 +83,30 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--cond-drop", type=float, default=0.1, help="condition dropout for CFG")
     # optimisation (paper §4.1, A.1)
     p.add_argument("--epochs", type=int, default=500)
-    p.add_argument("--batch-size", type=int, default=4096, help="effective batch size")
+    p.add_argument("--batch-size", type=int, default=4096, help="effective (global) batch size")
     p.add_argument("--blr", type=float, default=1e-4, help="base learning rate; lr = blr · batch / 256")
     p.add_argument("--weight-decay", type=float, default=0.3)
     p.add_argument("--warmup-epochs", type=int, default=20)
     p.add_argument("--grad-clip", type=float, default=3.0)
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--ema-decay", type=float, default=0.9999)
+    # augmentation (timm)
+    p.add_argument("--aa", default="rand-m9-mstd0.5-inc1", help="timm auto-augment policy ('' for none)")
+    p.add_argument("--reprob", type=float, default=0.25, help="random erasing probability (pixel mode)")
+    p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha (timm Mixup; linear head only)")
+    p.add_argument("--cutmix", type=float, default=0.0, help="cutmix alpha (timm Mixup; linear head only)")
     # evaluation
     p.add_argument("--eval-steps", type=int, default=20, help="sampling steps for evaluation")
     p.add_argument("--eval-cfg", type=float, default=1.0)
     p.add_argument("--eval-every", type=int, default=1, help="epochs between evaluations (0: only at the end)")
+    p.add_argument("--eval-size", type=int, default=0, help="validation images to evaluate (0: all)")
+    p.add_argument("--eval-curve", default="1,2,5,10,20,50", help="steps of the final accuracy-vs-steps curve")
+    p.add_argument("--eval-batch-size", type=int, default=256)
     # run
     p.add_argument("--output", default="runs/classifier")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many optimizer steps (smoke tests)")
+    add_engine_args(p)
     return p
 
 
@@ -85,92 +115,142 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parse_with_config(get_parser(), argv)
 
 
-def build_model(args: argparse.Namespace) -> TDDClassifier | LinearClassifier:
+def build_model(args: argparse.Namespace, num_classes: int) -> TDDClassifier | LinearClassifier:
     fields = {f.name for f in dataclasses.fields(ClassifierConfig)}
     config = ClassifierConfig(
         **{k: v for k, v in vars(args).items() if k in fields},
-        num_classes=NUM_DIGIT_CLASSES,
+        num_classes=num_classes,
         parameterization="epsilon" if args.loss == "eps_mse" else "x0",
     )
     cls = TDDClassifier if args.head == "tdd" else LinearClassifier
-    return cls(config, pretrained_encoder=args.pretrained_encoder)
+    model = cls(config, pretrained_encoder=args.pretrained_encoder)
+    if args.freeze_encoder or args.cache_dir:
+        model.conditioner.encoder.requires_grad_(False)
+    return model
 
 
-def main(args: argparse.Namespace) -> dict:
-    if args.threads:
-        torch.set_num_threads(args.threads)
+def load_data(args: argparse.Namespace):
+    """(training dataset, validation dataset, number of classes); a missing path fails at once."""
+    if args.data == "digits":
+        from tdd.data.digits import NUM_DIGIT_CLASSES, DigitsDataset, load_digits_split, to_model_input
+
+        split = load_digits_split()
+        train_set = DigitsDataset(split.train_images, split.train_labels, args.image_size, train=True)
+        val_set = TensorDataset(to_model_input(split.test_images, args.image_size), split.test_labels)
+        return train_set, val_set, NUM_DIGIT_CLASSES
+    from tdd.data.imagenet import classification_data, image_transform
+
+    if not args.data_dir:
+        raise SystemExit(f"train_classifier.py: error: --data {args.data} needs --data-dir")
+    columns = {"image_column": args.image_column, "label_column": args.label_column}
+    train_tf = image_transform(args.image_size, train=not args.cache_dir, auto_augment=args.aa,
+                               re_prob=args.reprob, in_chans=args.in_chans)  # fmt: skip
+    eval_tf = image_transform(args.image_size, train=False, in_chans=args.in_chans)
+    try:
+        train_set, num_classes = classification_data(args.data, args.data_dir, args.train_split, train_tf, **columns)
+        val_set, _ = classification_data(args.data, args.data_dir, args.val_split, eval_tf, **columns)
+    except (FileNotFoundError, ValueError) as e:
+        raise SystemExit(f"train_classifier.py: error: {e}") from None
+    return train_set, val_set, num_classes
+
+
+def top1(model, val_set, args: argparse.Namespace, env: DistEnv, steps: int) -> float:
+    """Top-1 of ``model`` on the first ``--eval-size`` validation images, each process taking a share."""
+    n = min(args.eval_size or len(val_set), len(val_set))
+    loader = DataLoader(Subset(val_set, range(env.rank, n, env.world_size)), batch_size=args.eval_batch_size)
+    g = torch.Generator(device=env.device).manual_seed(args.seed + env.rank)
+    counts = torch.zeros(2, device=env.device)
+    for images, labels in loader:
+        images, labels = images.to(env.device), torch.as_tensor(labels, device=env.device)
+        result = classify(model, images, steps=steps, cfg=args.eval_cfg, generator=g)
+        counts += torch.stack([(result.labels == labels).sum(), torch.tensor(len(labels), device=env.device)])
+    all_reduce_sum(counts)
+    return (counts[0] / counts[1]).item()
+
+
+def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
+    env = env or start(args)
+    if args.head == "tdd" and (args.mixup or args.cutmix):
+        raise SystemExit(
+            "train_classifier.py: error: --mixup/--cutmix need --head linear: TDD diffuses one-hot labels, "
+            "and a mixed label is not one"
+        )
+    train_set, val_set, num_classes = load_data(args)
     torch.manual_seed(args.seed)
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    split = load_digits_split()
-    train_set = DigitsDataset(split.train_images, split.train_labels, args.image_size, train=True)
-    test_inputs = to_model_input(split.test_images, args.image_size)
-    g = torch.Generator().manual_seed(args.seed)
-    loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, drop_last=True, generator=g)
+    model = build_model(args, num_classes)
+    if args.cache_dir:
+        from tdd.data.feature_cache import CachedFeatures, build_feature_cache
 
-    model = build_model(args)
-    ema = make_ema(model, decay=args.ema_decay)
-    lr = args.blr * args.batch_size / 256
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=args.weight_decay, betas=(0.9, 0.95))
-    steps_per_epoch = len(loader)
-    total_steps = args.epochs * steps_per_epoch
-    warmup_steps = args.warmup_epochs * steps_per_epoch
+        fingerprint = {"encoder": args.encoder, "encoder_kwargs": args.encoder_kwargs, "data": args.data,
+                       "weights": args.pretrained_encoder, "image_size": args.image_size}  # fmt: skip
+        build_feature_cache(model.conditioner.encoder, train_set, args.cache_dir, fingerprint, env)
+        train_set = CachedFeatures(args.cache_dir)
+    steps_per_epoch = len(train_set) // args.batch_size
+    if steps_per_epoch == 0:
+        raise SystemExit(f"train_classifier.py: error: {len(train_set)} training images, fewer than --batch-size")
+    total = args.epochs * steps_per_epoch
+    if args.max_steps:
+        total = min(total, args.max_steps)
+    config = engine_config(
+        args, env, steps=total, lr=args.blr * args.batch_size / 256, warmup_steps=args.warmup_epochs * steps_per_epoch
+    )
+    config.log_every = steps_per_epoch
+    config.eval_every = args.eval_every * steps_per_epoch
     diffusion = classifier_diffusion(model) if args.head == "tdd" else None
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f"{args.head} classifier, {n_params / 1e6:.2f}M parameters, {total_steps} steps, lr {lr:.2e}", flush=True)
+    mixup = None
+    if args.mixup or args.cutmix:
+        from timm.data import Mixup
 
-    def evaluate() -> float:
-        return accuracy(ema.module, test_inputs, split.test_labels, steps=args.eval_steps, cfg=args.eval_cfg)
+        mixup = Mixup(mixup_alpha=args.mixup, cutmix_alpha=args.cutmix, label_smoothing=args.label_smoothing,
+                      num_classes=num_classes)  # fmt: skip
+    if env.is_main:
+        n_params = sum(p.numel() for p in model.parameters())
+        print(f"{args.head} classifier, {n_params / 1e6:.2f}M parameters, {total} steps, lr {config.lr:.2e}")
 
-    metrics_path = out / "metrics.jsonl"
-    metrics_path.unlink(missing_ok=True)
-    step, start, top1 = 0, time.perf_counter(), float("nan")
-    for epoch in range(args.epochs):
-        model.train()
-        losses = []
-        for images, labels in loader:
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, total_steps, warmup_steps, lr)
-            if args.head == "linear":
-                loss = torch.nn.functional.cross_entropy(model(images), labels, label_smoothing=args.label_smoothing)
-            else:
-                loss = tdd_loss(
-                    model,
-                    diffusion,
-                    model.encode(images),  # (B, W): the image path runs once, reused by the k timesteps
-                    labels,
-                    objective=args.loss,
-                    kfold=args.kfold,
-                    cond_drop=args.cond_drop,
-                    label_smoothing=args.label_smoothing,
-                    generator=g,
-                )
-            step = optimizer_step(loss, model, optimizer, ema, step, args.grad_clip)
-            losses.append(loss.item())
-            if args.max_steps and step >= args.max_steps:
-                break
-        last_epoch = epoch == args.epochs - 1 or (args.max_steps and step >= args.max_steps)
-        row = {"epoch": epoch + 1, "step": step, "loss": sum(losses) / max(1, len(losses))}
-        if last_epoch or (args.eval_every and (epoch + 1) % args.eval_every == 0):
-            top1 = evaluate()
-            row["test_top1"] = top1
-        row["seconds"] = round(time.perf_counter() - start, 1)
-        with open(metrics_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(row) + "\n")
-        print(json.dumps(row), flush=True)
-        if last_epoch:
-            break
+    def loss_fn(model, batch, generator):
+        images, labels = batch
+        if args.head == "linear":
+            if mixup is not None:
+                from timm.loss import SoftTargetCrossEntropy
 
+                images, soft = mixup(images, labels)
+                return SoftTargetCrossEntropy()(model(images), soft)
+            return torch.nn.functional.cross_entropy(model(images), labels, label_smoothing=args.label_smoothing)
+        return tdd_loss(
+            model,
+            diffusion,
+            model.encode(images),  # (B, W): the image path runs once, reused by the k timesteps
+            labels,
+            objective=args.loss,
+            kfold=args.kfold,
+            cond_drop=args.cond_drop,
+            label_smoothing=args.label_smoothing,
+            generator=generator,
+        )
+
+    run = train(
+        model, train_set, loss_fn, config, env,
+        evaluate=lambda ema: {"test_top1": top1(ema, val_set, args, env, args.eval_steps)},
+    )  # fmt: skip
+    ema = run.ema_model.eval()
+    curve = {}
+    if args.head == "tdd" and args.eval_curve:
+        curve = {int(s): top1(ema, val_set, args, env, int(s)) for s in args.eval_curve.split(",")}
     result = {
-        "test_top1": top1,
+        "test_top1": run.metrics.get("test_top1"),
         "eval_steps": args.eval_steps,
         "eval_cfg": args.eval_cfg,
-        "train_seconds": row["seconds"],
+        "accuracy_vs_steps": curve,
+        "train_seconds": run.metrics["train_seconds"],
+        "skipped_unreadable": run.metrics.get("skipped_unreadable", 0),
     }
-    ema.module.save_pretrained(out / "final", extra={"train_args": vars(args), "result": result})
-    atomic_write_text(out / "result.json", json.dumps(result, indent=2) + "\n")
+    if env.is_main:
+        out = Path(args.output)
+        ema.save_pretrained(out / "final", extra={"train_args": vars(args), "result": result})
+        atomic_write_text(out / "result.json", json.dumps(result, indent=2) + "\n")
+        print(json.dumps(result), flush=True)
     return result
 
 
 if __name__ == "__main__":
-    main(parse_args())
+    run_main(main, parse_args())

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import math
+import sys
+from pathlib import Path
+
+from tdd.engine import AMP_MODES
 
 
 def parse_with_config(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
@@ -23,23 +26,68 @@ def parse_with_config(parser: argparse.ArgumentParser, argv: list[str] | None = 
     return parser.parse_args(argv)
 
 
-def optimizer_step(loss, model, optimizer, ema, step: int, grad_clip: float) -> int:
-    """Backward, clip, step and update the EMA; a NaN/inf loss stops the run naming the step. Returns step + 1."""
+def add_engine_args(p: argparse.ArgumentParser) -> None:
+    """The flags of :class:`tdd.engine.EngineConfig` and the process set-up, shared by the scripts."""
+    g = p.add_argument_group("run: devices, checkpoints, logging")
+    g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: this rank's GPU if any")
+    g.add_argument("--micro-batch-size", type=int, default=0,
+                   help="per process and forward; 0: batch / processes (no gradient accumulation)")  # fmt: skip
+    g.add_argument("--amp", default="auto", choices=AMP_MODES, help="auto: bf16 (or fp16) on GPUs, none on CPUs")
+    g.add_argument("--num-workers", type=int, default=0, help="DataLoader worker processes per rank")
+    g.add_argument("--save-every", type=int, default=1000, help="optimizer steps between resumable checkpoints")
+    g.add_argument("--keep-checkpoints", type=int, default=2)
+    g.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in OUTPUT/checkpoints")
+    g.add_argument("--threads", type=int, default=0, help="torch CPU threads per process (0: torch's default)")
+
+
+def engine_config(args: argparse.Namespace, env, *, steps: int, lr: float, warmup_steps: int):
+    """An :class:`tdd.engine.EngineConfig` from the script's arguments."""
+    from tdd.engine import EngineConfig
+
+    return EngineConfig(
+        output=args.output,
+        batch_size=args.batch_size,
+        micro_batch_size=args.micro_batch_size,
+        steps=steps,
+        lr=lr,
+        warmup_steps=warmup_steps,
+        weight_decay=args.weight_decay,
+        grad_clip=args.grad_clip,
+        ema_decay=args.ema_decay,
+        amp=args.amp,
+        seed=args.seed,
+        num_workers=args.num_workers,
+        save_every=args.save_every,
+        keep_checkpoints=args.keep_checkpoints,
+        resume=args.resume,
+        run_args=vars(args),
+    )
+
+
+def start(args: argparse.Namespace):
+    """Threads, then the process group from the torchrun environment; returns the DistEnv."""
     import torch
 
-    if not torch.isfinite(loss):
-        raise FloatingPointError(f"loss is {loss.item()} at step {step}; stopping the run")
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-    optimizer.step()
-    ema.update(model, step=step + 1)
-    return step + 1
+    from tdd.distributed import setup
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return setup(args.device)
 
 
-def lr_at(step: int, total: int, warmup: int, lr: float) -> float:
-    """Linear warmup then cosine decay to 0 (Goyal et al.; paper §4.1)."""
-    if step < warmup:
-        return lr * (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return lr * 0.5 * (1 + math.cos(math.pi * progress))
+def run_main(main, args: argparse.Namespace):
+    """``main(args, env)`` inside the process group, left cleanly on success and on errors.
+
+    Errors a user can fix (a missing dataset, a non-finite loss, a damaged checkpoint) end the
+    process with the message and exit status 1 rather than a traceback on every rank.
+    """
+    from tdd.checkpoint import CheckpointError
+    from tdd.distributed import cleanup
+
+    env = start(args)
+    try:
+        return main(args, env)
+    except (FloatingPointError, CheckpointError) as e:
+        raise SystemExit(f"{Path(sys.argv[0]).name}: error: {e}") from None
+    finally:
+        cleanup()
