@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -105,8 +106,6 @@ def amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
 
 def lr_factor(step: int, total: int, warmup: int) -> float:
     """Linear warmup then cosine decay to 0 (Goyal et al.; paper §4.1), as a factor of the peak lr."""
-    import math
-
     if step < warmup:
         return (step + 1) / warmup
     progress = min(1.0, (step - warmup) / max(1, total - warmup))
@@ -263,7 +262,7 @@ def train(
         print(
             f"{env.world_size} process(es) × {accum} accumulation step(s) × micro batch {micro} = batch "
             f"{config.batch_size}; {steps_per_epoch} steps/epoch; {n_train / 1e6:.2f}M trainable parameters; "
-            f"amp {dtype}",
+            f"amp {dtype or 'off'}",
             flush=True,
         )
 
@@ -284,7 +283,7 @@ def train(
             }
             save_state(ckpt_dir, step, state, keep=config.keep_checkpoints)
 
-    def run_eval(step: int) -> dict[str, Any]:
+    def run_eval() -> dict[str, Any]:
         ema.module.eval()
         scores = evaluate(ema.module) if evaluate is not None else {}
         return scores if env.is_main else {}
@@ -355,7 +354,7 @@ def train(
                     }
                     window_loss, window_steps, window_start = 0.0, 0, time.perf_counter()
                     if done or (config.eval_every and step % config.eval_every == 0):
-                        last.update(run_eval(step))
+                        last.update(run_eval())
                     metrics.write(last)
                     if env.is_main:
                         bar.write(json.dumps(last))
@@ -364,7 +363,7 @@ def train(
                 if done:
                     break
         if step >= config.steps and not last:  # resumed at the very end: evaluate once more
-            last = {"step": step, **run_eval(step)}
+            last = {"step": step, **run_eval()}
     finally:
         bar.close()
         metrics.close()

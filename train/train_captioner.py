@@ -47,7 +47,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from train_utils import add_engine_args, engine_config, parse_with_config, run_main, start  # noqa: E402
+from train_utils import add_engine_args, cached_features, engine_config, parse_with_config, run_main, start  # noqa: E402
 
 from tdd.caption import caption  # noqa: E402
 from tdd.checkpoint import atomic_write_text  # noqa: E402
@@ -307,13 +307,7 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
     max_len = max_length(args, tokenizer, captions)
     torch.manual_seed(args.seed)
     model = build_model(args, tokenizer.get_vocab_size(), max_len)
-    if args.cache_dir:
-        from tdd.data.feature_cache import CachedFeatures, build_feature_cache
-
-        fingerprint = {"encoder": args.encoder, "encoder_kwargs": args.encoder_kwargs, "data": args.data,
-                       "weights": args.pretrained_encoder, "image_size": args.image_size}  # fmt: skip
-        build_feature_cache(model.conditioner.encoder, data, args.cache_dir, fingerprint, env)
-        data = CachedFeatures(args.cache_dir)
+    data = cached_features(args, model, data, env)
     diffusion = TweedieDiffusion(model.config.vocab_size, args.schedule, args.num_timesteps)
     process = MaskedDiffusion(model.config.vocab_size, MASK_ID)
     if env.is_main:

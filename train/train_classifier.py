@@ -38,7 +38,7 @@ from torch.utils.data import DataLoader, Subset, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from train_utils import add_engine_args, engine_config, parse_with_config, run_main, start  # noqa: E402
+from train_utils import add_engine_args, cached_features, engine_config, parse_with_config, run_main, start  # noqa: E402
 
 from tdd.checkpoint import atomic_write_text  # noqa: E402
 from tdd.classify import classifier_diffusion, classify  # noqa: E402
@@ -178,13 +178,7 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
     train_set, val_set, num_classes = load_data(args)
     torch.manual_seed(args.seed)
     model = build_model(args, num_classes)
-    if args.cache_dir:
-        from tdd.data.feature_cache import CachedFeatures, build_feature_cache
-
-        fingerprint = {"encoder": args.encoder, "encoder_kwargs": args.encoder_kwargs, "data": args.data,
-                       "weights": args.pretrained_encoder, "image_size": args.image_size}  # fmt: skip
-        build_feature_cache(model.conditioner.encoder, train_set, args.cache_dir, fingerprint, env)
-        train_set = CachedFeatures(args.cache_dir)
+    train_set = cached_features(args, model, train_set, env)
     steps_per_epoch = len(train_set) // args.batch_size
     if steps_per_epoch == 0:
         raise SystemExit(f"train_classifier.py: error: {len(train_set)} training images, fewer than --batch-size")

@@ -1,4 +1,4 @@
-"""Helpers every training script shares: config files over argparse defaults, the LR schedule."""
+"""What the training scripts share: YAML configs over argparse, engine flags, feature caching, start-up."""
 
 from __future__ import annotations
 
@@ -62,6 +62,23 @@ def engine_config(args: argparse.Namespace, env, *, steps: int, lr: float, warmu
         resume=args.resume,
         run_args=vars(args),
     )
+
+
+def cached_features(args: argparse.Namespace, model, dataset, env):
+    """With ``--cache-dir``: the frozen encoder's features of ``dataset`` (built once), else ``dataset``."""
+    if not args.cache_dir:
+        return dataset
+    from tdd.data.feature_cache import CachedFeatures, build_feature_cache
+
+    fingerprint = {
+        "encoder": args.encoder,
+        "encoder_kwargs": args.encoder_kwargs,
+        "weights": args.pretrained_encoder,
+        "data": args.data,
+        "image_size": args.image_size,
+    }
+    build_feature_cache(model.conditioner.encoder, dataset, args.cache_dir, fingerprint, env)
+    return CachedFeatures(args.cache_dir)
 
 
 def start(args: argparse.Namespace):
