@@ -76,6 +76,16 @@ class TweedieDiffusion:
         alpha_bar = _per_sample(self.schedule.alpha_bar(t).to(y0.dtype), y0)  # (B, 1[, 1])
         return alpha_bar.sqrt() * y0 + (1 - alpha_bar).sqrt() * noise
 
+    def renoise(self, tokens: torch.Tensor, t: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The sampler's re-noise step: :meth:`q_sample` of integer ``tokens`` ``(B[, N])`` at one
+        timestep ``t`` shared by the whole batch, with the same noise draw, in three tensor operations
+        (the coefficients are Python numbers), since sampling pays for every small op at batch 1."""
+        alpha_bar = float(self.schedule.alphas_cumprod[t])  # the table holds ᾱ_0 = 1 at index 0
+        y = torch.randn(*tokens.shape, self.num_classes, generator=generator, device=tokens.device)
+        y.mul_((1 - alpha_bar) ** 0.5)  # √(1 − ᾱ_t) ε
+        index = tokens.long().unsqueeze(-1)  # + √ᾱ_t λ at each token's entry: the scaled one-hot
+        return y.scatter_(-1, index, alpha_bar**0.5 * self.onehot_scale, reduce="add")
+
     def predict_y0_from_eps(self, y_t: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """Tweedie's estimate of the clean vector from a noise prediction: (y_t − √(1−ᾱ_t) ε̂) / √ᾱ_t.
 

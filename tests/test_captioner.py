@@ -1,9 +1,11 @@
+import pytest
 import torch
 
 from tdd.diffusion import TweedieDiffusion
 from tdd.masked import MaskedDiffusion
 from tdd.models import ARCaptioner, MDDCaptioner, TDDCaptioner
-from tdd.samplers import Guidance, MDDSampler, TDDSampler
+from tdd.samplers import Guidance, MDDSampler, TDDSampler, guided_forward
+from tdd.samplers.common import GuidedDenoiser
 
 
 def _model(cls):
@@ -48,6 +50,45 @@ def test_condition_is_cached_and_null_condition_differs():
         b = model(y, t, model.encode(images))
         dropped = model(y, t, cond, torch.ones(3, dtype=torch.bool))
     assert torch.equal(a, b) and not torch.allclose(a, dropped)
+
+
+@pytest.mark.parametrize("cls", [TDDCaptioner, MDDCaptioner])
+def test_prepared_condition_gives_the_same_outputs_step_after_step(cls):
+    """prepare_condition applies the null rows once and fills key/value buffers; every later call
+    (the text part is rewritten in place each time) must equal the unprepared forward."""
+    model = _model(cls)
+    cond = model.encode(_images(model))
+    drop = torch.tensor([False, True, False])
+    prepared = model.prepare_condition(cond, drop, 5)
+    assert prepared["kv"][0].keys.shape[2] == cond["kv"][0][0].shape[2] + 5
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for _ in range(3):
+            x = torch.randn(3, 5, 11, generator=g) if cls is TDDCaptioner else torch.randint(11, (3, 5), generator=g)
+            t = torch.randint(1, 1000, (3,), generator=g) if cls is TDDCaptioner else torch.rand(3, generator=g)
+            torch.testing.assert_close(model(x, t, prepared), model(x, t, cond, drop), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="already holds its null rows"):
+        model(x, t, prepared, drop)
+
+
+def test_guided_denoiser_equals_guided_forward_and_prepares_once():
+    model = _model(TDDCaptioner)
+    cond = model.encode(_images(model))
+    calls = []
+    original = model.prepare_condition
+
+    def counting(*args):
+        calls.append(args[1] is None)
+        return original(*args)
+
+    model.prepare_condition = counting
+    net = GuidedDenoiser(model, cond, batch_size=3, seq_len=5)
+    y = torch.randn(3, 5, 11, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        for scale in (2.0, 1.0, 2.0, 3.0, 1.0):
+            expected = guided_forward(model, y, torch.full((3,), 700), cond, scale)
+            torch.testing.assert_close(net(y, 700, scale), expected, rtol=1e-5, atol=1e-6)
+    assert calls == [False, True]  # the doubled condition once, the plain one once
 
 
 def test_samplers_drive_the_captioners_with_cfg():

@@ -51,3 +51,13 @@ def test_bad_arguments():
         TweedieDiffusion(1)
     with pytest.raises(ValueError, match="onehot_scale"):
         TweedieDiffusion(3, onehot_scale=0)
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.5])
+def test_renoise_is_q_sample_of_the_one_hot_with_the_same_draw(scale):
+    d = TweedieDiffusion(7, onehot_scale=scale)
+    tokens = torch.randint(7, (3, 5), generator=torch.Generator().manual_seed(0))
+    for t in (1, 431, 1000):
+        fast = d.renoise(tokens, t, generator=torch.Generator().manual_seed(t))
+        slow = d.q_sample(d.one_hot(tokens), torch.full((3,), t), generator=torch.Generator().manual_seed(t))
+        torch.testing.assert_close(fast, slow, rtol=0, atol=1e-6)

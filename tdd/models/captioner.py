@@ -24,6 +24,7 @@ from tdd.models.layers import TimestepEmbedder, modulate
 from tdd.models.registry import PretrainedModel, register_model
 
 MEMORY_TOKENS_NAME = "kv"  # the condition dict: {"kv": ((k, v) per layer), "c": (B, W)}
+PREPARED_EMB_NAME = "emb"  # a prepared condition: {"emb": embedded c (B, W), "kv": KVBuffer per layer}
 
 
 def _scenes_vit() -> dict[str, Any]:
@@ -53,6 +54,17 @@ class CaptionerConfig:
     num_timesteps: int = 1000
     parameterization: str = "x0"
     mask_id: int = 1
+
+
+@dataclass
+class KVBuffer:
+    """One layer's attention keys and values for sampling, ``(B, H, L + N, d)``: the image part
+    ``[:L]`` is filled once per run, the text part is written in place at every step, so the
+    cached image keys are never copied again (a per-step ``torch.cat`` copied them each time)."""
+
+    keys: torch.Tensor
+    values: torch.Tensor
+    memory_len: int
 
 
 class MemoryAttentionBlock(nn.Module):
@@ -99,8 +111,16 @@ class MemoryAttentionBlock(nn.Module):
         q, k, v = self._heads(q), self._heads(k), self._heads(v)
         if past is not None:
             k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
-        keys = torch.cat([memory_kv[0], k], dim=2)  # (B, H, L + n_total, d)
-        values = torch.cat([memory_kv[1], v], dim=2)
+        if isinstance(memory_kv, KVBuffer):  # sampling: write the text part in place
+            if causal or past is not None:
+                raise ValueError("a KVBuffer is for non-causal sampling without a past")
+            start, end = memory_kv.memory_len, memory_kv.memory_len + k.shape[2]
+            memory_kv.keys[:, :, start:end] = k
+            memory_kv.values[:, :, start:end] = v
+            keys, values = memory_kv.keys[:, :, :end], memory_kv.values[:, :, :end]  # (B, H, L + n, d)
+        else:
+            keys = torch.cat([memory_kv[0], k], dim=2)  # (B, H, L + n_total, d)
+            values = torch.cat([memory_kv[1], v], dim=2)
         mask = None
         if causal:
             n_new, n_total, n_mem = q.shape[2], k.shape[2], memory_kv[0].shape[2]
@@ -152,8 +172,26 @@ class _Captioner(PretrainedModel):
         c, tokens = self.conditioner(images)
         return {"c": c, MEMORY_TOKENS_NAME: tuple(block.project_memory(tokens) for block in self.blocks)}
 
+    def prepare_condition(self, cond: dict[str, Any], drop: torch.Tensor | None, seq_len: int | None = None):
+        """For sampling: the condition with CFG's null rows applied once, and each layer's keys and values
+        in a :class:`KVBuffer` with room for ``seq_len`` text tokens. The forward then takes it with
+        ``drop_cond=None`` and gives the same outputs as with ``cond`` and ``drop``."""
+        emb, kv = self._condition(cond, drop)
+        n = seq_len or self.config.max_len
+        buffers = []
+        for k, v in kv:
+            b, h, length, d = k.shape
+            keys, values = k.new_empty(b, h, length + n, d), v.new_empty(b, h, length + n, d)
+            keys[:, :, :length], values[:, :, :length] = k, v
+            buffers.append(KVBuffer(keys, values, length))
+        return {PREPARED_EMB_NAME: emb, MEMORY_TOKENS_NAME: tuple(buffers)}
+
     def _condition(self, cond: dict[str, Any], drop: torch.Tensor | None):
         """Apply CFG dropout: dropped rows see the null pooled condition and a one-token null memory."""
+        if PREPARED_EMB_NAME in cond:  # from prepare_condition: already applied
+            if drop is not None:
+                raise ValueError("a prepared condition already holds its null rows; pass drop_cond=None")
+            return cond[PREPARED_EMB_NAME], cond[MEMORY_TOKENS_NAME]
         c, kv = cond["c"], cond[MEMORY_TOKENS_NAME]
         if drop is None:
             return self.c_embed(c), kv

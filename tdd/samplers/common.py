@@ -77,6 +77,53 @@ def guided_forward(model: Denoiser, x: torch.Tensor, t: torch.Tensor, cond: Any,
     return out_uncond + scale * (out_cond - out_uncond)  # eq. (1), A.3
 
 
+class GuidedDenoiser:
+    """The network calls of one sampling run, with CFG, and the condition prepared once per run.
+
+    ``net(x, t, scale)`` is :func:`guided_forward`. The condition doubled for CFG (conditional
+    half, null half) is built on first use and kept for the later steps instead of being rebuilt
+    every step. A model may also offer ``prepare_condition(cond, drop_cond, seq_len)``, which
+    applies its null condition once (and may lay out per-layer buffers, as the captioners do) and
+    returns a condition its forward takes with ``drop_cond=None``; it must give the same outputs.
+
+    Args:
+        model: the denoiser. cond: the condition, batch first, for ``batch_size`` items.
+        seq_len: N for token sequences (passed to ``prepare_condition``), ``None`` for labels.
+    """
+
+    def __init__(self, model: Denoiser, cond: Any, batch_size: int, seq_len: int | None = None):
+        self.model, self.cond, self.batch_size, self.seq_len = model, cond, batch_size, seq_len
+        self._single: tuple[Any, torch.Tensor | None] | None = None
+        self._double: tuple[Any, torch.Tensor | None] | None = None
+
+    def _prepare(self, cond: Any, drop: torch.Tensor | None) -> tuple[Any, torch.Tensor | None]:
+        prepare = getattr(self.model, "prepare_condition", None)
+        if prepare is None:
+            return cond, drop
+        return prepare(cond, drop, self.seq_len), None
+
+    def __call__(self, x: torch.Tensor, t: torch.Tensor | int, scale: float) -> torch.Tensor:
+        """The guided prediction for ``x``; ``t`` is ``(B,)`` or one timestep shared by the batch."""
+        guided = scale != 1.0
+        if not isinstance(t, torch.Tensor):  # made at the size the call needs (CFG doubles the batch)
+            t = torch.full((len(x) * (2 if guided else 1),), t, dtype=torch.long, device=x.device)
+        elif guided:
+            t = torch.cat([t, t])
+        if not guided:
+            if self._single is None:
+                self._single = self._prepare(self.cond, None)
+            cond, drop = self._single
+            return self.model(x, t, cond, drop)
+        if self._double is None:
+            both = map_tensors(lambda c: torch.cat([c, c]), self.cond)
+            b = self.batch_size
+            drop = torch.cat([torch.zeros(b, dtype=torch.bool), torch.ones(b, dtype=torch.bool)]).to(x.device)
+            self._double = self._prepare(both, drop)
+        cond, drop = self._double
+        out_cond, out_uncond = self.model(torch.cat([x, x]), t, cond, drop).chunk(2)
+        return torch.lerp(out_uncond, out_cond, scale)  # eq. (1), A.3: uncond + s · (cond − uncond)
+
+
 @dataclass
 class StepRecord:
     """What a sampler yields after each denoising step. Tensors are detached, batch first.
@@ -116,7 +163,7 @@ def summarize(probs: torch.Tensor, topk: int) -> dict[str, torch.Tensor | None]:
     """Top-k candidates, entropy and (for small K) the whole distribution of ``probs`` ``(..., K)``."""
     k = min(topk, probs.shape[-1])
     top_probs, top_ids = probs.topk(k, dim=-1)
-    entropy = -(probs * probs.clamp_min(1e-12).log()).sum(-1)
+    entropy = torch.special.entr(probs).sum(-1)  # −Σ p log p, with 0 log 0 = 0
     full = probs if probs.shape[-1] <= FULL_PROBS_MAX_CLASSES else None
     return {"top_probs": top_probs, "top_ids": top_ids, "entropy": entropy, "probs": full}
 

@@ -24,12 +24,12 @@ from tdd.samplers.common import (
     DEFAULT_RECORD_TOPK,
     Denoiser,
     Guidance,
+    GuidedDenoiser,
     Sampler,
     StepRecord,
     check_clamp,
     check_sampling_args,
     draw,
-    guided_forward,
     summarize,
 )
 
@@ -101,6 +101,7 @@ class MDDSampler(Sampler):
             pinned = clamp[1].to(device)
             x = torch.where(pinned, clamp[0].to(device), x)
         positions = torch.arange(seq_len, device=device).expand(shape)
+        net = GuidedDenoiser(model, cond, batch_size, seq_len)
         previous = None
         for i in range(self.steps):
             # 0. ω-remasking of decoded tokens inside the window (DLC appendix, Fig. 8)
@@ -111,7 +112,7 @@ class MDDSampler(Sampler):
             ratio = is_masked.float().mean(-1)  # t of eq. (4): the current masking ratio, (B,)
             gamma = self.guidance.scale_at(i, self.steps)
             # 1. predict
-            logits = guided_forward(model, x, ratio, cond, gamma).float()  # (B, N, V)
+            logits = net(x, ratio, gamma).float()  # (B, N, V)
             logits[..., mask_id] = float("-inf")
             probs = torch.softmax(logits, dim=-1)
             # 2. to-one

@@ -21,12 +21,12 @@ from tdd.samplers.common import (
     DEFAULT_RECORD_TOPK,
     Denoiser,
     Guidance,
+    GuidedDenoiser,
     Sampler,
     StepRecord,
     check_clamp,
     check_sampling_args,
     draw,
-    guided_forward,
     summarize,
 )
 
@@ -96,17 +96,25 @@ class TDDSampler(Sampler):
         if clamp is not None:
             t_start = torch.full((batch_size,), timesteps[0], device=device, dtype=torch.long)
             y = self._clamp_input(y, t_start, clamp, generator)
+        net = GuidedDenoiser(model, cond, batch_size, seq_len)
         previous = None
         for i, t_now in enumerate(timesteps):
-            t = torch.full((batch_size,), t_now, device=device, dtype=torch.long)
             gamma = self.guidance.scale_at(i, self.steps)
             # 1. predict
-            out = guided_forward(model, y, t, cond, gamma).float()  # (B[, N], K)
-            scores = out if self.parameterization == "x0" else diffusion.predict_y0_from_eps(y, t, out)
+            out = net(y, t_now, gamma).float()  # (B[, N], K)
+            if self.parameterization == "x0":
+                scores = out
+            else:  # Tweedie's formula from the predicted noise
+                t = torch.full((batch_size,), t_now, device=device, dtype=torch.long)
+                scores = diffusion.predict_y0_from_eps(y, t, out)
             probs = torch.softmax(scores, dim=-1)
             is_last = i == self.steps - 1
-            # 2. to-one (the last step always returns the argmax, §3.2)
-            tokens = draw(probs, "argmax" if is_last else self.to_one, self.temperature, scores, generator)
+            summary = summarize(probs, self.record_topk)
+            # 2. to-one (the last step always returns the argmax, §3.2; the top-k already holds it)
+            if is_last or self.to_one == "argmax":
+                tokens = summary["top_ids"][..., 0]
+            else:
+                tokens = draw(probs, self.to_one, self.temperature, scores, generator)
             if clamp is not None:
                 tokens = torch.where(clamp[1], clamp[0], tokens)
             changed = torch.ones_like(tokens, dtype=torch.bool) if previous is None else tokens != previous
@@ -118,13 +126,12 @@ class TDDSampler(Sampler):
                 tokens=tokens,
                 changed=changed,
                 guidance_scale=gamma,
-                **summarize(probs, self.record_topk),
+                **summary,
             )
             if is_last:
                 break
             # 3. re-noise ŷ_0 to the next (smaller) timestep
-            t_next = torch.full((batch_size,), timesteps[i + 1], device=device, dtype=torch.long)
-            y = diffusion.q_sample(diffusion.one_hot(tokens), t_next, generator=generator)
+            y = diffusion.renoise(tokens, timesteps[i + 1], generator=generator)
 
     def _clamp_input(
         self,
