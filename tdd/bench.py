@@ -126,20 +126,36 @@ class _TimedModel:
 
     def __init__(self, model, device: str, recompute_condition: torch.Tensor | None = None):
         self.model, self.device, self.seconds, self.images = model, device, 0.0, recompute_condition
+        if recompute_condition is None and hasattr(model, "prepare_condition"):
+            self.prepare_condition = self._timed(model.prepare_condition)  # once per run: network work
+
+    def _timed(self, fn: Callable) -> Callable:
+        def call(*args):
+            _sync(self.device)
+            start = time.perf_counter()
+            out = fn(*args)
+            _sync(self.device)
+            self.seconds += time.perf_counter() - start
+            return out
+
+        return call
 
     def __call__(self, x, t, cond, drop_cond=None):
         _sync(self.device)
         start = time.perf_counter()
+        out = self._forward(x, t, cond, drop_cond)
+        _sync(self.device)
+        self.seconds += time.perf_counter() - start
+        return out
+
+    def _forward(self, x, t, cond, drop_cond):
         if self.images is not None:  # the uncached variant: the image path runs again every step
             cond = self.model.encode(self.images)
             if drop_cond is not None and len(drop_cond) != len(self.images):  # CFG doubles the batch
                 from tdd.samplers.common import map_tensors
 
                 cond = map_tensors(lambda v: torch.cat([v, v]), cond)
-        out = self.model(x, t, cond, drop_cond)
-        _sync(self.device)
-        self.seconds += time.perf_counter() - start
-        return out
+        return self.model(x, t, cond, drop_cond)
 
 
 def step_breakdown(cfg: BenchConfig, model, steps: int = 20, scale: float = 2.0) -> dict[str, float]:
