@@ -25,6 +25,7 @@ import contextlib
 import json
 import logging
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -289,7 +290,8 @@ def train(
         return scores if env.is_main else {}
 
     start = time.perf_counter()
-    bar = tqdm(total=config.steps, initial=step, disable=not env.is_main, dynamic_ncols=True, desc="train")
+    interval = 0.5 if sys.stderr.isatty() else 60.0  # a log file (SLURM) gets a bar line a minute, not a flood
+    bar = tqdm(total=config.steps, initial=step, disable=not env.is_main, mininterval=interval, desc="train")
     window_loss, window_steps, window_start, last = 0.0, 0, time.perf_counter(), {}
     try:
         while step < config.steps:
@@ -358,6 +360,7 @@ def train(
                     metrics.write(last)
                     if env.is_main:
                         bar.write(json.dumps(last))
+                        sys.stdout.flush()  # rows reach a redirected log at once
                 if done or (config.save_every and step % config.save_every == 0):
                     save(step, seconds)
                 if done:

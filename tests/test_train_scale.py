@@ -59,7 +59,7 @@ def _rows(run: Path):
 
 @pytest.fixture(scope="module")
 def imagefolder(tmp_path_factory):
-    """ImageNet layout: train/<class>/*.JPEG, val/<class>/*.JPEG, plus one unreadable training file."""
+    """ImageNet layout: train/<class>/*.JPEG, val/<class>/*.JPEG, plus an unreadable file in each split."""
     root = tmp_path_factory.mktemp("imagenet")
     for split, n in (("train", 8), ("val", 3)):
         for c, colour in enumerate(("n01440764", "n01443537")):
@@ -67,13 +67,14 @@ def imagefolder(tmp_path_factory):
             for i in range(n):
                 _image(list(COLOURS)[c], i).save(root / split / colour / f"{colour}_{i}.JPEG")
     (root / "train" / "n01440764" / "broken.JPEG").write_bytes(b"\xff\xd8 truncated")
+    (root / "val" / "n01443537" / "broken.JPEG").write_bytes(b"")  # evaluation skips it too
     return root
 
 
 @pytest.fixture(scope="module")
 def coco(tmp_path_factory):
-    """COCO 2017: annotations/captions_{train,val}2017.json and the image folders; one entry's file is
-    missing and one image is corrupt."""
+    """COCO 2017: annotations/captions_{train,val}2017.json and the image folders; one training entry's
+    file is missing and one image of each split is corrupt."""
     root = tmp_path_factory.mktemp("coco")
     (root / "annotations").mkdir()
     for split, n in (("train", 12), ("val", 4)):
@@ -87,8 +88,8 @@ def coco(tmp_path_factory):
                 _image(colour, i).save(root / f"{split}2017" / name)
             for k, text in enumerate((f"A {colour} square.", f"a square that is {colour}")):
                 anns.append({"id": 10 * i + k, "image_id": i, "caption": text})
-        if split == "train":
-            (root / "train2017" / f"{7:012d}.jpg").write_bytes(b"not a jpeg")
+        bad = 7 if split == "train" else 3  # one corrupt image in each split
+        (root / f"{split}2017" / f"{bad:012d}.jpg").write_bytes(b"not a jpeg")
         payload = {"info": {}, "licenses": [], "images": images, "annotations": anns}
         (root / "annotations" / f"captions_{split}2017.json").write_text(json.dumps(payload))
     return root
@@ -299,6 +300,7 @@ def test_captioner_on_coco_json_skips_missing_and_unreadable_images(tmp_path, co
                    "--tokenizer", "word", "--batch-size", "4", "--steps", "6", "--log-every", "3", "--eval-size", "4",
                    "--output", out)  # fmt: skip
     assert "2 captions name missing image files" in done.stderr
+    assert "evaluation: skipping" in done.stdout and "000000000003.jpg" in done.stdout
     from tdd.data.tokenizer import load_tokenizer
 
     assert load_tokenizer(out / "final").token_to_id("square") is not None

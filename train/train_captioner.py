@@ -178,6 +178,20 @@ class EvalSet:
     scenes: list[Any] = field(default_factory=list)
 
 
+def readable(items: list[tuple[Any, list[str]]]) -> EvalSet:
+    """The evaluation pairs whose image opens (checked once, up front, so evaluation never fails later)."""
+    from tdd.data.images import open_image
+
+    kept = []
+    for source, refs in items:
+        try:
+            open_image(source)
+            kept.append((source, refs))
+        except ImageError as e:
+            print(f"evaluation: skipping {e}", flush=True)
+    return EvalSet([s for s, _ in kept], [r for _, r in kept])
+
+
 def _fail(message: Any) -> SystemExit:
     return SystemExit(f"train_captioner.py: error: {message}")
 
@@ -198,14 +212,13 @@ def load_data(args: argparse.Namespace) -> tuple[Any, list[str], EvalSet]:
 
             data = CaptionFolder(args.data_dir, args.image_size)
             n = min(args.eval_size, len(data))  # your own folder has no held-out split: its first entries
-            return data, data.captions, EvalSet([p for p, _ in data.entries[:n]], [[c] for _, c in data.entries[:n]])
+            return data, data.captions, readable([(p, [c]) for p, c in data.entries[:n]])
         if args.data == "coco":
             from tdd.data.coco import CocoCaptions
 
             data = CocoCaptions(args.data_dir, args.train_split, transform)
             val = CocoCaptions(args.data_dir, args.val_split, transform)
-            items = val.eval_items(args.eval_size)
-            return data, data.captions, EvalSet([p for p, _ in items], [refs for _, refs in items])
+            return data, data.captions, readable(val.eval_items(args.eval_size))
         from tdd.data.hf import HFImageDataset, load_split
 
         data = HFImageDataset(
@@ -213,15 +226,13 @@ def load_data(args: argparse.Namespace) -> tuple[Any, list[str], EvalSet]:
         )  # fmt: skip
         val_split = load_split(args.data_dir, args.val_split)
         val = HFImageDataset(val_split, args.image_column, args.caption_column, transform)
-        n = min(args.eval_size, len(val))
-        sources, refs = [], []
-        for i in range(n):
+        images = []
+        for i in range(min(args.eval_size, len(val))):
             try:
-                sources.append(val.image(i))
-                refs.append([val.target(i)])
+                images.append((val.image(i), [val.target(i)]))
             except ImageError as e:
                 print(f"evaluation: skipping {e}", flush=True)
-        return data, data.targets, EvalSet(sources, refs)
+        return data, data.targets, EvalSet([im for im, _ in images], [refs for _, refs in images])
     except (FileNotFoundError, ValueError) as e:
         raise _fail(e) from None
 

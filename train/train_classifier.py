@@ -42,6 +42,7 @@ from train_utils import add_engine_args, cached_features, engine_config, parse_w
 
 from tdd.checkpoint import atomic_write_text  # noqa: E402
 from tdd.classify import classifier_diffusion, classify  # noqa: E402
+from tdd.data.loading import TrainItems, collate_counting_skips  # noqa: E402
 from tdd.distributed import DistEnv, all_reduce_sum  # noqa: E402
 from tdd.engine import train  # noqa: E402
 from tdd.models.classifier import ClassifierConfig, LinearClassifier, TDDClassifier  # noqa: E402
@@ -157,10 +158,11 @@ def load_data(args: argparse.Namespace):
 def top1(model, val_set, args: argparse.Namespace, env: DistEnv, steps: int) -> float:
     """Top-1 of ``model`` on the first ``--eval-size`` validation images, each process taking a share."""
     n = min(args.eval_size or len(val_set), len(val_set))
-    loader = DataLoader(Subset(val_set, range(env.rank, n, env.world_size)), batch_size=args.eval_batch_size)
+    share = Subset(TrainItems(val_set), range(env.rank, n, env.world_size))  # an unreadable image: the next one
+    loader = DataLoader(share, batch_size=args.eval_batch_size, collate_fn=collate_counting_skips)
     g = torch.Generator(device=env.device).manual_seed(args.seed + env.rank)
     counts = torch.zeros(2, device=env.device)
-    for images, labels in loader:
+    for (images, labels), _ in loader:
         images, labels = images.to(env.device), torch.as_tensor(labels, device=env.device)
         result = classify(model, images, steps=steps, cfg=args.eval_cfg, generator=g)
         counts += torch.stack([(result.labels == labels).sum(), torch.tensor(len(labels), device=env.device)])
