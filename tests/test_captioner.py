@@ -4,8 +4,7 @@ import torch
 from tdd.diffusion import TweedieDiffusion
 from tdd.masked import MaskedDiffusion
 from tdd.models import ARCaptioner, MDDCaptioner, TDDCaptioner
-from tdd.samplers import Guidance, MDDSampler, TDDSampler, guided_forward
-from tdd.samplers.common import GuidedDenoiser
+from tdd.samplers import Guidance, GuidedDenoiser, MDDSampler, TDDSampler, guided_forward
 
 
 def _model(cls):
