@@ -40,6 +40,7 @@ from tdd.checkpoint import atomic_write_text
 from tdd.data.loading import TrainItems, collate_counting_skips
 from tdd.data.sampler import ResumableDistributedSampler
 from tdd.distributed import DistEnv, all_gather_objects, all_reduce_sum
+from tdd.samplers.common import map_tensors
 from tdd.train_state import load_latest, rng_state, save_state, set_rng_state
 from tdd.training import make_ema
 
@@ -137,17 +138,6 @@ class LossModule(nn.Module):
 
     def forward(self, batch: Any, generator: torch.Generator) -> torch.Tensor:
         return self.loss_fn(self.model, batch, generator)
-
-
-def to_device(batch: Any, device: torch.device) -> Any:
-    """Move the tensors of a (nested) batch to ``device``; other values are left alone."""
-    if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
-    if isinstance(batch, (list, tuple)):
-        return type(batch)(to_device(b, device) for b in batch)
-    if isinstance(batch, dict):
-        return {k: to_device(v, device) for k, v in batch.items()}
-    return batch
 
 
 class _Metrics:
@@ -318,12 +308,14 @@ def train(
                     sync = contextlib.nullcontext() if not env.distributed or j == accum - 1 else wrapped.no_sync()
                     with sync:
                         with torch.autocast(env.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-                            loss = wrapped(to_device(batch, env.device), generators[j])
+                            batch = map_tensors(lambda x: x.to(env.device, non_blocking=True), batch)
+                            loss = wrapped(batch, generators[j])
                         scaler.scale(loss / accum).backward()
                     loss_sum += loss.detach().float()
                 totals = all_reduce_sum(torch.stack([loss_sum, torch.tensor(float(step_skipped), device=env.device)]))
-                mean_loss = totals[0].item() / (accum * env.world_size)
-                if not torch.isfinite(totals[0]):
+                loss_total, skipped_now = totals.tolist()  # the step's one host sync
+                mean_loss = loss_total / (accum * env.world_size)
+                if not math.isfinite(mean_loss):
                     raise FloatingPointError(
                         f"loss is {mean_loss} at step {step + 1}; stopping the run before the update "
                         f"(resume from the last checkpoint in {ckpt_dir} with a lower lr, or --amp none)"
@@ -336,14 +328,16 @@ def train(
                 scheduler.step()
                 step += 1
                 ema.update(model, step=step)
-                skipped += int(totals[1].item())
+                skipped += int(skipped_now)
                 window_loss, window_steps = window_loss + mean_loss, window_steps + 1
                 bar.update(1)
                 bar.set_postfix(loss=f"{mean_loss:.4f}", refresh=False)
 
                 done = step >= config.steps
                 seconds = round(elapsed_before + time.perf_counter() - start, 3)
-                if done or (config.log_every and step % config.log_every == 0):
+                log_due = done or (config.log_every and step % config.log_every == 0)
+                eval_due = done or (config.eval_every and step % config.eval_every == 0)
+                if log_due or eval_due:
                     rate = window_steps * config.batch_size / max(1e-9, time.perf_counter() - window_start)
                     last = {
                         "step": step,
@@ -355,7 +349,7 @@ def train(
                         "seconds": seconds,
                     }
                     window_loss, window_steps, window_start = 0.0, 0, time.perf_counter()
-                    if done or (config.eval_every and step % config.eval_every == 0):
+                    if eval_due:
                         last.update(run_eval())
                     metrics.write(last)
                     if env.is_main:

@@ -80,14 +80,19 @@ def test_guided_denoiser_equals_guided_forward_and_prepares_once():
         calls.append(args[1] is None)
         return original(*args)
 
-    model.prepare_condition = counting
-    net = GuidedDenoiser(model, cond, batch_size=3, seq_len=5)
-    y = torch.randn(3, 5, 11, generator=torch.Generator().manual_seed(4))
+    y, t = torch.randn(3, 5, 11, generator=torch.Generator().manual_seed(4)), torch.full((3,), 700)
+    scales = (2.0, 1.0, 2.0, 3.0, 1.0)
     with torch.no_grad():
-        for scale in (2.0, 1.0, 2.0, 3.0, 1.0):
-            expected = guided_forward(model, y, torch.full((3,), 700), cond, scale)
-            torch.testing.assert_close(net(y, 700, scale), expected, rtol=1e-5, atol=1e-6)
-    assert calls == [False, True]  # the doubled condition once, the plain one once
+        c_, u_ = model(y, t, cond), model(y, t, cond, torch.ones(3, dtype=torch.bool))  # unprepared halves
+        for scale in scales:  # a one-off call gives eq. (1)
+            torch.testing.assert_close(
+                guided_forward(model, y, t, cond, scale), u_ + scale * (c_ - u_), rtol=1e-5, atol=1e-5
+            )
+        model.prepare_condition = counting
+        net = GuidedDenoiser(model, cond, batch_size=3, seq_len=5)
+        for scale in scales:  # so does a run's denoiser, step after step
+            torch.testing.assert_close(net(y, 700, scale), u_ + scale * (c_ - u_), rtol=1e-5, atol=1e-5)
+    assert calls == [False, True]  # the doubled condition prepared once, the plain one once
 
 
 def test_samplers_drive_the_captioners_with_cfg():

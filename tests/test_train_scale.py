@@ -194,6 +194,26 @@ def test_a_non_finite_loss_stops_the_run_naming_the_step(tmp_path):
     assert load_latest(tmp_path / "checkpoints")["step"] == 2  # the update with NaN was never applied
 
 
+def test_evaluation_runs_on_its_own_schedule_not_only_at_log_rows(tmp_path):
+    from tdd.distributed import DistEnv
+    from tdd.engine import EngineConfig, train
+    from tdd.models import MLPDenoiser
+
+    model = MLPDenoiser(MLPDenoiser.tiny_config())
+    evaluated = []
+
+    def evaluate(ema):
+        evaluated.append(len(evaluated))
+        return {"score": float(len(evaluated))}
+
+    config = EngineConfig(output=str(tmp_path), batch_size=2, steps=6, lr=1e-3, log_every=3, eval_every=2)
+    loss_fn = lambda model, batch, g: sum(p.pow(2).sum() for p in model.parameters())  # noqa: E731
+    run = train(model, [torch.zeros(1)] * 8, loss_fn, config, DistEnv(), evaluate=evaluate)
+    rows = _rows(tmp_path)
+    assert [r["step"] for r in rows] == [2, 3, 4, 6] and len(evaluated) == 3  # evaluations at 2, 4, 6
+    assert [("score" in r) for r in rows] == [True, False, True, True] and run.metrics["score"] == 3.0
+
+
 # ----------------------------------------------------------------------------------------------
 # torchrun: two processes equal one process with two accumulation steps
 

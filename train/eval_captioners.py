@@ -17,12 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from train_captioner import clip_rows, generate, get_parser, load_data, text_metrics  # noqa: E402
+from train_captioner import clip_rows, generate, get_parser, load_data, require_clip_weights, text_metrics  # noqa: E402
 from train_utils import start  # noqa: E402
 
 from tdd.checkpoint import CheckpointError, atomic_write_text  # noqa: E402
 from tdd.data.tokenizer import load_tokenizer  # noqa: E402
-from tdd.evaluation import check_clip_weights  # noqa: E402
 from tdd.models import PretrainedModel  # noqa: E402
 
 
@@ -32,11 +31,7 @@ def main(argv: list[str] | None = None) -> str:
     p.add_argument("--checkpoints", nargs="+", required=True, help="final/ directories of trained captioners")
     args = p.parse_args(argv)
     env = start(args)
-    if args.clip_model:
-        try:
-            check_clip_weights(args.clip_model, args.clip_weights)
-        except FileNotFoundError as e:
-            raise SystemExit(f"eval_captioners.py: error: {e}") from None
+    require_clip_weights(args)
     _, _, evals = load_data(args)
     rows, metrics = {}, {}
     for path in args.checkpoints:

@@ -193,7 +193,18 @@ def readable(items: list[tuple[Any, list[str]]]) -> EvalSet:
 
 
 def _fail(message: Any) -> SystemExit:
-    return SystemExit(f"train_captioner.py: error: {message}")
+    return SystemExit(f"{Path(sys.argv[0]).name}: error: {message}")
+
+
+def require_clip_weights(args: argparse.Namespace) -> None:
+    """With ``--clip-model``: stop now, not after a multi-day run, when its weights file is missing."""
+    if args.clip_model:
+        from tdd.evaluation import check_clip_weights
+
+        try:
+            check_clip_weights(args.clip_model, args.clip_weights)
+        except FileNotFoundError as e:
+            raise _fail(e) from None
 
 
 def load_data(args: argparse.Namespace) -> tuple[Any, list[str], EvalSet]:
@@ -306,13 +317,7 @@ def clip_rows(args: argparse.Namespace, evals: EvalSet, rows: dict[str, list[str
 
 def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
     env = env or start(args)
-    if args.clip_model:  # fail now, not after a multi-day run, when the CLIP weights are missing
-        from tdd.evaluation import check_clip_weights
-
-        try:
-            check_clip_weights(args.clip_model, args.clip_weights)
-        except FileNotFoundError as e:
-            raise _fail(e) from None
+    require_clip_weights(args)
     data, captions, evals = load_data(args)
     tokenizer = make_tokenizer(args, captions, env)
     max_len = max_length(args, tokenizer, captions)
@@ -334,7 +339,7 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
         captions = generate(ema, tokenizer, evals, args, env)  # every rank captions its share
         return text_metrics(captions, evals) if env.is_main else {}
 
-    config = engine_config(args, env, steps=args.steps, lr=args.lr, warmup_steps=args.warmup_steps)
+    config = engine_config(args, steps=args.steps, lr=args.lr, warmup_steps=args.warmup_steps)
     config.log_every, config.eval_every = args.log_every, args.eval_every
     run = train(model, data, loss_fn, config, env, evaluate=evaluate)
     ema = run.ema_model.eval()

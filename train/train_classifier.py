@@ -188,7 +188,7 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
     if args.max_steps:
         total = min(total, args.max_steps)
     config = engine_config(
-        args, env, steps=total, lr=args.blr * args.batch_size / 256, warmup_steps=args.warmup_epochs * steps_per_epoch
+        args, steps=total, lr=args.blr * args.batch_size / 256, warmup_steps=args.warmup_epochs * steps_per_epoch
     )
     config.log_every = steps_per_epoch
     config.eval_every = args.eval_every * steps_per_epoch

@@ -40,7 +40,7 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--threads", type=int, default=0, help="torch CPU threads per process (0: torch's default)")
 
 
-def engine_config(args: argparse.Namespace, env, *, steps: int, lr: float, warmup_steps: int):
+def engine_config(args: argparse.Namespace, *, steps: int, lr: float, warmup_steps: int):
     """An :class:`tdd.engine.EngineConfig` from the script's arguments."""
     from tdd.engine import EngineConfig
 

@@ -66,15 +66,11 @@ def map_tensors(fn: Callable[[torch.Tensor], torch.Tensor], obj: Any) -> Any:
 
 
 def guided_forward(model: Denoiser, x: torch.Tensor, t: torch.Tensor, cond: Any, scale: float) -> torch.Tensor:
-    """One network call with CFG: the conditional and unconditional halves in a single batched forward."""
-    if scale == 1.0:
-        return model(x, t, cond, None)
-    batch = x.shape[0]
-    both = map_tensors(lambda c: torch.cat([c, c]), cond)
-    drop = torch.cat([torch.zeros(batch, dtype=torch.bool), torch.ones(batch, dtype=torch.bool)]).to(x.device)
-    out = model(torch.cat([x, x]), torch.cat([t, t]), both, drop)
-    out_cond, out_uncond = out.chunk(2)
-    return out_uncond + scale * (out_cond - out_uncond)  # eq. (1), A.3
+    """One network call with CFG: the conditional and unconditional halves in a single batched forward.
+
+    A one-off :class:`GuidedDenoiser`; a sampling loop keeps one for the whole run instead.
+    """
+    return GuidedDenoiser(model, cond, x.shape[0])(x, t, scale)
 
 
 class GuidedDenoiser:
