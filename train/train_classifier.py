@@ -42,6 +42,7 @@ from train_utils import add_engine_args, cached_features, engine_config, parse_w
 
 from tdd.checkpoint import atomic_write_text  # noqa: E402
 from tdd.classify import classifier_diffusion, classify  # noqa: E402
+from tdd.data.imagenet import DEFAULT_AUTO_AUGMENT  # noqa: E402
 from tdd.data.loading import TrainItems, collate_counting_skips  # noqa: E402
 from tdd.distributed import DistEnv, all_reduce_sum  # noqa: E402
 from tdd.engine import train  # noqa: E402
@@ -92,7 +93,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--ema-decay", type=float, default=0.9999)
     # augmentation (timm)
-    p.add_argument("--aa", default="rand-m9-mstd0.5-inc1", help="timm auto-augment policy ('' for none)")
+    p.add_argument("--aa", default=DEFAULT_AUTO_AUGMENT, help="timm auto-augment policy ('' for none)")
     p.add_argument("--reprob", type=float, default=0.25, help="random erasing probability (pixel mode)")
     p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha (timm Mixup; linear head only)")
     p.add_argument("--cutmix", type=float, default=0.0, help="cutmix alpha (timm Mixup; linear head only)")

@@ -77,7 +77,9 @@ def cached_features(args: argparse.Namespace, model, dataset, env):
         "data": args.data,
         "image_size": args.image_size,
     }
-    build_feature_cache(model.conditioner.encoder, dataset, args.cache_dir, fingerprint, env)
+    build_feature_cache(
+        model.conditioner.encoder, dataset, args.cache_dir, fingerprint, env, num_workers=args.num_workers
+    )
     return CachedFeatures(args.cache_dir)
 
 

@@ -5,7 +5,8 @@ Each item gets one ``{index:08d}.safetensors`` file with the tokens ``(L, d)`` o
 image and of its horizontal flip (float16), and its target in the file's metadata. Files are
 written atomically, so a killed caching run resumes where it stopped; every rank caches its share
 (index ≡ rank mod world size). ``cache.json`` is written last and records what was cached (the
-encoder, the image transform, the dataset size); a cache built for something else is refused.
+encoder, the image transform, the dataset size) and which items could not be read; a cache built
+for something else is refused. Images are decoded by DataLoader workers (``num_workers``).
 
 :class:`CachedFeatures` serves ``(tokens, target)``, choosing the flipped tokens with probability
 ½ (the only augmentation a cache keeps, as in MAR). The model accepts tokens in place of images
@@ -24,7 +25,7 @@ import torch
 
 from tdd.checkpoint import atomic_write, atomic_write_text
 from tdd.data.loading import UNREADABLE
-from tdd.distributed import DistEnv, all_reduce_sum, barrier
+from tdd.distributed import DistEnv, barrier
 
 log = logging.getLogger(__name__)
 META_NAME = "cache.json"
@@ -39,6 +40,24 @@ def _read_meta(root: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
+class _Indexed:
+    """``(index, item)`` for the given indices, ``(index, None)`` when the item cannot be read."""
+
+    def __init__(self, dataset: Any, indices: list[int]):
+        self.dataset, self.indices = dataset, indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, k: int) -> tuple[int, Any]:
+        i = self.indices[k]
+        try:
+            return i, self.dataset[i]
+        except UNREADABLE as e:
+            log.warning("feature cache: skipping unreadable item %d: %s", i, e)
+            return i, None
+
+
 @torch.inference_mode()
 def build_feature_cache(
     encoder: torch.nn.Module,
@@ -47,15 +66,18 @@ def build_feature_cache(
     fingerprint: dict[str, Any],
     env: DistEnv,
     batch_size: int = 64,
+    num_workers: int = 0,
 ) -> Path:
     """Cache ``encoder``'s tokens for every item of ``dataset`` (``(image tensor, target)`` items).
 
     Args:
         fingerprint: JSON-serialisable description of the encoder and transform; a cache whose
             fingerprint differs raises ``ValueError`` instead of being used.
+        num_workers: DataLoader processes decoding images for this rank.
     Returns the cache directory; every rank returns once all ranks are done.
     """
     from safetensors.torch import save_file
+    from torch.utils.data import DataLoader
 
     root = Path(root)
     meta = _read_meta(root)
@@ -70,37 +92,24 @@ def build_feature_cache(
     root.mkdir(parents=True, exist_ok=True)
     encoder = encoder.eval().to(env.device)
     todo = [i for i in range(env.rank, len(dataset), env.world_size) if not _item_path(root, i).is_file()]
-    unreadable = 0
-    for start in range(0, len(todo), batch_size):
-        images, targets, kept = [], [], []
-        for i in todo[start : start + batch_size]:
-            try:
-                image, target = dataset[i]
-            except UNREADABLE as e:
-                unreadable += 1
-                log.warning("feature cache: skipping unreadable item %d: %s", i, e)
-                continue
-            images.append(image)
-            targets.append(target)
-            kept.append(i)
+    loader = DataLoader(_Indexed(dataset, todo), batch_size=batch_size, num_workers=num_workers, collate_fn=list)
+    for batch in loader:
+        kept = [(i, item) for i, item in batch if item is not None]
         if not kept:
             continue
-        x = torch.stack(images).to(env.device)
+        x = torch.stack([image for _, (image, _) in kept]).to(env.device)
         tokens = encoder(x).half().cpu()  # (B, L, d)
         flipped = encoder(x.flip(-1)).half().cpu()
-        for i, target, a, b in zip(kept, targets, tokens, flipped):
+        for (i, (_, target)), a, b in zip(kept, tokens, flipped):
             meta_i = {"target": json.dumps(target.item() if isinstance(target, torch.Tensor) else target)}
             tensors = {"tokens": a.contiguous(), "tokens_flip": b.contiguous()}
             atomic_write(_item_path(root, i), lambda tmp, t=tensors, m=meta_i: save_file(t, tmp, metadata=m))
-    count = all_reduce_sum(torch.tensor(float(unreadable), device=env.device))
     barrier()
-    if env.is_main:
-        present = sum(_item_path(root, i).is_file() for i in range(len(dataset)))
-        atomic_write_text(
-            root / META_NAME,
-            json.dumps({**expected, "cached": present, "unreadable_this_run": int(count.item())}, indent=2) + "\n",
-        )
-        print(f"feature cache {root}: {present} of {len(dataset)} items ({int(count.item())} unreadable)", flush=True)
+    if env.is_main:  # what is missing now could not be read (in this run or a killed earlier one)
+        missing = [i for i in range(len(dataset)) if not _item_path(root, i).is_file()]
+        atomic_write_text(root / META_NAME, json.dumps({**expected, "missing": missing}, indent=2) + "\n")
+        print(f"feature cache {root}: {len(dataset) - len(missing)} of {len(dataset)} items "
+              f"({len(missing)} unreadable)", flush=True)  # fmt: skip
     barrier()
     return root
 
@@ -117,8 +126,9 @@ class CachedFeatures:
         meta = _read_meta(self.root)
         if meta is None:
             raise FileNotFoundError(f"{self.root}: no {META_NAME}; the feature cache was not finished")
-        self.indices = [i for i in range(meta["size"]) if _item_path(self.root, i).is_file()]
-        self.missing = meta["size"] - len(self.indices)
+        missing = set(meta["missing"])
+        self.indices = [i for i in range(meta["size"]) if i not in missing]
+        self.missing = len(missing)
 
     def __len__(self) -> int:
         return len(self.indices)
