@@ -86,18 +86,31 @@ def clip_score(model, images: torch.Tensor, texts: torch.Tensor) -> torch.Tensor
 
 
 @torch.inference_mode()
-def mean_clip_score(
-    model, preprocess, tokenize, images: Sequence[Any], texts: Sequence[str], device="cpu", batch_size: int = 64
-) -> float:
-    """Mean CLIP score of PIL ``images`` with their ``texts`` (row i with row i), through open_clip's
-    own ``preprocess`` and ``tokenize``."""
-    if len(images) != len(texts):
-        raise ValueError(f"{len(images)} images for {len(texts)} texts")
-    total = 0.0
+def clip_image_features(model, preprocess, images: Sequence[Any], device="cpu", batch_size: int = 64) -> torch.Tensor:
+    """Normalised CLIP features ``(N, D)`` of ``images`` (PIL images, paths, arrays: anything
+    :func:`tdd.data.images.open_image` reads), opened batch by batch through open_clip's ``preprocess``."""
+    from tdd.data.images import open_image
+
+    feats = []
     for i in range(0, len(images), batch_size):
-        x = torch.stack([preprocess(im.convert("RGB")) for im in images[i : i + batch_size]]).to(device)
-        total += clip_score(model, x, tokenize(list(texts[i : i + batch_size])).to(device)).sum().item()
-    return total / max(1, len(images))
+        x = torch.stack([preprocess(open_image(im).convert("RGB")) for im in images[i : i + batch_size]])
+        feats.append(F.normalize(model.encode_image(x.to(device)).float(), dim=-1))
+    return torch.cat(feats) if feats else torch.empty(0)
+
+
+@torch.inference_mode()
+def mean_clip_score(
+    model, tokenize, image_features: torch.Tensor, texts: Sequence[str], device="cpu", batch_size: int = 64
+) -> float:
+    """Mean CLIP score of ``texts`` with the images of ``image_features`` (row i with row i), so that
+    several caption sets (ground truth, shuffled, each model) share one pass over the images."""
+    if len(image_features) != len(texts):
+        raise ValueError(f"{len(image_features)} images for {len(texts)} texts")
+    total = 0.0
+    for i in range(0, len(texts), batch_size):
+        txt = F.normalize(model.encode_text(tokenize(list(texts[i : i + batch_size])).to(device)).float(), dim=-1)
+        total += (image_features[i : i + batch_size].to(device) * txt).sum().item()
+    return total / max(1, len(texts))
 
 
 def scenes_clip(vocab_size: int, context_length: int, image_size: int = 64, embed_dim: int = 128):

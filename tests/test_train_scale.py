@@ -402,16 +402,20 @@ def tiny_clip(tmp_path_factory):
 
 
 def test_clip_score_with_random_weights_and_the_missing_weights_message(tiny_clip, tmp_path):
-    from tdd.evaluation import ClipWeightsMissing, load_clip, mean_clip_score
+    from tdd.evaluation import ClipWeightsMissing, clip_image_features, clip_score, load_clip, mean_clip_score
 
     config, weights = tiny_clip
     model, preprocess, tokenize = load_clip(str(config), weights)
     images = [_image("red", 0), _image("blue", 1)]
-    score = mean_clip_score(model, preprocess, tokenize, images, ["a red square", "a blue square"])
-    assert -1 <= score <= 1
-    same = mean_clip_score(model, preprocess, tokenize, images[:1] * 2, ["a red square"] * 2)
-    single = mean_clip_score(model, preprocess, tokenize, images[:1], ["a red square"])
-    assert same == pytest.approx(single, abs=1e-5)
+    texts = ["a red square", "a blue square"]
+    feats = clip_image_features(model, preprocess, images, batch_size=1)
+    assert feats.shape == (2, 32) and torch.allclose(feats.norm(dim=-1), torch.ones(2), atol=1e-5)
+    score = mean_clip_score(model, tokenize, feats, texts, batch_size=1)
+    pixels = torch.stack([preprocess(im) for im in images])
+    assert score == pytest.approx(clip_score(model, pixels, tokenize(texts)).mean().item(), abs=1e-5)
+    assert mean_clip_score(model, tokenize, feats[:1].repeat(2, 1), texts[:1] * 2) == pytest.approx(
+        mean_clip_score(model, tokenize, feats[:1], texts[:1]), abs=1e-5
+    )
     with pytest.raises(ClipWeightsMissing, match="Nothing is downloaded: pass a local file with --clip-weights"):
         load_clip("ViT-B-32", tmp_path / "absent.bin")
 

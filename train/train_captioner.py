@@ -305,14 +305,13 @@ def text_metrics(captions: list[str], evals: EvalSet) -> dict[str, float]:
 
 def clip_rows(args: argparse.Namespace, evals: EvalSet, rows: dict[str, list[str]], device) -> dict[str, float]:
     """Mean CLIP score of each row of captions, plus the ground truth and the shuffled ground truth (Tab. 3)."""
-    from tdd.data.images import open_image
-    from tdd.evaluation import load_clip, mean_clip_score
+    from tdd.evaluation import clip_image_features, load_clip, mean_clip_score
 
     clip, preprocess, tokenize = load_clip(args.clip_model, args.clip_weights, device=str(device))
     truth = [refs[0] for refs in evals.references]
     texts = {"ground truth": truth, "shuffled ground truth": truth[1:] + truth[:1], **rows}
-    images = [open_image(s) for s in evals.sources]
-    return {name: mean_clip_score(clip, preprocess, tokenize, images, caps, device) for name, caps in texts.items()}
+    images = clip_image_features(clip, preprocess, evals.sources, device)  # once, for every row
+    return {name: mean_clip_score(clip, tokenize, images, caps, device) for name, caps in texts.items()}
 
 
 def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
