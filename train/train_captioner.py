@@ -237,13 +237,8 @@ def load_data(args: argparse.Namespace) -> tuple[Any, list[str], EvalSet]:
         )  # fmt: skip
         val_split = load_split(args.data_dir, args.val_split)
         val = HFImageDataset(val_split, args.image_column, args.caption_column, transform)
-        images = []
-        for i in range(min(args.eval_size, len(val))):
-            try:
-                images.append((val.image(i), [val.target(i)]))
-            except ImageError as e:
-                print(f"evaluation: skipping {e}", flush=True)
-        return data, data.targets, EvalSet([im for im, _ in images], [refs for _, refs in images])
+        n = min(args.eval_size, len(val))
+        return data, data.targets, readable([(val.source(i), [val.target(i)]) for i in range(n)])
     except (FileNotFoundError, ValueError) as e:
         raise _fail(e) from None
 

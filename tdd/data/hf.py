@@ -81,12 +81,16 @@ class HFImageDataset:
     def __len__(self) -> int:
         return len(self.data)
 
-    def image(self, i: int):
-        """Row ``i``'s image, opened (raises :class:`~tdd.data.images.ImageError` when damaged)."""
+    def source(self, i: int) -> bytes | str:
+        """Row ``i``'s image undecoded: its bytes, or its path."""
         value = self.data[i][self.image_column]
         if isinstance(value, dict):  # {"bytes": …, "path": …}: the Hub's image struct
             value = value.get("bytes") or value.get("path")
-        return open_image(value if value is not None else b"")
+        return value if value is not None else b""
+
+    def image(self, i: int):
+        """Row ``i``'s image, opened (raises :class:`~tdd.data.images.ImageError` when damaged)."""
+        return open_image(self.source(i))
 
     def target(self, i: int) -> Any:
         return self.data[i][self.target_column]
