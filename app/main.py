@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +26,8 @@ SCENE_EXAMPLES = sorted(str(p) for p in (ROOT / "examples" / "scenes").glob("*.p
 DIGIT_EXAMPLES = sorted(str(p) for p in (ROOT / "examples" / "digits").glob("*.png"))
 MAX_UPLOAD = "10mb"
 CONCURRENCY = 2  # runs at once; more requests wait in the queue
+QUEUE_SIZE = int(os.environ.get("TDD_QUEUE_SIZE", 64))  # requests waiting beyond this get "Queue is full"
+CACHE_SECONDS = int(os.environ.get("TDD_CACHE_SECONDS", 3600))  # uploads and outputs older than this are deleted
 PLAY_SECONDS_PER_STEP = 0.2
 
 INTRO = f"""# In-situ Tweedie Discrete Diffusion (TDD)
@@ -87,6 +88,7 @@ def run_live(task, image, model, position, pins, *sampling):
     """Stream one run: yields every view after every denoising step."""
     try:
         settings = _settings(*sampling)
+        core.check_model(model, task)
         run, loaded = None, None
         for run in core.stream(model, image, settings, pins if task == "caption" else "", task):
             loaded = loaded or core.load(model)  # cached: loaded once by the stream
@@ -105,14 +107,14 @@ def show_step(run, model, position, step):
     """The scrubber: revisit one step of the finished run."""
     if run is None or not run.records:
         return gr.HTML(), gr.Plot(), gr.Plot(), gr.HTML()
-    return _views(run, core.load(model), position, int(step) - 1)
+    return _views(run, core.load(run.model), position, int(step) - 1)
 
 
 def play(run, model, position):
     """Replay the finished run, one step every PLAY_SECONDS_PER_STEP."""
     if run is None or not run.records:
         return
-    loaded = core.load(model)
+    loaded = core.load(run.model)
     for k in range(run.num_steps):
         yield (*_views(run, loaded, position, k), gr.Slider(value=k + 1))
         time.sleep(PLAY_SECONDS_PER_STEP)
@@ -121,8 +123,8 @@ def play(run, model, position):
 def export(run, model, image):
     if run is None:
         raise gr.Error("run the model first")
-    loaded = core.load(model)
-    out = tempfile.mkdtemp(prefix="tdd_export_")
+    loaded = core.load(run.model)  # the run's own model, which passed the catalogue check
+    out = core.export_dir()
     files = [str(core.export_json(run, loaded, out))]
     if run.records:
         files.append(str(core.export_gif(run, loaded, image, out)))
@@ -157,8 +159,9 @@ def side_by_side(image, steps, seed):
 def api_caption(image, steps=20, cfg=1.0, seed=0, method="tdd", model="", to_one="argmax", temperature=1.0, pins=""):
     """Caption an image; JSON with ``result`` (the caption), ``seconds`` and the per-step ``trajectory``."""
     try:
-        name = model or f"scenes-{method}"
+        name = model or f"scenes-{core.check_method(method)}"
         settings = _settings(steps, cfg, "constant", to_one, temperature, seed)
+        core.check_model(name, "caption")
         run = core.run_to_end(name, image, settings, pins or "", task="caption")
         return run.to_json(core.load(name))
     except core.DemoError as e:
@@ -170,6 +173,7 @@ def api_classify(image, steps=20, cfg=1.0, seed=0, model="digits-tdd", to_one="a
     try:
         name = model or "digits-tdd"
         settings = _settings(steps, cfg, "constant", to_one, temperature, seed)
+        core.check_model(name, "classify")
         run = core.run_to_end(name, image, settings, task="classify")
         return run.to_json(core.load(name))
     except core.DemoError as e:
@@ -194,7 +198,7 @@ def _sampling_controls(masked: bool):
 
 
 def _task_tab(task: str, examples: list[str]):
-    models = core.available_models(task)
+    models = core.catalogue(task)
     default = core.DEFAULT_MODEL[task] if core.DEFAULT_MODEL[task] in models else (models[0] if models else None)
     with gr.Row():
         with gr.Column(scale=1):
@@ -213,7 +217,7 @@ def _task_tab(task: str, examples: list[str]):
                 )
                 sketch = None
             gr.Examples(examples, inputs=image, label="Examples")
-            model = gr.Dropdown(models, value=default, label="model", allow_custom_value=True)
+            model = gr.Dropdown(models, value=default, label="model")
             pins = gr.Textbox(
                 label="Pin words (optional)",
                 placeholder="e.g. a large _ circle — keep words to pin them, write _ where the model should choose",
@@ -276,7 +280,9 @@ def _task_tab(task: str, examples: list[str]):
 
 
 def build() -> gr.Blocks:
-    with gr.Blocks(title="TDD: watch a caption crystallise out of noise") as app:
+    # delete_cache: gradio's own copies of uploads and outputs are removed once an hour when older than an hour
+    cache = (min(CACHE_SECONDS, 3600), CACHE_SECONDS)
+    with gr.Blocks(title="TDD: watch a caption crystallise out of noise", delete_cache=cache) as app:
         gr.Markdown(INTRO)
         with gr.Tabs():
             with gr.Tab("Caption"):
@@ -331,7 +337,7 @@ def build() -> gr.Blocks:
             api_name="classify",
             concurrency_id="run",
         )
-    app.queue(default_concurrency_limit=CONCURRENCY, max_size=256)
+    app.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return app
 
 
@@ -347,8 +353,14 @@ def main(argv: list[str] | None = None) -> None:
         "--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", os.environ.get("TDD_PORT", 7860)))
     )
     p.add_argument("--share", action="store_true", help="ask Gradio for a public share link")
+    p.add_argument("--model", action="append", default=[], metavar="DIR_OR_HUB_ID",
+                   help="offer this checkpoint directory or Hub id too (repeatable; $TDD_MODELS adds more)")  # fmt: skip
     args = p.parse_args(argv)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD)
+    app = demo
+    if args.model:
+        core.add_operator_models(args.model)
+        app = build()  # the model lists now include them
+    app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD)
 
 
 if __name__ == "__main__":

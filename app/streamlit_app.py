@@ -64,7 +64,7 @@ def main() -> None:
         image = upload.getvalue() if upload is not None else example
         if image is not None:
             st.image(image if upload is not None else str(example), width=200)
-        models = core.available_models(task)
+        models = core.catalogue(task)  # the only models this app runs
         default = models.index(core.DEFAULT_MODEL[task]) if core.DEFAULT_MODEL[task] in models else 0
         model = st.selectbox("model", models, index=default, key=f"model-{task}")
         pins = ""

@@ -16,6 +16,7 @@ import functools
 import html
 import io
 import json
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -26,7 +27,12 @@ from typing import Any
 TASKS = ("caption", "classify")
 DEFAULT_MODEL = {"caption": "scenes-tdd", "classify": "digits-tdd"}
 RUNS_DIR_ENV = "TDD_RUNS_DIR"  # where the apps look for your own checkpoint directories
+MODELS_ENV = "TDD_MODELS"  # the operator's own models: checkpoint directories or Hub ids, comma-separated
 MAX_STEPS = 100
+MAX_CFG = 20.0  # a larger guidance scale only saturates the softmax
+MAX_TEMPERATURE = 10.0
+MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes a 64-bit seed; 0 … 2⁶³ − 1 is documented
+METHODS = ("tdd", "mdd", "ar")  # the captioning methods a bundled scenes model exists for
 FREE_WORD = "_"  # in a pinned caption, a word to be regenerated
 HEATMAP_TOP = 8
 ONE_SENTENCE = (
@@ -110,6 +116,55 @@ def available_models(task: str, runs: Path | None = None) -> list[str]:
     return names
 
 
+def operator_models() -> list[str]:
+    """Models the operator added by ``$TDD_MODELS`` (comma-separated checkpoint directories or Hub
+    ids, e.g. ``owner/name`` or ``owner/name@revision``) or by :func:`add_operator_models`."""
+    names = [n.strip() for n in os.environ.get(MODELS_ENV, "").split(",")]
+    return list(dict.fromkeys([n for n in names if n] + _EXTRA_MODELS))
+
+
+_EXTRA_MODELS: list[str] = []
+
+
+def add_operator_models(names: list[str]) -> None:
+    """Allow these models in the app's catalogue (the app's ``--model`` flag)."""
+    _EXTRA_MODELS.extend(n for n in names if n not in _EXTRA_MODELS)
+
+
+@functools.lru_cache(maxsize=64)
+def _operator_task(name: str) -> str | None:
+    """The task of an operator's model; ``None`` when it cannot be loaded (listed nowhere then)."""
+    try:
+        return load(name).task
+    except DemoError:
+        return None
+
+
+def catalogue(task: str) -> list[str]:
+    """Every model the app offers for ``task``, and the only ones its endpoints accept: the bundled
+    models, checkpoint directories under the runs folder, and the operator's models
+    (:func:`operator_models`)."""
+    names = available_models(task)
+    names += [n for n in operator_models() if n not in names and _operator_task(n) == task]
+    return names
+
+
+def check_model(name: Any, task: str) -> str:
+    """``name`` if it is in the catalogue of ``task``, else one :class:`DemoError` that lists the
+    choices. The check is on the name alone, before any file is touched, so the answer is the same
+    whether or not a path of that name exists on the server."""
+    choices = catalogue(task)
+    if not isinstance(name, str) or name not in choices:
+        raise DemoError(f"unknown model {str(name)[:80]!r}; choose one of: {', '.join(choices)}")
+    return name
+
+
+def check_method(method: Any) -> str:
+    if method not in METHODS:
+        raise DemoError(f"method must be one of {', '.join(METHODS)}, got {str(method)[:40]!r}")
+    return method
+
+
 @functools.lru_cache(maxsize=8)
 def load(name: str) -> Loaded:
     """Load a bundled model or checkpoint directory once (cached); errors name the file at fault."""
@@ -179,27 +234,59 @@ class Settings:
     window: tuple[float, float] = (0.3, 0.55)
 
     def __post_init__(self):
+        """Cast and check every field; a value out of its documented range gets a message naming it.
+
+        Ranges: steps 1–100 (whole), seed 0 … 2⁶³ − 1 (whole), CFG scale 0–20, temperature in
+        (0, 10], ω and the ω window in [0, 1]; NaN and infinities are refused.
+        """
         from tdd.samplers.common import GUIDANCE_SCHEDULES, TO_ONE
 
-        self.steps, self.seed = int(self.steps), int(self.seed)
-        self.cfg, self.temperature, self.omega = float(self.cfg), float(self.temperature), float(self.omega)
-        self.window = (float(self.window[0]), float(self.window[1]))
-        if not 1 <= self.steps <= MAX_STEPS:
-            raise DemoError(f"steps must be between 1 and {MAX_STEPS}, got {self.steps}")
-        if self.cfg < 0:
-            raise DemoError(f"the CFG scale must be ≥ 0, got {self.cfg}")
+        self.steps = _whole("steps", self.steps, 1, MAX_STEPS)
+        self.seed = _whole("seed", self.seed, 0, MAX_SEED)
+        self.cfg = _number("the CFG scale", self.cfg, 0.0, MAX_CFG)
+        self.temperature = _number("temperature", self.temperature, 0.0, MAX_TEMPERATURE, open_low=True)
+        self.omega = _number("ω", self.omega, 0.0, 1.0)
+        try:
+            start, end = self.window
+        except (TypeError, ValueError):
+            raise DemoError(f"the ω window must be two numbers (start, end), got {self.window!r}") from None
+        self.window = (_number("the ω window start", start, 0.0, 1.0), _number("the ω window end", end, 0.0, 1.0))
+        if self.window[0] > self.window[1]:
+            raise DemoError(f"the ω window must satisfy start ≤ end, got {self.window}")
         if self.cfg_schedule not in GUIDANCE_SCHEDULES:
-            raise DemoError(f"CFG schedule must be one of {GUIDANCE_SCHEDULES}, got {self.cfg_schedule!r}")
+            raise DemoError(f"CFG schedule must be one of {GUIDANCE_SCHEDULES}, got {str(self.cfg_schedule)[:40]!r}")
         if self.to_one not in TO_ONE:
-            raise DemoError(f"to-one must be one of {TO_ONE}, got {self.to_one!r}")
-        if self.temperature <= 0:
-            raise DemoError(f"temperature must be > 0, got {self.temperature}")
+            raise DemoError(f"to-one must be one of {TO_ONE}, got {str(self.to_one)[:40]!r}")
         if self.remasking not in ("low_confidence", "random"):
-            raise DemoError(f"remasking must be low_confidence or random, got {self.remasking!r}")
-        if not 0 <= self.omega <= 1:
-            raise DemoError(f"ω must be in [0, 1], got {self.omega}")
-        if not 0 <= self.window[0] <= self.window[1] <= 1:
-            raise DemoError(f"the ω window must satisfy 0 ≤ start ≤ end ≤ 1, got {self.window}")
+            raise DemoError(f"remasking must be low_confidence or random, got {str(self.remasking)[:40]!r}")
+
+
+def _number(name: str, value: Any, low: float, high: float, open_low: bool = False) -> float:
+    """``value`` as a finite float in [low, high] (or (low, high]), else a :class:`DemoError` naming ``name``."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise DemoError(f"{name} must be a number, got {str(value)[:40]!r}") from None
+    below = x <= low if open_low else x < low
+    if not math.isfinite(x) or below or x > high:
+        interval = f"({low:g}, {high:g}]" if open_low else f"[{low:g}, {high:g}]"
+        raise DemoError(f"{name} must be in {interval}, got {str(value)[:40]}")
+    return x
+
+
+def _whole(name: str, value: Any, low: int, high: int) -> int:
+    """``value`` as a whole number in [low, high], else a :class:`DemoError` naming ``name``."""
+    try:
+        x = float(value) if not isinstance(value, int) else value
+        if isinstance(x, float):
+            if not (math.isfinite(x) and x.is_integer()):
+                raise ValueError
+            x = int(x)
+    except (TypeError, ValueError, OverflowError):
+        raise DemoError(f"{name} must be a whole number, got {str(value)[:40]!r}") from None
+    if not low <= x <= high:
+        raise DemoError(f"{name} must be between {low} and {high}, got {str(value)[:40]}")
+    return x
 
 
 def parse_pins(text: str, loaded: Loaded):
@@ -501,6 +588,30 @@ def entropy_figure(run: Run, upto: int | None = None):
 
 # ----------------------------------------------------------------------------------------------
 # Exports
+
+
+EXPORT_ROOT_ENV = "TDD_EXPORT_DIR"  # where the app writes exports (default: <tmp>/tdd_exports)
+EXPORT_MAX_AGE_ENV = "TDD_EXPORT_MAX_AGE"  # seconds an export is kept (default 3600)
+
+
+def export_dir(now: float | None = None) -> Path:
+    """A fresh folder for one export, inside the export root; folders older than the maximum age
+    (``$TDD_EXPORT_MAX_AGE`` seconds, default 3600) are removed first, so a long-running server
+    does not fill its disk."""
+    import shutil
+    import tempfile
+
+    root = Path(os.environ.get(EXPORT_ROOT_ENV) or Path(tempfile.gettempdir()) / "tdd_exports")
+    root.mkdir(parents=True, exist_ok=True)
+    max_age = float(os.environ.get(EXPORT_MAX_AGE_ENV, 3600))
+    now = time.time() if now is None else now
+    for old in root.iterdir():
+        try:
+            if now - old.stat().st_mtime > max_age:
+                shutil.rmtree(old) if old.is_dir() else old.unlink()
+        except OSError:  # another request removed it first
+            pass
+    return Path(tempfile.mkdtemp(prefix="export_", dir=root))
 
 
 def export_json(run: Run, loaded: Loaded, directory: str | os.PathLike) -> Path:

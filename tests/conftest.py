@@ -28,33 +28,42 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory):
-    """``python app/main.py`` on a free port; yields (url, process)."""
+def launch_app(tmp_dir: Path, extra_env: dict[str, str] | None = None, args: list[str] | None = None):
+    """Start ``python app/main.py`` on a free port; returns (url, process) once it serves."""
     import urllib.request
 
     port = _free_port()
-    log = tmp_path_factory.mktemp("app") / "app.log"
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
+    log = tmp_dir / "app.log"
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", **(extra_env or {})}
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "app" / "main.py"), "--port", str(port)],
+            [sys.executable, str(ROOT / "app" / "main.py"), "--port", str(port), *(args or [])],
             cwd=ROOT,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 90
+    deadline = time.time() + 120
     while True:
         try:
             urllib.request.urlopen(url, timeout=2)
-            break
+            return url, proc
         except OSError:
             if proc.poll() is not None or time.time() > deadline:
                 proc.kill()
                 pytest.fail(f"the app did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.5)
-    yield url, proc
+
+
+def stop_app(proc) -> None:
     proc.terminate()
     proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """``python app/main.py`` on a free port; yields (url, process)."""
+    url, proc = launch_app(tmp_path_factory.mktemp("app"))
+    yield url, proc
+    stop_app(proc)

@@ -2,6 +2,8 @@
 and the Streamlit twin through streamlit's AppTest."""
 
 import os
+import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -170,3 +172,99 @@ def test_streamlit_twin_runs_both_tasks():
     at.radio(key="task").set_value("classify").run()
     at.button[0].click().run()
     assert not at.exception and "class 0" in " ".join(m.value for m in at.markdown)  # examples/digits/digit_0.png
+
+
+# --- the public app serves only its own catalogue, with bounded settings and queue -----------------
+
+
+def _refusal(call) -> str:
+    with pytest.raises(Exception) as info:
+        call()
+    return str(info.value)
+
+
+def test_model_names_outside_the_catalogue_are_refused_alike(client, files, tmp_path):
+    """Any path is refused with the same words whether it exists, is a checkpoint, or nothing at all."""
+    real_checkpoint = str(ROOT / "tdd" / "checkpoints" / "digits-tdd")  # exists and would load
+    probes = ["/etc", "/etc/passwd", "/no/such/dir", real_checkpoint, "../../tdd/checkpoints/scenes-tdd", str(tmp_path)]
+    scene, digit = files / "scene.png", ROOT / "examples" / "digits" / "drawn_7.png"
+    for endpoint, call in (("caption", lambda m: _caption(client, scene, model=m)),
+                           ("classify", lambda m: _classify(client, digit, model=m))):  # fmt: skip
+        messages = {p: _refusal(lambda: call(p)) for p in probes}
+        shapes = {m.replace(repr(p)[1:-1], "NAME") for p, m in messages.items()}
+        assert len(shapes) == 1, shapes  # one answer, whatever exists on the server
+        (shape,) = shapes
+        assert "unknown model 'NAME'; choose one of" in shape and "digits-tdd" in shape or endpoint == "caption"
+        assert "missing" not in shape and "no such" not in shape and "config.json" not in shape
+    assert _caption(client, scene, model="scenes-mdd")["method"] == "mdd"  # catalogue names still work
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        (dict(seed=2**70), "seed must be between 0 and"),
+        (dict(seed=-3), "seed must be between 0 and"),
+        (dict(cfg=1e9), r"CFG scale must be in \[0, 20\]"),
+        (dict(temperature=0), r"temperature must be in \(0, 10\]"),
+        (dict(steps=101), "steps must be between 1 and 100"),
+        (dict(method="bogus"), "method must be one of tdd, mdd, ar"),
+        (dict(to_one="softmax"), "to-one must be one of"),
+    ],
+)
+def test_out_of_range_settings_get_their_own_message(client, files, kw, message):
+    text = _refusal(lambda: _caption(client, files / "scene.png", **kw))
+    assert re.search(message, text) and "upstream Gradio app has raised an exception" not in text
+
+
+def test_a_burst_beyond_the_queue_bound_is_told_busy_and_the_server_keeps_serving(tmp_path, files):
+    from gradio_client import Client
+
+    from conftest import launch_app, stop_app
+
+    url, proc = launch_app(tmp_path, {"TDD_QUEUE_SIZE": "2"})
+    try:
+
+        def one(i):
+            try:
+                _caption(Client(url, verbose=False), files / "scene.png", steps=100, cfg=2.0, seed=i)
+                return "ok"
+            except Exception as e:  # gradio_client's QueueError: "Queue is full! Please try again."
+                return str(e)
+
+        with ThreadPoolExecutor(12) as pool:
+            answers = list(pool.map(one, range(12)))
+        busy = [a for a in answers if "Queue is full" in a and "try again" in a]
+        assert busy and "ok" in answers and len(busy) + answers.count("ok") == len(answers), answers
+        assert _caption(Client(url, verbose=False), files / "scene.png")["result"]  # still serving
+    finally:
+        stop_app(proc)
+
+
+def test_operator_models_join_the_catalogue(tmp_path):
+    from tdd import demo as core
+
+    extra = tmp_path / "mine"
+    core.load("digits-linear").model.save_pretrained(extra)
+    assert str(extra) not in core.catalogue("classify")
+    with pytest.raises(core.DemoError, match="unknown model"):
+        core.check_model(str(extra), "classify")
+    os.environ[core.MODELS_ENV] = f" {extra} , scenes-tdd"
+    try:
+        assert str(extra) in core.catalogue("classify") and str(extra) not in core.catalogue("caption")
+        assert core.check_model(str(extra), "classify") == str(extra)
+    finally:
+        del os.environ[core.MODELS_ENV]
+
+
+def test_exports_older_than_the_limit_are_removed(tmp_path, monkeypatch):
+    from tdd import demo as core
+
+    monkeypatch.setenv(core.EXPORT_ROOT_ENV, str(tmp_path))
+    monkeypatch.setenv(core.EXPORT_MAX_AGE_ENV, "60")
+    first = core.export_dir()
+    (first / "tdd_trajectory.json").write_text("{}")
+    old = time.time() - 120
+    os.utime(first, (old, old))
+    second = core.export_dir()
+    assert not first.exists() and second.is_dir() and second.parent == tmp_path
+    assert core.export_dir(now=time.time() + 3600).is_dir() and not second.exists()
