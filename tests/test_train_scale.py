@@ -441,3 +441,13 @@ def test_tab3_rows_from_the_training_script_and_the_comparison_script(tmp_path, 
     missing = _script("train_captioner.py", *data, "--clip-model", "ViT-B-32", "--clip-weights", tmp_path / "no.bin",
                       "--output", tmp_path / "x", check=False)  # fmt: skip
     assert missing.returncode != 0 and "Nothing is downloaded" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_push_to_hub_flag_reaches_the_upload_after_saving(tmp_path, imagefolder):
+    """Offline, --push-to-hub saves the final checkpoint first, then fails with a clear message (exit 1)."""
+    out = tmp_path / "run"
+    done = _script("train_classifier.py", "--data", "imagefolder", "--data-dir", imagefolder, *TINY_CLASSIFIER,
+                   "--epochs", "1", "--batch-size", "4", "--warmup-epochs", "0", "--eval-curve", "", "--eval-steps",
+                   "1", "--push-to-hub", "alice/tiny", "--output", out, check=False)  # fmt: skip
+    assert done.returncode == 1 and "alice/tiny: upload to the Hugging Face Hub failed" in done.stderr
+    assert "Traceback" not in done.stderr and (out / "final" / "model.safetensors").is_file()

@@ -47,7 +47,15 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from train_utils import add_engine_args, cached_features, engine_config, parse_with_config, run_main, start  # noqa: E402
+from train_utils import (  # noqa: E402
+    add_engine_args,
+    cached_features,
+    engine_config,
+    parse_with_config,
+    push_final,
+    run_main,
+    start,
+)
 
 from tdd.caption import caption  # noqa: E402
 from tdd.checkpoint import atomic_write_text  # noqa: E402
@@ -349,6 +357,7 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
         save_tokenizer(tokenizer, out / "final")
         atomic_write_text(out / "result.json", json.dumps(result, indent=2) + "\n")
         print(json.dumps(result), flush=True)
+        push_final(args, out / "final")
     return result
 
 

@@ -38,7 +38,15 @@ from torch.utils.data import DataLoader, Subset, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from train_utils import add_engine_args, cached_features, engine_config, parse_with_config, run_main, start  # noqa: E402
+from train_utils import (  # noqa: E402
+    add_engine_args,
+    cached_features,
+    engine_config,
+    parse_with_config,
+    push_final,
+    run_main,
+    start,
+)
 
 from tdd.checkpoint import atomic_write_text  # noqa: E402
 from tdd.classify import classifier_diffusion, classify  # noqa: E402
@@ -246,6 +254,7 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
         ema.save_pretrained(out / "final", extra={"train_args": vars(args), "result": result})
         atomic_write_text(out / "result.json", json.dumps(result, indent=2) + "\n")
         print(json.dumps(result), flush=True)
+        push_final(args, out / "final")
     return result
 
 

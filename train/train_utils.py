@@ -38,6 +38,17 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--keep-checkpoints", type=int, default=2)
     g.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in OUTPUT/checkpoints")
     g.add_argument("--threads", type=int, default=0, help="torch CPU threads per process (0: torch's default)")
+    push = "at the end, upload OUTPUT/final with a generated model card to this Hub repository"
+    g.add_argument("--push-to-hub", default=None, metavar="OWNER/NAME", help=push)
+
+
+def push_final(args: argparse.Namespace, final_dir: Path):
+    """With ``--push-to-hub``: upload the saved final checkpoint with its model card (:func:`tdd.hub.push_checkpoint`)."""
+    if getattr(args, "push_to_hub", None):
+        from tdd.hub import push_checkpoint
+
+        push_checkpoint(final_dir, args.push_to_hub)
+        print(f"pushed {final_dir} to the Hugging Face Hub: {args.push_to_hub}", flush=True)
 
 
 def engine_config(args: argparse.Namespace, *, steps: int, lr: float, warmup_steps: int):

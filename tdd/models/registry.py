@@ -42,7 +42,13 @@ def bundled_checkpoints() -> list[str]:
 
 
 def resolve_checkpoint(name_or_dir: str | os.PathLike) -> Path:
-    """A checkpoint directory path, or the name of a bundled checkpoint → its directory."""
+    """A checkpoint directory, the name of a bundled checkpoint, or a Hugging Face Hub id
+    (``owner/name`` or ``owner/name@revision``, fetched into the Hub's local cache) → its directory.
+
+    A local directory wins over a Hub id of the same spelling.
+    """
+    from tdd import hub
+
     path = Path(name_or_dir)
     if path.is_dir():
         return path
@@ -50,6 +56,13 @@ def resolve_checkpoint(name_or_dir: str | os.PathLike) -> Path:
     if os.sep not in str(name_or_dir) and bundled.is_dir():
         return bundled
     names = ", ".join(bundled_checkpoints()) or "none"
+    hub_id = hub.parse_hub_id(name_or_dir)
+    if hub_id is not None:
+        try:
+            return hub.download(*hub_id)
+        except CheckpointError as e:
+            raise CheckpointError(path, f"not a local directory nor a bundled model ({names}); as a Hub id: "
+                                  f"{e.problem}") from None  # fmt: skip
     raise CheckpointError(path, f"no such checkpoint directory, and not a bundled model name (bundled: {names})")
 
 
@@ -96,9 +109,16 @@ class PretrainedModel(nn.Module):
             extra=extra,
         )
 
+    def push_to_hub(self, repo_id: str, *, tokenizer_dir: str | os.PathLike | None = None, **kwargs: Any) -> Any:
+        """Upload this model (and a captioner's tokenizer) with a generated model card (:func:`tdd.hub.push_to_hub`)."""
+        from tdd.hub import push_to_hub
+
+        return push_to_hub(self, repo_id, tokenizer_dir=tokenizer_dir, **kwargs)
+
     @classmethod
     def from_pretrained(cls, name_or_dir: str | os.PathLike, *, device: torch.device | str = "cpu") -> PretrainedModel:
-        """Load a checkpoint directory or a bundled model by name, in eval mode.
+        """Load a checkpoint directory, a bundled model by name, or a Hugging Face Hub id
+        (``owner/name[@revision]``, see :mod:`tdd.hub`), in eval mode.
 
         Raises:
             CheckpointError: naming the file at fault when the directory, ``config.json`` or
