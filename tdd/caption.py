@@ -14,6 +14,7 @@ import torch
 from tdd.diffusion import TweedieDiffusion
 from tdd.masked import MaskedDiffusion
 from tdd.models.captioner import ARCaptioner, MDDCaptioner, TDDCaptioner
+from tdd.rng import Generators
 from tdd.samplers import Guidance, MDDSampler, StepRecord, TDDSampler
 
 Captioner = TDDCaptioner | MDDCaptioner | ARCaptioner
@@ -49,7 +50,7 @@ def caption_steps(
     images: torch.Tensor,
     sampler: TDDSampler | MDDSampler,
     *,
-    generator: torch.Generator | None = None,
+    generator: Generators = None,
     clamp_tokens: torch.Tensor | None = None,
     clamp_mask: torch.Tensor | None = None,
 ) -> Iterator[StepRecord]:
@@ -86,7 +87,7 @@ def caption(
     tokenizer,
     images: torch.Tensor,
     *,
-    generator: torch.Generator | None = None,
+    generator: Generators = None,
     **sampling,
 ) -> Captions:
     """Caption a batch; ``sampling`` is passed to :func:`captioner_sampler` (ignored by the AR model)."""

@@ -11,6 +11,7 @@ import torch
 
 from tdd.diffusion import TweedieDiffusion
 from tdd.models.classifier import LinearClassifier, TDDClassifier
+from tdd.rng import Generators
 from tdd.samplers import Guidance, StepRecord, TDDSampler
 
 
@@ -44,7 +45,7 @@ def classify_steps(
     images: torch.Tensor,
     sampler: TDDSampler,
     *,
-    generator: torch.Generator | None = None,
+    generator: Generators = None,
 ) -> Iterator[StepRecord]:
     """Encode ``images`` ``(B, C, H, W)`` once, then yield the sampler's record after every step."""
     device = images.device
@@ -70,7 +71,7 @@ def classify(
     cfg: float = 1.0,
     to_one: str = "argmax",
     temperature: float = 1.0,
-    generator: torch.Generator | None = None,
+    generator: Generators = None,
 ) -> Classification:
     """Classify a batch. For TDD: ``steps`` denoising steps from y_T ~ N(0, I); for the linear head: one softmax."""
     if isinstance(model, LinearClassifier):

@@ -32,6 +32,7 @@ import argparse
 import json
 import sys
 import time
+from typing import Any
 
 
 def _toy(args: argparse.Namespace) -> int:
@@ -53,7 +54,7 @@ def _toy(args: argparse.Namespace) -> int:
     accuracy = toy_accuracy(model, sampler, task, n=args.eval_size, seed=args.seed + 200)
     trajectory = [
         {
-            "step": r.step,
+            "step": r.step + 1,
             "t": int(r.t),
             "argmax": int(r.tokens[0]),
             "p_argmax": round(float(r.top_probs[0, 0]), 4),
@@ -86,27 +87,56 @@ def _toy(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_images(paths: list[str], preprocess, command: str) -> tuple[list, list[str], int]:
-    """Preprocess each path; an unreadable one gets a clear error on stderr and is skipped."""
+def _load_images(paths: list[str], preprocess, command: str) -> tuple[dict[int, Any], dict[int, str]]:
+    """Preprocess each path: ``({index: input}, {index: error})``; each error is also said on stderr."""
     from tdd.data.images import ImageError
 
-    inputs, names, failed = [], [], 0
-    for path in paths:
+    inputs, errors = {}, {}
+    for i, path in enumerate(paths):
         try:
-            inputs.append(preprocess(path))
-            names.append(path)
+            inputs[i] = preprocess(path)
         except ImageError as e:
             print(f"tdd {command}: error: {e}", file=sys.stderr)
-            failed += 1
-    return inputs, names, failed
+            errors[i] = str(e)
+    return inputs, errors
 
 
-def _print_steps(records, i: int) -> None:
-    """One line per denoising step: the timestep, the top-3 classes and the entropy."""
-    print(f"  {'step':>4} {'t':>5}  {'top-3 classes (probability)':<36} {'entropy':>7}")
+def _generators(seed: int, n: int) -> list:
+    """One generator per image, each seeded with ``seed``: an image's result does not depend on what
+    else is in the same call (:mod:`tdd.rng`)."""
+    import torch
+
+    return [torch.Generator().manual_seed(seed) for _ in range(n)]
+
+
+def _emit(paths: list[str], rows: dict[int, dict], errors: dict[int, str], as_json: bool, line) -> int:
+    """Print one line per input, in input order: its result, or (JSON) ``{"image", "error"}``; exit 1 if any failed."""
+    for i, path in enumerate(paths):
+        if i in rows:
+            print(json.dumps({"image": path, **rows[i]}) if as_json else line(path, rows[i]))
+        elif as_json:
+            print(json.dumps({"image": path, "error": errors[i]}))
+    return 1 if errors else 0
+
+
+def _step_lines(records, i: int) -> list[str]:
+    """One line per denoising step (numbered 1…S): the timestep, the top-3 classes and the entropy."""
+    lines = [f"  {'step':>4} {'t':>5}  {'top-3 classes (probability)':<36} {'entropy':>7}"]
     for r in records:
         top = "  ".join(f"{int(c)} ({float(p):.2f})" for p, c in zip(r.top_probs[i, :3], r.top_ids[i, :3]))
-        print(f"  {r.step + 1:>4} {int(r.t):>5}  {top:<36} {float(r.entropy[i]):>7.3f}")
+        lines.append(f"  {r.step + 1:>4} {int(r.t):>5}  {top:<36} {float(r.entropy[i]):>7.3f}")
+    return lines
+
+
+def _step_row(r, i: int) -> dict:
+    """A classifier's step for JSON: the whole distribution where the record keeps it (K ≤ 128 and the
+    last step), else the top candidates."""
+    row = {"step": r.step + 1, "t": int(r.t), "label": int(r.tokens[i]), "entropy": round(float(r.entropy[i]), 5)}
+    if r.probs is not None:
+        row["probs"] = [round(float(p), 5) for p in r.probs[i]]
+    else:
+        row["top"] = [[int(c), round(float(p), 5)] for c, p in zip(r.top_ids[i], r.top_probs[i])]
+    return row
 
 
 def _classify(args: argparse.Namespace) -> int:
@@ -121,38 +151,30 @@ def _classify(args: argparse.Namespace) -> int:
     if not isinstance(model, (TDDClassifier, LinearClassifier)):
         raise ValueError(f"{args.model} is a {type(model).__name__}, not an image classifier")
     size = model.config.image_size
-    inputs, names, failed = _load_images(args.images, lambda p: preprocess_image(p, size), "classify")
+    inputs, errors = _load_images(args.images, lambda p: preprocess_image(p, size), "classify")
+    rows: dict[int, dict] = {}
     if inputs:
-        g = torch.Generator().manual_seed(args.seed)
         result = classify(
             model,
-            torch.stack(inputs),
+            torch.stack(list(inputs.values())),
             steps=args.steps,
             cfg=args.cfg,
             to_one=args.to_one,
             temperature=args.temperature,
-            generator=g,
+            generator=_generators(args.seed, len(inputs)),
         )
-        for i, name in enumerate(names):
-            label = int(result.labels[i])
-            if not args.json:
-                print(f"{name}: {label} (p = {float(result.probs[i, label]):.3f})")
-                if args.verbose:
-                    _print_steps(result.records, i)
-                continue
-            trajectory = [
-                {
-                    "step": r.step,
-                    "t": int(r.t),
-                    "label": int(r.tokens[i]),
-                    "probs": [round(float(p), 5) for p in r.probs[i]],
-                    "entropy": round(float(r.entropy[i]), 5),
-                }
-                for r in result.records
-            ]
-            probs = [round(float(p), 5) for p in result.probs[i]]
-            print(json.dumps({"image": name, "label": label, "probs": probs, "trajectory": trajectory}))
-    return 1 if failed else 0
+        for b, i in enumerate(inputs):
+            label = int(result.labels[b])
+            rows[i] = {"label": label, "p": float(result.probs[b, label]), "b": b}
+            if args.json:
+                rows[i] = {"label": label, "probs": [round(float(p), 5) for p in result.probs[b]],
+                           "trajectory": [_step_row(r, b) for r in result.records]}  # fmt: skip
+
+    def line(path: str, row: dict) -> str:
+        steps = _step_lines(result.records, row["b"]) if args.verbose and result.records else []
+        return "\n".join([f"{path}: {row['label']} (p = {row['p']:.3f})", *steps])
+
+    return _emit(args.images, rows, errors, args.json, line)
 
 
 def _caption(args: argparse.Namespace) -> int:
@@ -170,20 +192,17 @@ def _caption(args: argparse.Namespace) -> int:
         raise ValueError(f"{name} is a {type(model).__name__}, not a captioner")
     tokenizer = load_tokenizer(resolve_checkpoint(name))
     size = model.config.image_size
-    inputs, names, failed = _load_images(args.images, lambda p: preprocess_rgb(p, size), "caption")
+    inputs, errors = _load_images(args.images, lambda p: preprocess_rgb(p, size), "caption")
+    rows: dict[int, dict] = {}
     if inputs:
-        g = torch.Generator().manual_seed(args.seed)
         kw = {} if isinstance(model, ARCaptioner) else dict(steps=args.steps, cfg=args.cfg, to_one=args.to_one)
-        result = caption(model, tokenizer, torch.stack(inputs), generator=g, **kw)
-        per_image = result.seconds / len(names)
-        for i, name_i in enumerate(names):
-            if not args.json:
-                print(f"{name_i}: {result.captions[i]}")
-                continue
-            trajectory = [decode(tokenizer, r.tokens[i : i + 1])[0] for r in result.records]
-            row = {"image": name_i, "caption": result.captions[i], "trajectory": trajectory, "seconds": per_image}
-            print(json.dumps(row))
-    return 1 if failed else 0
+        generators = _generators(args.seed, len(inputs))
+        result = caption(model, tokenizer, torch.stack(list(inputs.values())), generator=generators, **kw)
+        per_image = result.seconds / len(inputs)
+        for b, i in enumerate(inputs):
+            trajectory = [decode(tokenizer, r.tokens[b : b + 1])[0] for r in result.records]
+            rows[i] = {"caption": result.captions[b], "trajectory": trajectory, "seconds": per_image}
+    return _emit(args.images, rows, errors, args.json, lambda path, row: f"{path}: {row['caption']}")
 
 
 def build_parser() -> argparse.ArgumentParser:

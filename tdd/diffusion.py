@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from tdd import rng
+from tdd.rng import Generators
 from tdd.schedule import NoiseSchedule, make_schedule
 
 
@@ -51,10 +53,11 @@ class TweedieDiffusion:
         return F.one_hot(labels.long(), self.num_classes).to(dtype) * self.onehot_scale
 
     def prior(
-        self, shape: tuple[int, ...], *, generator: torch.Generator | None = None, device: torch.device | str = "cpu"
+        self, shape: tuple[int, ...], *, generator: Generators = None, device: torch.device | str = "cpu"
     ) -> torch.Tensor:
-        """y_T ~ N(0, I) of shape ``(*shape, K)`` where the reverse process starts."""
-        return torch.randn(*shape, self.num_classes, generator=generator, device=device)
+        """y_T ~ N(0, I) of shape ``(*shape, K)`` where the reverse process starts (one generator
+        per row when ``generator`` is a list, :mod:`tdd.rng`)."""
+        return rng.randn((*shape, self.num_classes), generator, device)
 
     def q_sample(
         self,
@@ -62,7 +65,7 @@ class TweedieDiffusion:
         t: torch.Tensor,
         noise: torch.Tensor | None = None,
         *,
-        generator: torch.Generator | None = None,
+        generator: Generators = None,
     ) -> torch.Tensor:
         """Forward process, eq. §3.2: y_t = √ᾱ_t · y_0 + √(1 − ᾱ_t) · ε.
 
@@ -72,16 +75,16 @@ class TweedieDiffusion:
             noise: ε ~ N(0, I) of ``y0``'s shape; drawn with ``generator`` when omitted.
         """
         if noise is None:
-            noise = torch.randn(y0.shape, generator=generator, device=y0.device, dtype=y0.dtype)
+            noise = rng.randn(tuple(y0.shape), generator, y0.device, y0.dtype)
         alpha_bar = _per_sample(self.schedule.alpha_bar(t).to(y0.dtype), y0)  # (B, 1[, 1])
         return alpha_bar.sqrt() * y0 + (1 - alpha_bar).sqrt() * noise
 
-    def renoise(self, tokens: torch.Tensor, t: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    def renoise(self, tokens: torch.Tensor, t: int, *, generator: Generators = None) -> torch.Tensor:
         """The sampler's re-noise step: :meth:`q_sample` of integer ``tokens`` ``(B[, N])`` at one
         timestep ``t`` shared by the whole batch, with the same noise draw, in three tensor operations
         (the coefficients are Python numbers), since sampling pays for every small op at batch 1."""
         alpha_bar = float(self.schedule.alphas_cumprod[t])  # the table holds ᾱ_0 = 1 at index 0
-        y = torch.randn(*tokens.shape, self.num_classes, generator=generator, device=tokens.device)
+        y = rng.randn((*tokens.shape, self.num_classes), generator, tokens.device)
         y.mul_((1 - alpha_bar) ** 0.5)  # √(1 − ᾱ_t) ε
         index = tokens.long().unsqueeze(-1)  # + √ᾱ_t λ at each token's entry: the scaled one-hot
         return y.scatter_(-1, index, alpha_bar**0.5 * self.onehot_scale, reduce="add")

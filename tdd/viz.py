@@ -18,6 +18,7 @@ import numpy as np
 
 CONFIDENCE_SCALE = "Blues"
 CHANGED_MARK = "•"  # prefixes a token that differs from the previous step
+MAX_HEATMAP_CLASSES = 128  # a classes × steps heatmap with more rows shows the top candidates' classes only
 
 
 def _go():
@@ -27,14 +28,28 @@ def _go():
 
 
 def _probs_matrix(records: Sequence, index: int, position: int | None = None) -> np.ndarray:
-    """``(S, K)`` probabilities of sample ``index`` (and token ``position``) at each step; needs full probs."""
+    """``(S, K)`` probabilities of sample ``index`` (and token ``position``) at each step. A step that
+    kept only its top-k candidates (K > 128) has them filled in and 0 elsewhere."""
     rows = []
     for r in records:
-        if r.probs is None:
-            raise ValueError("these records keep top-k candidates only; use token_heatmap for large vocabularies")
-        p = r.probs[index] if position is None else r.probs[index, position]
-        rows.append(p.detach().float().cpu().numpy())
+        if r.probs is not None:
+            p = r.probs[index] if position is None else r.probs[index, position]
+            rows.append(p.detach().float().cpu().numpy())
+            continue
+        ids = r.top_ids[index] if position is None else r.top_ids[index, position]
+        top = r.top_probs[index] if position is None else r.top_probs[index, position]
+        row = np.zeros(_num_classes(records), np.float32)
+        row[ids.cpu().numpy()] = top.detach().float().cpu().numpy()
+        rows.append(row)
     return np.stack(rows)
+
+
+def _num_classes(records: Sequence) -> int:
+    """K, from any record that kept the whole distribution (a classifier's last step always does)."""
+    for r in reversed(records):
+        if r.probs is not None:
+            return r.probs.shape[-1]
+    return int(max(int(r.top_ids.max()) for r in records)) + 1
 
 
 def _step_labels(records: Sequence) -> list[str]:
@@ -80,10 +95,14 @@ def class_probability_bars(records: Sequence, index: int = 0, class_names: Seque
 
 
 def class_heatmap(records: Sequence, index: int = 0, class_names: Sequence[str] | None = None):
-    """Classes × steps heatmap of p(class)."""
+    """Classes × steps heatmap of p(class); with more than ``MAX_HEATMAP_CLASSES`` classes, only the
+    classes that were among some step's top candidates."""
     go = _go()
     probs = _probs_matrix(records, index)
     names = list(class_names) if class_names is not None else [str(k) for k in range(probs.shape[1])]
+    if probs.shape[1] > MAX_HEATMAP_CLASSES:
+        shown = sorted({int(k) for r in records for k in r.top_ids[index].tolist()})
+        probs, names = probs[:, shown], [names[k] for k in shown]
     fig = go.Figure(
         go.Heatmap(z=probs.T, x=_step_labels(records), y=names, colorscale=CONFIDENCE_SCALE, zmin=0, zmax=1)
     )

@@ -12,7 +12,7 @@ def test_toy_json_output_schema():
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
     assert len(summary["trajectory"]) == 5
-    assert [r["step"] for r in summary["trajectory"]] == list(range(5))
+    assert [r["step"] for r in summary["trajectory"]] == list(range(1, 6))
     assert all(0 <= r["argmax"] < 10 and 0 < r["p_argmax"] <= 1 for r in summary["trajectory"])
     assert 0 <= summary["accuracy"] <= 1 and summary["eval_size"] == 50
 

@@ -11,6 +11,9 @@ from typing import Any, Protocol
 
 import torch
 
+from tdd import rng
+from tdd.rng import Generators
+
 GUIDANCE_SCHEDULES = ("constant", "linear")
 TO_ONE = ("argmax", "multinomial")  # the "to-one" operations of A.2
 FULL_PROBS_MAX_CLASSES = 128  # keep the whole distribution in a record only for small K
@@ -133,7 +136,8 @@ class StepRecord:
         top_probs, top_ids: ``(B[, N], k)`` the most likely candidates of the predicted distribution.
         entropy: ``(B[, N])`` entropy (nats) of the predicted distribution.
         changed: ``(B[, N])`` bool, where ``tokens`` differ from the previous step (all ``True`` first).
-        probs: ``(B[, N], K)`` the whole distribution when K ≤ ``FULL_PROBS_MAX_CLASSES``, else ``None``.
+        probs: ``(B[, N], K)`` the whole distribution when K ≤ ``FULL_PROBS_MAX_CLASSES``, and always
+            at the last step of single-label sampling (TDD classifiers); else ``None``.
         is_masked: MDD only, ``(B, N)`` bool.
         guidance_scale: γ_i used at this step.
     """
@@ -155,26 +159,25 @@ class StepRecord:
         return self.step == self.num_steps - 1
 
 
-def summarize(probs: torch.Tensor, topk: int) -> dict[str, torch.Tensor | None]:
-    """Top-k candidates, entropy and (for small K) the whole distribution of ``probs`` ``(..., K)``."""
+def summarize(probs: torch.Tensor, topk: int, keep_full: bool = False) -> dict[str, torch.Tensor | None]:
+    """Top-k candidates, entropy and the whole distribution of ``probs`` ``(..., K)`` when K is small
+    or ``keep_full`` (the final prediction of a classifier, whatever K)."""
     k = min(topk, probs.shape[-1])
     top_probs, top_ids = probs.topk(k, dim=-1)
     entropy = torch.special.entr(probs).sum(-1)  # −Σ p log p, with 0 log 0 = 0
-    full = probs if probs.shape[-1] <= FULL_PROBS_MAX_CLASSES else None
+    full = probs if keep_full or probs.shape[-1] <= FULL_PROBS_MAX_CLASSES else None
     return {"top_probs": top_probs, "top_ids": top_ids, "entropy": entropy, "probs": full}
 
 
 def draw(
-    probs: torch.Tensor, to_one: str, temperature: float, logits: torch.Tensor, generator: torch.Generator | None
+    probs: torch.Tensor, to_one: str, temperature: float, logits: torch.Tensor, generator: Generators
 ) -> torch.Tensor:
     """The "to-one" choice of A.2: ``argmax`` of the prediction, or a ``multinomial`` draw from
     softmax(logits / temperature) with ``torch.multinomial``. Returns ids ``probs.shape[:-1]``."""
     if to_one == "argmax":
         return probs.argmax(-1)
     if to_one == "multinomial":
-        tempered = torch.softmax(logits.float() / temperature, dim=-1)
-        flat = tempered.reshape(-1, tempered.shape[-1])
-        return torch.multinomial(flat, 1, generator=generator).view(probs.shape[:-1])
+        return rng.multinomial(torch.softmax(logits.float() / temperature, dim=-1), generator)
     raise ValueError(f"to_one must be 'argmax' or 'multinomial', got {to_one!r}")
 
 

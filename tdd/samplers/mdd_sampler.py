@@ -19,7 +19,9 @@ from typing import Any
 
 import torch
 
+from tdd import rng
 from tdd.masked import MaskedDiffusion
+from tdd.rng import Generators
 from tdd.samplers.common import (
     DEFAULT_RECORD_TOPK,
     Denoiser,
@@ -83,7 +85,7 @@ class MDDSampler(Sampler):
         *,
         batch_size: int,
         seq_len: int,
-        generator: torch.Generator | None = None,
+        generator: Generators = None,
         device: torch.device | str = "cpu",
         clamp_tokens: torch.Tensor | None = None,
         clamp_mask: torch.Tensor | None = None,
@@ -106,7 +108,7 @@ class MDDSampler(Sampler):
         for i in range(self.steps):
             # 0. ω-remasking of decoded tokens inside the window (DLC appendix, Fig. 8)
             if self.remask_active(i):
-                u = torch.rand(shape, generator=generator, device=device)
+                u = rng.rand(shape, generator, device)
                 x = torch.where((x != mask_id) & ~pinned & (u < self.omega), torch.full_like(x, mask_id), x)
             is_masked = x == mask_id  # (B, N)
             ratio = is_masked.float().mean(-1)  # t of eq. (4): the current masking ratio, (B,)
@@ -121,7 +123,7 @@ class MDDSampler(Sampler):
             if self.remasking == "low_confidence":
                 confidence = probs.gather(-1, x0.unsqueeze(-1)).squeeze(-1)
             else:
-                confidence = torch.rand(shape, generator=generator, device=device)
+                confidence = rng.rand(shape, generator, device)
             confidence = torch.where(is_masked, confidence, torch.full_like(confidence, float("-inf")))
             num_masked = is_masked.sum(-1)  # (B,)
             k = torch.ceil(num_masked.float() / (self.steps - i)).long()  # the last step takes all

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from tdd.diffusion import TweedieDiffusion
+from tdd.rng import Generators
 from tdd.samplers.common import (
     DEFAULT_RECORD_TOPK,
     Denoiser,
@@ -69,7 +70,7 @@ class TDDSampler(Sampler):
         *,
         batch_size: int,
         seq_len: int | None = None,
-        generator: torch.Generator | None = None,
+        generator: Generators = None,
         device: torch.device | str = "cpu",
         clamp_tokens: torch.Tensor | None = None,
         clamp_mask: torch.Tensor | None = None,
@@ -80,7 +81,8 @@ class TDDSampler(Sampler):
             model: a :class:`Denoiser` taking ``(y_t, t, cond, drop_cond)``.
             cond: the condition, batch first (e.g. image features ``(B, D)``).
             batch_size: B. seq_len: N for token sequences, ``None`` for single labels ``(B, K)``.
-            generator: a ``torch.Generator`` on ``device``; the same seed gives the same trajectory.
+            generator: a ``torch.Generator`` on ``device``, or a list of them, one per row
+                (:mod:`tdd.rng`); the same seed gives the same trajectory.
             clamp_tokens, clamp_mask: ``(B[, N])`` known tokens and where they are known. Those
                 positions are held to the given tokens at every step (infilling, as SEDD's ``proj_fun``):
                 their input is the forward-noised given one-hot, their output the given token.
@@ -109,7 +111,7 @@ class TDDSampler(Sampler):
                 scores = diffusion.predict_y0_from_eps(y, t, out)
             probs = torch.softmax(scores, dim=-1)
             is_last = i == self.steps - 1
-            summary = summarize(probs, self.record_topk)
+            summary = summarize(probs, self.record_topk, keep_full=is_last and seq_len is None)
             # 2. to-one (the last step always returns the argmax, §3.2; the top-k already holds it)
             if is_last or self.to_one == "argmax":
                 tokens = summary["top_ids"][..., 0]
@@ -138,7 +140,7 @@ class TDDSampler(Sampler):
         y: torch.Tensor,
         t: torch.Tensor,
         clamp: tuple[torch.Tensor, torch.Tensor],
-        generator: torch.Generator | None,
+        generator: Generators,
     ) -> torch.Tensor:
         """Replace clamped positions of y_t by the forward-noised one-hot of their given tokens."""
         known = self.diffusion.q_sample(self.diffusion.one_hot(clamp[0]), t, generator=generator)
