@@ -353,8 +353,8 @@ def main(argv: list[str] | None = None) -> None:
         "--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", os.environ.get("TDD_PORT", 7860)))
     )
     p.add_argument("--share", action="store_true", help="ask Gradio for a public share link")
-    p.add_argument("--model", action="append", default=[], metavar="DIR_OR_HUB_ID",
-                   help="offer this checkpoint directory or Hub id too (repeatable; $TDD_MODELS adds more)")  # fmt: skip
+    more = "offer this checkpoint directory or Hub id too (repeatable; $TDD_MODELS adds more)"
+    p.add_argument("--model", action="append", default=[], metavar="DIR_OR_HUB_ID", help=more)
     args = p.parse_args(argv)
     app = demo
     if args.model:

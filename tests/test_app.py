@@ -190,7 +190,7 @@ def test_model_names_outside_the_catalogue_are_refused_alike(client, files, tmp_
     scene, digit = files / "scene.png", ROOT / "examples" / "digits" / "drawn_7.png"
     for endpoint, call in (("caption", lambda m: _caption(client, scene, model=m)),
                            ("classify", lambda m: _classify(client, digit, model=m))):  # fmt: skip
-        messages = {p: _refusal(lambda: call(p)) for p in probes}
+        messages = {p: _refusal(lambda c=call, p=p: c(p)) for p in probes}
         shapes = {m.replace(repr(p)[1:-1], "NAME") for p, m in messages.items()}
         assert len(shapes) == 1, shapes  # one answer, whatever exists on the server
         (shape,) = shapes
@@ -217,9 +217,8 @@ def test_out_of_range_settings_get_their_own_message(client, files, kw, message)
 
 
 def test_a_burst_beyond_the_queue_bound_is_told_busy_and_the_server_keeps_serving(tmp_path, files):
-    from gradio_client import Client
-
     from conftest import launch_app, stop_app
+    from gradio_client import Client
 
     url, proc = launch_app(tmp_path, {"TDD_QUEUE_SIZE": "2"})
     try:
