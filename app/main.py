@@ -3,7 +3,8 @@
     gradio app/main.py          # reload mode while editing
     python app/main.py          # http://127.0.0.1:7860 ; TDD_HOST=0.0.0.0 (or --host 0.0.0.0) listens on all interfaces
 
-Building ``demo`` is cheap: models load on first use (``tdd.demo.load`` caches them). All logic lives in
+Building ``demo`` is cheap (nothing is loaded at import); ``main()`` loads and warms every model of the
+catalogue before it starts serving, so the first Run is as fast as the next. All logic lives in
 :mod:`tdd.demo`, shared with the Streamlit twin (``app/streamlit_app.py``); this file only lays out widgets.
 
 API endpoints (``gradio_client``): ``/caption`` and ``/classify``, each returning JSON with the result and
@@ -13,6 +14,7 @@ the per-step trajectory; see the README.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import time
 from pathlib import Path
@@ -26,6 +28,31 @@ SCENE_EXAMPLES = sorted(str(p) for p in (ROOT / "examples" / "scenes").glob("*.p
 DIGIT_EXAMPLES = sorted(str(p) for p in (ROOT / "examples" / "digits").glob("*.png"))
 MAX_UPLOAD = "10mb"
 CONCURRENCY = 2  # runs at once; more requests wait in the queue
+SKETCH_SIDE = (280, 280)  # canvas pixels, shown at 100 %
+SKETCH_BRUSH = 16
+SLOW_SECONDS_PER_STEP = 0.25
+# In the browser: note the click time, then (after the run) write what the visitor waited into the timing line.
+CLICK_JS = """(...args) => {
+  window.tddClickedAt = performance.now();
+  document.querySelectorAll('.tdd-waited').forEach((span) => { span.textContent = ''; });
+  return args;
+}"""
+# The sketchpad mounts when its tab opens; pick its brush then, so a drag draws at once (gradio opens it
+# with no tool selected: "select the draw tool to start").
+SKETCH_READY_JS = """() => {
+  const arm = () => {
+    const brush = document.querySelector('#sketch-classify button[aria-label="Brush"]');
+    if (brush && !brush.dataset.tddArmed) { brush.dataset.tddArmed = '1'; brush.click(); }
+  };
+  new MutationObserver(arm).observe(document.body, { childList: true, subtree: true });
+  arm();
+}"""
+WAITED_JS = """(task) => {
+  const ms = Math.round(performance.now() - (window.tddClickedAt || performance.now()));
+  const span = document.querySelector(`#timing-${task} .tdd-waited`);
+  if (span) span.textContent = `you waited ${ms} ms · `;
+  return [];
+}"""
 QUEUE_SIZE = int(os.environ.get("TDD_QUEUE_SIZE", 64))  # requests waiting beyond this get "Queue is full"
 CACHE_SECONDS = int(os.environ.get("TDD_CACHE_SECONDS", 3600))  # uploads and outputs older than this are deleted
 PLAY_SECONDS_PER_STEP = 0.2
@@ -34,7 +61,7 @@ INTRO = f"""# In-situ Tweedie Discrete Diffusion (TDD)
 {core.ONE_SENTENCE}
 
 **Pick an example (or upload an image) and press Run** — the view updates after every denoising step.
-<small>{core.COLOUR_LEGEND}</small>"""
+{core.COLOUR_LEGEND}"""
 
 
 class UploadedImage(gr.Image):
@@ -69,38 +96,50 @@ def _settings(
     )
 
 
-def _views(run: core.Run, loaded: core.Loaded, position, step=None):
+def _views(run: core.Run, loaded: core.Loaded, position, step=None) -> tuple:
     """(sentence, heatmap, bars-or-entropy, history) for one step of a run."""
-    upto = step
-    heat = core.heatmap_figure(run, loaded, int(position or 0), upto)
-    side = core.bars_figure(run, loaded, step) if run.task == "classify" else core.entropy_figure(run, upto)
-    return core.sentence_html(run, loaded, step), heat, side, core.history_html(run, loaded, upto)
+    return tuple(core.views(run, loaded, position or 0, step).values())
+
+
+@functools.cache
+def _truths() -> dict[str, str]:
+    """The bundled examples' true captions, keyed by the hash of the file (read once, on first use)."""
+    return core.example_truths(ROOT / "examples" / "scenes")
 
 
 def _timing(run: core.Run) -> str:
+    """The timing line: the browser fills ``.tdd-waited`` with what the visitor waited (click → last
+    step, see WAITED_JS); the server adds the compute time of the run itself."""
     if run.first_step_seconds is None:
         return ""
-    total, first = run.seconds * 1000, run.first_step_seconds * 1000
-    return f"{run.num_steps or 1} step(s) in {total:.0f} ms (first step shown after {first:.0f} ms)"
+    return f'<span class="tdd-waited"></span>{core.timing_text(run)}'
 
 
-def run_live(task, image, model, position, pins, *sampling):
-    """Stream one run: yields every view after every denoising step."""
+def run_live(task, image, model, position, pins, pace, *sampling):
+    """Stream one run. At full speed a step sends only the sentence (a few KB) and the figures come
+    once at the end; in slow motion every step sends every view and waits SLOW_SECONDS_PER_STEP."""
     try:
         settings = _settings(*sampling)
         core.check_model(model, task)
-        run, loaded = None, None
+        slow = pace == core.PACES[1]
+        loaded = core.load(model)
+        run = None
         for run in core.stream(model, image, settings, pins if task == "caption" else "", task):
-            loaded = loaded or core.load(model)  # cached: loaded once by the stream
-            pos = position if position is not None else 0
-            slider = gr.Slider(minimum=1, maximum=max(settings.steps, 2), value=max(run.num_steps, 1), step=1)
-            yield (*_views(run, loaded, pos), run, slider, gr.Dropdown(), _timing(run))
+            sent = core.live_views(run, loaded, pace, position or 0)  # full speed: the sentence alone
+            slider = gr.Slider(maximum=max(settings.steps, 2), value=max(run.num_steps, 1)) if slow else gr.skip()
+            yield (*(sent.get(v, gr.skip()) for v in core.VIEWS), gr.skip(), slider, gr.skip(), _timing(run), gr.skip())
+            if slow:
+                time.sleep(SLOW_SECONDS_PER_STEP)
     except core.DemoError as e:
         raise gr.Error(str(e)) from e
-    if run is not None and run.task == "caption" and run.records:
-        pos = position if position is not None else core.busiest_position(run)
-        choices = core.positions(run, loaded)
-        yield (*_views(run, loaded, pos), run, gr.Slider(), gr.Dropdown(choices=choices, value=pos), _timing(run))
+    if run is None:
+        return
+    pos = core.busiest_position(run) if position is None or not slow else position
+    choices = gr.Dropdown(choices=core.positions(run, loaded), value=pos) if run.records else gr.skip()
+    slider = gr.Slider(minimum=1, maximum=max(run.num_steps, 2), value=max(run.num_steps, 1), step=1)
+    truth = core.truth_of(image, _truths()) if task == "caption" else None
+    marks = core.truth_html(run.text, truth) if truth else ""
+    yield (*_views(run, loaded, pos), run, slider, choices, _timing(run), marks)
 
 
 def show_step(run, model, position, step):
@@ -148,10 +187,10 @@ def side_by_side(image, steps, seed):
                 if run is None:
                     done.add(m)
                     continue
-                views[m] = core.sentence_html(run, loaded[m]) + f"<div class='tdd-step'>{_timing(run)}</div>"
+                views[m] = core.sentence_html(run, loaded[m]) + f"<div class='tdd-step'>{core.timing_text(run)}</div>"
             yield views["tdd"], views["mdd"], ""
         ar = core.run_to_end(names["ar"], image, settings)
-        yield views["tdd"], views["mdd"], f"**Autoregressive:** {ar.text}  \n<small>{_timing(ar)}</small>"
+        yield views["tdd"], views["mdd"], f"**Autoregressive:** {ar.text}  \n<small>{core.timing_text(ar)}</small>"
     except core.DemoError as e:
         raise gr.Error(str(e)) from e
 
@@ -210,7 +249,19 @@ def _task_tab(task: str, examples: list[str]):
                     height=240,
                     elem_id="input-classify",
                 )
-                sketch = gr.Sketchpad(type="pil", label="…or draw a digit", height=240)
+                # a canvas that fits its box at 100 % with the brush ready (see SKETCH_READY_JS), one pen
+                sketch = gr.Sketchpad(
+                    type="pil",
+                    label="…or draw a digit: drag on the white square",
+                    canvas_size=SKETCH_SIDE,
+                    fixed_canvas=True,
+                    layers=False,
+                    transforms=(),
+                    brush=gr.Brush(default_size=SKETCH_BRUSH, colors=["#000000"], color_mode="fixed"),
+                    height=SKETCH_SIDE[1] + 90,
+                    elem_id="sketch-classify",
+                )
+                clear_btn = gr.Button("Clear the drawing", size="sm", elem_id="clear-classify")
             else:
                 image = UploadedImage(
                     type="filepath", sources=["upload", "clipboard"], label="Image", height=256, elem_id="input-caption"
@@ -224,10 +275,12 @@ def _task_tab(task: str, examples: list[str]):
                 visible=task == "caption",
             )
             sampling = _sampling_controls(masked=task == "caption")
+            pace = gr.Radio(list(core.PACES), value=core.PACES[0], label="pace", elem_id=f"pace-{task}")
             run_btn = gr.Button("Run", variant="primary", elem_id=f"run-{task}")
         with gr.Column(scale=2):
             sentence = gr.HTML(label="current step", elem_id=f"sentence-{task}")
-            timing = gr.Markdown(elem_id=f"timing-{task}")
+            timing = gr.HTML(elem_id=f"timing-{task}")
+            truth = gr.HTML(elem_id=f"truth-{task}")
             with gr.Row():
                 step = gr.Slider(1, 20, value=20, step=1, label="step (drag to revisit)", scale=4)
                 play_btn = gr.Button("▶ play", scale=1)
@@ -249,30 +302,22 @@ def _task_tab(task: str, examples: list[str]):
     task_box = gr.Textbox(task, visible=False)
     views = [sentence, heat, side, history]
     source = image
+    outputs = [*views, state, step, position, timing, truth]
+    inputs = [task_box, image, model, position, pins, pace, *sampling]
     if sketch is not None:  # a drawing replaces the upload as the input
-        drawn = gr.State(None)
-        sketch.change(lambda s: s, sketch, drawn, queue=False, api_visibility="private")
-        image.change(lambda _: None, image, drawn, queue=False, api_visibility="private")
+        image.upload(lambda: None, None, sketch, queue=False, api_visibility="private")  # the newest input wins
+        clear_btn.click(lambda: None, None, sketch, queue=False, api_visibility="private")
         source = gr.State(None)
+        inputs[1] = source
 
         def pick(img, d):  # a non-empty drawing wins over the upload
             return d if d is not None and d.get("composite") is not None and d["composite"].getbbox() else img
 
-        run_btn.click(pick, [image, drawn], source, queue=False, api_visibility="private").then(
-            run_live,
-            [task_box, source, model, position, pins, *sampling],
-            [*views, state, step, position, timing],
-            api_visibility="private",
-            concurrency_id="run",
-        )
+        start = run_btn.click(pick, [image, sketch], source, queue=False, api_visibility="private", js=CLICK_JS)
+        event = start.then(run_live, inputs, outputs, api_visibility="private", concurrency_id="run")
     else:
-        run_btn.click(
-            run_live,
-            [task_box, image, model, position, pins, *sampling],
-            [*views, state, step, position, timing],
-            api_visibility="private",
-            concurrency_id="run",
-        )
+        event = run_btn.click(run_live, inputs, outputs, api_visibility="private", concurrency_id="run", js=CLICK_JS)
+    event.then(None, task_box, None, js=WAITED_JS, queue=False, api_visibility="private")
     step.release(show_step, [state, model, position, step], views, api_visibility="private")
     position.change(show_step, [state, model, position, step], views, api_visibility="private")
     play_btn.click(play, [state, model, position], [*views, step], api_visibility="private")
@@ -337,6 +382,7 @@ def build() -> gr.Blocks:
             api_name="classify",
             concurrency_id="run",
         )
+        app.load(None, js=SKETCH_READY_JS)
     app.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return app
 
@@ -360,6 +406,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.model:
         core.add_operator_models(args.model)
         app = build()  # the model lists now include them
+    start = time.perf_counter()
+    ready = core.warm_up([*core.catalogue("caption"), *core.catalogue("classify")])
+    print(f"warmed {len(ready)} models in {time.perf_counter() - start:.1f} s: {', '.join(ready)}", flush=True)
     app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD)
 
 

@@ -41,9 +41,9 @@ ONE_SENTENCE = (
     "little less, until the words settle."
 )
 COLOUR_LEGEND = (
-    "Each word is shaded by the model's confidence in it (pale = unsure, dark blue = sure); "
-    "an orange outline marks a word that changed since the previous step; a faint · is an empty slot after the end "
-    "and [mask] a still-masked slot of the masked-diffusion baseline."
+    "Each word is shaded by the model's confidence p on a log scale — pale at p = 0.5, mid-blue at 0.99, dark at "
+    "0.999 and above — and p is printed under it; an orange outline marks a word that changed since the previous "
+    "step; a faint · is an empty slot after the end and [mask] a still-masked slot of the masked-diffusion baseline."
 )
 
 
@@ -377,6 +377,15 @@ class Run:
         return out
 
 
+def timing_text(run: Run) -> str:
+    """How long the model itself took: the denoising steps, or one pass for the AR and linear models."""
+    ms = run.seconds * 1000
+    if not run.records:
+        what = "written left to right" if run.method == "ar" else "one softmax"
+        return f"{what} in {ms:.0f} ms (compute; no denoising steps)"
+    return f"{run.num_steps} steps (compute {ms:.0f} ms, first step after {run.first_step_seconds * 1000:.0f} ms)"
+
+
 def sentence_text(record, loaded: Loaded) -> str:
     from tdd.data.tokenizer import decode
 
@@ -441,16 +450,49 @@ def stream(
             window=settings.window,
         )
         steps = caption_steps(loaded.model, x, sampler, generator=g, clamp_tokens=clamp_tokens, clamp_mask=clamp_mask)
-    for record in steps:
+    # run.seconds counts the model's own work (input, sampler, decoding), not the time the consumer
+    # spends between steps drawing or sending its views
+    run.seconds = time.perf_counter() - start
+    while True:
+        t0 = time.perf_counter()
+        record = next(steps, None)
+        if record is None:
+            return
         run.records.append(record)
         if loaded.task == "classify":
             run.text, run.final_probs = str(int(record.tokens[0])), record.probs[0].tolist()
         else:
             run.text = sentence_text(record, loaded)
-        run.seconds = time.perf_counter() - start
+        run.seconds += time.perf_counter() - t0
         if run.first_step_seconds is None:
             run.first_step_seconds = run.seconds
         yield run
+
+
+PACES = ("full speed", "slow motion")  # full speed: figures once at the end; slow motion: every view every step
+VIEWS = ("sentence", "heatmap", "side", "history")
+
+
+def views(run: Run, loaded: Loaded, position: int = 0, step: int | None = None) -> dict[str, Any]:
+    """Every view of one step (default: the last): the sentence, the heatmap, the bars (classify) or
+    entropy (caption) figure, and the sentence at every step."""
+    side = bars_figure(run, loaded, step) if run.task == "classify" else entropy_figure(run, step)
+    return {
+        "sentence": sentence_html(run, loaded, step),
+        "heatmap": heatmap_figure(run, loaded, int(position or 0), step),
+        "side": side,
+        "history": history_html(run, loaded, step),
+    }
+
+
+def live_views(run: Run, loaded: Loaded, pace: str, position: int = 0) -> dict[str, Any]:
+    """What a live view sends after a step. At full speed only the sentence (a few KB of HTML) — the
+    figures are drawn once, when the run ends; in slow motion every view, every step."""
+    if pace not in PACES:
+        raise DemoError(f"pace must be one of {', '.join(PACES)}, got {str(pace)[:40]!r}")
+    if pace == PACES[0]:
+        return {"sentence": sentence_html(run, loaded)}
+    return views(run, loaded, position)
 
 
 def run_to_end(name: str, image: Any, settings: Settings | None = None, pins: str = "", task: str | None = None) -> Run:
@@ -466,20 +508,41 @@ def run_to_end(name: str, image: Any, settings: Settings | None = None, pins: st
 PAD_MARK = "·"  # an empty slot after the sentence's end
 
 
+SURE_DIGITS = 3  # the shade is full at p = 1 − 10⁻³
+
+
+def confidence_shade(p: float) -> float:
+    """0…1 shade of a word with probability ``p`` on a log-odds-like scale, −log₁₀(1 − p) / 3:
+    p = 0.5 → 0.10, 0.9 → 0.33, 0.99 → 0.67, ≥ 0.999 → 1 — so 0.5 and 0.99 look different."""
+    p = max(0.0, min(1.0, p))
+    return max(0.0, min(1.0, -math.log10(max(1.0 - p, 10.0**-SURE_DIGITS)) / SURE_DIGITS))
+
+
 def _cell(word: str, confidence: float, changed: bool, pinned: bool, masked: bool, title: str) -> str:
-    alpha = 0.12 + 0.88 * max(0.0, min(1.0, confidence))
+    alpha = 0.08 + 0.92 * confidence_shade(confidence)
     ink = "#fff" if alpha > 0.55 else "#102a43"
     border = "2px solid #f08c00" if changed else "2px solid transparent"
-    style = f"background:rgba(31,119,180,{alpha:.2f});color:{ink};border:{border};"
+    style = f"background:rgba(31,119,180,{alpha:.2f});color:{ink};border:{border};padding:2px 6px;margin:2px;"
+    number = f"{confidence:.2f}" if confidence < 0.995 else f"{confidence:.3f}"
     if masked:
-        style = "background:#e9ecef;color:#868e96;border:2px dashed #adb5bd;"
-    elif word == PAD_MARK:  # padding: faint, so the sentence stands out
-        style += "opacity:0.35;"
+        style = "background:#e9ecef;color:#868e96;border:2px dashed #adb5bd;padding:2px 6px;margin:2px;"
+        number = ""
+    elif word == PAD_MARK:  # padding: faint and narrow, so the sentence stands out and stays on one line
+        style += "opacity:0.35;padding:2px 2px;margin:2px 1px;"
+        number = ""
     pin = "📌" if pinned else ""
+    sub = f'<span style="display:block;font-size:10px;line-height:1;opacity:0.8">{number}</span>' if number else ""
     return (
-        f'<span class="tdd-tok" title="{html.escape(title)}" style="{style}padding:2px 6px;margin:2px;'
-        f'border-radius:6px;display:inline-block;font-family:monospace">{pin}{html.escape(word)}</span>'
+        f'<span class="tdd-tok" title="{html.escape(title)}" style="{style}border-radius:6px;display:inline-block;'
+        f'font-family:monospace;text-align:center;vertical-align:top">{pin}{html.escape(word)}{sub}</span>'
     )
+
+
+def step_label(record, method: str) -> str:
+    """What the network saw at this step: TDD's timestep t, or the masked baseline's mask ratio."""
+    if method == "mdd":
+        return f"mask ratio {float(record.t):.2f}"
+    return f"t = {float(record.t):g}"
 
 
 def sentence_html(run: Run, loaded: Loaded, step: int | None = None) -> str:
@@ -493,7 +556,8 @@ def sentence_html(run: Run, loaded: Loaded, step: int | None = None) -> str:
     k = len(run.records) - 1 if step is None else max(0, min(step, len(run.records) - 1))
     r = run.records[k]
     style = "color:#868e96;font-size:13px"
-    head = f'<div class="tdd-step" style="{style}">step {r.step + 1} / {r.num_steps} &nbsp; t = {float(r.t):g}</div>'
+    where = f"step {r.step + 1} / {r.num_steps} &nbsp; {step_label(r, run.method)}"
+    head = f'<div class="tdd-step" style="{style}">{where}</div>'
     if run.task == "classify":
         label, p = int(r.tokens[0]), float(r.top_probs[0, 0])
         return head + _cell(f"class {label}", p, bool(r.changed[0]) and k > 0, False, False, f"p = {p:.3f}")
@@ -536,14 +600,18 @@ def positions(run: Run, loaded: Loaded) -> list[tuple[str, int]]:
 
 
 def busiest_position(run: Run) -> int:
-    """The token position whose word changed most often: the most interesting heatmap to start with."""
+    """The word position (not padding at the end) whose word changed most often: the most interesting
+    heatmap to start with."""
+    from tdd.data.tokenizer import PAD_ID
+
     if run.task != "caption" or not run.records:
         return 0
     counts = [0] * run.records[0].tokens.shape[1]
     for r in run.records[1:]:
         for i, c in enumerate(r.changed[0].tolist()):
             counts[i] += int(c)
-    return max(range(len(counts)), key=lambda i: (counts[i], -i))
+    words = [i for i, tok in enumerate(run.records[-1].tokens[0].tolist()) if tok != PAD_ID] or [0]
+    return max(words, key=lambda i: (counts[i], -i))
 
 
 def heatmap_figure(run: Run, loaded: Loaded, position: int = 0, upto: int | None = None):
@@ -612,6 +680,86 @@ def export_dir(now: float | None = None) -> Path:
         except OSError:  # another request removed it first
             pass
     return Path(tempfile.mkdtemp(prefix="export_", dir=root))
+
+
+def warm_up(names: list[str]) -> list[str]:
+    """Load each model and run it once on a blank image, so that the first visitor's run is as fast as
+    the next one (models, kernels and allocations ready). Returns the names that loaded; a model that
+    does not load is left out (its error shows when someone picks it)."""
+    from PIL import Image
+
+    blank = Image.new("RGB", (64, 64), "white")
+    ready = []
+    for name in names:
+        try:
+            run_to_end(name, blank, Settings(steps=2, cfg=2.0))
+            run_to_end(name, blank, Settings(steps=2))
+        except DemoError:
+            continue
+        ready.append(name)
+    return ready
+
+
+# ----------------------------------------------------------------------------------------------
+# The truth beside the answer (bundled examples)
+
+
+def example_truths(folder: str | os.PathLike) -> dict[str, str]:
+    """``{sha256 of the image file: true caption}`` for the examples listed in ``folder/captions.txt``
+    (``name<TAB>caption`` lines). Keyed by content, so a copy of an example (an upload, gradio's cache)
+    is recognised and nothing else is."""
+    import hashlib
+
+    folder = Path(folder)
+    listing = folder / "captions.txt"
+    if not listing.is_file():
+        return {}
+    truths = {}
+    for line in listing.read_text(encoding="utf-8").splitlines():
+        name, _, caption = line.partition("\t")
+        if caption and (folder / name).is_file():
+            truths[hashlib.sha256((folder / name).read_bytes()).hexdigest()] = caption.strip()
+    return truths
+
+
+def truth_of(image: Any, truths: dict[str, str]) -> str | None:
+    """The true caption when ``image`` (a path or bytes) is one of the examples, else ``None``."""
+    import hashlib
+
+    if isinstance(image, (str, os.PathLike)):
+        try:
+            data = Path(image).read_bytes()
+        except OSError:
+            return None
+    elif isinstance(image, bytes):
+        data = image
+    else:
+        return None
+    return truths.get(hashlib.sha256(data).hexdigest())
+
+
+def truth_html(answer: str, truth: str) -> str:
+    """The true caption, and each word of the answer marked right (green ✓) or wrong (red ✗)."""
+    from tdd.data.scene_marks import mark_words, missing_relation
+    from tdd.data.scenes import CaptionParseError
+
+    try:
+        marks = mark_words(answer, truth)
+    except CaptionParseError:
+        return f'<div class="tdd-truth">true caption: <b>{html.escape(truth)}</b></div>'
+    colours = {True: ("#2b8a3e", "✓"), False: ("#c92a2a", "✗"), None: ("#868e96", "")}
+    words = "".join(
+        f'<span class="tdd-mark tdd-{"right" if m else "wrong" if m is False else "plain"}" '
+        f'style="color:{colours[m][0]};margin-right:6px">{html.escape(w)}{colours[m][1]}</span>'
+        for w, m in marks
+    )
+    right = sum(m is True for _, m in marks)
+    content = sum(m is not None for _, m in marks)
+    note = " — the answer names one group of two" if missing_relation(answer, truth) else ""
+    return (
+        f'<div class="tdd-truth" style="font-size:15px;margin-top:6px">true caption: <b>{html.escape(truth)}</b>'
+        f"<br>the answer, word by word: {words} <small>({right}/{content} right{note})</small></div>"
+    )
 
 
 def export_json(run: Run, loaded: Loaded, directory: str | os.PathLike) -> Path:

@@ -82,7 +82,8 @@ def test_caption_streaming_views_and_pins(tiny_runs, scene_png, kind):
     fig = core.heatmap_figure(run, loaded, position=1)
     assert len(fig.data[0].x) == 4 and core.entropy_figure(run) is not None
     changes = [sum(int(r.changed[0, i]) for r in run.records[1:]) for i in range(5)]
-    assert changes[core.busiest_position(run)] == max(changes)
+    words = [i for i, tok in enumerate(run.records[-1].tokens[0].tolist()) if tok != 0] or [0]  # not padding
+    assert core.busiest_position(run) in words and changes[core.busiest_position(run)] == max(changes[i] for i in words)
     rows = run.to_json(loaded)["trajectory"]
     assert [r["step"] for r in rows] == [1, 2, 3, 4] and all(len(r["tokens"]) == 5 for r in rows)
     pinned = core.run_to_end(name, scene_png, core.Settings(steps=4), pins="a _ red")
@@ -150,3 +151,67 @@ def test_bad_inputs_are_demo_errors(tmp_path):
     for image in odd:
         assert core.run_to_end("digits-tdd", image, core.Settings(steps=2)).text.isdigit()
     assert core.run_to_end("digits-tdd", {"composite": Image.new("RGBA", (50, 50))}, core.Settings(steps=2)).text
+
+
+# --- the first minute: what a step sends, the truth beside the answer, confidence, timing ------------
+
+
+def test_a_full_speed_step_sends_the_sentence_alone_and_slow_motion_every_view(scene_png):
+    loaded = core.load("scenes-tdd")
+    sizes = []
+    for run in core.stream("scenes-tdd", scene_png, core.Settings(steps=5)):
+        fast = core.live_views(run, loaded, "full speed")
+        assert set(fast) == {"sentence"} and f"step {run.num_steps} / 5" in fast["sentence"]
+        sizes.append(len(fast["sentence"].encode()))
+    assert max(sizes) < 10_000  # a few KB of HTML per step
+    slow = core.live_views(run, loaded, "slow motion", position=2)
+    assert set(slow) == set(core.VIEWS) and slow["heatmap"] is not None and slow["side"] is not None
+    slow_bytes = sum(
+        len(v if isinstance(v, str) else json.dumps(v.to_plotly_json(), default=str)) for v in slow.values()
+    )
+    assert slow_bytes > 2 * max(sizes)  # and two plotly figures for the browser to draw, every step
+    with pytest.raises(core.DemoError, match="pace must be one of"):
+        core.live_views(run, loaded, "warp")
+
+
+def test_the_compute_time_leaves_out_the_consumer(scene_png):
+    import time
+
+    core.run_to_end("scenes-tdd", scene_png, core.Settings(steps=4))  # loaded and warm
+    for run in core.stream("scenes-tdd", scene_png, core.Settings(steps=4)):  # noqa: B007 (the last run)
+        time.sleep(0.25)  # a slow consumer (drawing, sending): 1 s in all
+    assert run.seconds < 0.75 and "4 steps (compute" in core.timing_text(run)
+    ar = core.run_to_end("scenes-ar", scene_png)
+    assert "written left to right" in core.timing_text(ar) and "step(s)" not in core.timing_text(ar)
+
+
+def test_bundled_examples_come_with_their_truth_and_marks(tmp_path):
+    from pathlib import Path
+
+    folder = Path("examples/scenes")
+    truths = core.example_truths(folder)
+    lines = dict(line.split("\t") for line in (folder / "captions.txt").read_text().splitlines())
+    assert len(truths) == len(lines) == 6
+    copy = tmp_path / "upload.png"  # an upload or gradio's cached copy of an example: same bytes
+    copy.write_bytes((folder / "scene_0.png").read_bytes())
+    assert core.truth_of(copy, truths) == lines["scene_0.png"] == core.truth_of(str(folder / "scene_0.png"), truths)
+    assert core.truth_of("examples/digits/drawn_7.png", truths) is None and core.truth_of(None, truths) is None
+    html = core.truth_html("a large red circle is to the right of a small red circle", lines["scene_0.png"])
+    assert html.count("tdd-right") == 10 and html.count("tdd-wrong") == 2 and "(10/12 right)" in html
+    assert core.truth_html(lines["scene_2.png"], lines["scene_2.png"]).count("tdd-wrong") == 0
+
+
+def test_the_confidence_scale_tells_half_from_sure():
+    shades = [core.confidence_shade(p) for p in (0.5, 0.9, 0.99, 0.999, 1.0)]
+    assert shades == sorted(shades) and shades[0] < 0.15 and 0.6 < shades[2] < 0.75
+    assert shades[3] == pytest.approx(1) and shades[4] == pytest.approx(1)
+    assert core.confidence_shade(0.99) - core.confidence_shade(0.5) > 0.5  # the old linear shade gave 0.43
+
+
+def test_masked_diffusion_shows_its_mask_ratio_not_a_timestep(scene_png):
+    loaded = core.load("scenes-mdd")
+    run = core.run_to_end("scenes-mdd", scene_png, core.Settings(steps=4))
+    html = core.sentence_html(run, loaded)
+    assert "mask ratio 0." in html and "t = " not in html  # the share still masked when the step began
+    assert "t = 1" in core.sentence_html(core.run_to_end("scenes-tdd", scene_png, core.Settings(steps=4)),
+                                         core.load("scenes-tdd"))  # fmt: skip

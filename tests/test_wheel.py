@@ -21,7 +21,9 @@ def _run(*args, cwd, timeout=600):
 def test_the_wheel_installed_alone_captions_and_classifies(tmp_path):
     source = tmp_path / "src"  # build from a copy: the build must not depend on files outside git's view
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", "runs", "artifacts", "build", "*.egg-info"))
-    _run(sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", tmp_path / "dist", source, cwd=tmp_path)
+    _run(
+        sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", tmp_path / "dist", source, cwd=tmp_path
+    )
     (wheel,) = (tmp_path / "dist").glob("tdd-*.whl")
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
