@@ -18,6 +18,7 @@ EXAMPLES = {
     "caption": sorted((ROOT / "examples" / "scenes").glob("*.png")),
     "classify": sorted((ROOT / "examples" / "digits").glob("*.png")),
 }
+EXAMPLE_DIR = ROOT / "examples" / "scenes"  # captions.txt: the examples' true captions
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
 
 
@@ -37,17 +38,16 @@ def sampling_controls(task: str) -> core.Settings:
     return core.Settings(steps, cfg, cfg_schedule, to_one, temperature, int(seed), remasking, omega, window)
 
 
-def show(run: core.Run, loaded: core.Loaded, boxes, position: int, step: int | None, tag: str) -> None:
-    """Fill the four boxes; ``tag`` keeps the charts' element ids unique within one script run."""
+def show(views: dict, boxes, tag: str) -> None:
+    """Fill the boxes of the views given (:func:`tdd.demo.views`); ``tag`` keeps chart ids unique in one script run."""
     sentence, heat, side, history = boxes
-    sentence.markdown(core.sentence_html(run, loaded, step), unsafe_allow_html=True)
-    figure = core.heatmap_figure(run, loaded, position, step)
-    if figure is not None:
-        heat.plotly_chart(figure, width="stretch", key=f"heat-{tag}")
-    side_figure = core.bars_figure(run, loaded, step) if run.task == "classify" else core.entropy_figure(run, step)
-    if side_figure is not None:
-        side.plotly_chart(side_figure, width="stretch", key=f"side-{tag}")
-    history.markdown(core.history_html(run, loaded, step), unsafe_allow_html=True)
+    if "sentence" in views:
+        sentence.markdown(views["sentence"], unsafe_allow_html=True)
+    for box, name in ((heat, "heatmap"), (side, "side")):
+        if views.get(name) is not None:
+            box.plotly_chart(views[name], width="stretch", key=f"{name}-{tag}")
+    if "history" in views:
+        history.markdown(views["history"], unsafe_allow_html=True)
 
 
 def main() -> None:
@@ -75,6 +75,7 @@ def main() -> None:
         except core.DemoError as e:
             st.error(str(e))
             return
+        pace = st.radio("pace", core.PACES, horizontal=True, key=f"pace-{task}")
         go = st.button("Run", type="primary")
     with right:
         boxes = (st.empty(), st.empty(), st.empty(), st.empty())
@@ -82,9 +83,11 @@ def main() -> None:
         try:
             loaded = core.load(model)
             run = None
-            for run in core.stream(model, image, settings, pins):
-                show(run, loaded, boxes, 0, None, f"live-{run.num_steps}")
+            for run in core.stream(model, image, settings, pins, task):
+                show(core.live_views(run, loaded, pace), boxes, f"live-{run.num_steps}")
+            truth = core.truth_of(str(image) if upload is None else upload.getvalue(), core.example_truths(EXAMPLE_DIR))
             st.session_state["run"], st.session_state["run_model"] = run, model
+            st.session_state["truth"] = core.truth_html(run.text, truth) if truth and task == "caption" else ""
         except core.DemoError as e:
             st.error(str(e))
             return
@@ -93,7 +96,9 @@ def main() -> None:
         return
     loaded = core.load(name)
     with right:
-        st.caption(f"{run.num_steps or 1} step(s) in {run.seconds * 1000:.0f} ms")
+        st.caption(core.timing_text(run))
+        if st.session_state.get("truth"):
+            st.markdown(st.session_state["truth"], unsafe_allow_html=True)
         position, step = 0, None
         if run.records:
             if run.num_steps > 1:
@@ -104,7 +109,7 @@ def main() -> None:
                 position = st.selectbox(
                     "token position for the heatmap", choices, index=busiest, format_func=lambda c: c[0]
                 )[1]
-        show(run, loaded, boxes, position, step, "final")
+        show(core.views(run, loaded, position, step), boxes, "final")
         st.download_button(
             "Download the trajectory (JSON)",
             data=json.dumps(run.to_json(loaded), indent=1),

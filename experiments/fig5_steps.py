@@ -46,7 +46,7 @@ def main() -> None:
     fig.savefig(f"{args.results_dir}/fig5_steps.png", dpi=120)
 
     rows = [[label, *(f"{100 * a:.2f}" for a in accs)] for label, accs in curves.items()]
-    text = "# Fig. 5 analog: top-1 % vs sampling steps (digits, held-out 360 images)\n\n"
+    text = "# Fig. 5 analog: top-1 % vs sampling steps (digits, held-out MNIST, 1,000 images)\n\n"
     text += f"Command: `{command_line()}`. Training seed 0, evaluation seed {EVAL_SEED}, argmax, no CFG. "
     text += "Figure: `fig5_steps.png`.\n\n"
     text += markdown_table(["model", *(f"{s} steps" for s in STEPS)], rows)

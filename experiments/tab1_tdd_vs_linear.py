@@ -47,7 +47,7 @@ def main() -> None:
         verdict = "does **not** reproduce: TDD is below the linear head by more than two standard errors"
     else:
         verdict = f"is not resolved: the gap is within two standard errors (±{2 * se:.2f} points)"
-    text = "# Tab. 1 analog: TDD vs linear head (digits, held-out 360 images)\n\n"
+    text = "# Tab. 1 analog: TDD vs linear head (digits, held-out MNIST, 1,000 images)\n\n"
     text += f"Command: `{command_line()}`. Seeds {list(SEEDS)} (training); evaluation seed 0. "
     text += f"{epochs} epochs each (the shipped models train 150), same backbone (tiny timm ViT + "
     text += "conditioning module), optimizer, augmentation and batch; EMA weights, final epoch (no selection on the test set).\n\n"

@@ -1,7 +1,7 @@
 """Write the example images under examples/ (committed; a few KB).
 
-- examples/digits/digit_<label>.png: the first held-out image of each class (white on black, as in
-  the dataset), upscaled 8×8 → 64×64 with nearest neighbours.
+- examples/digits/digit_<label>.png: the first held-out MNIST image of each class (white on black, as
+  in the dataset), upscaled 28×28 → 112×112 with nearest neighbours.
 - examples/digits/drawn_<label>.png: digits drawn with dark strokes on a transparent 200×200
   canvas, the way a user's sketch or photo looks, to exercise the preprocessing of user images.
 - examples/scenes/scene_<i>.png: held-out generated scenes (test split, seed 0), upscaled 64 → 256
@@ -21,7 +21,7 @@ from tdd.data.scenes import make_scene
 OUT = Path(__file__).resolve().parent.parent / "examples" / "digits"
 SCENES_OUT = OUT.parent / "scenes"
 SCENE_INDICES = (0, 1, 2, 3, 5, 8)  # a mix of one-group, counted and related scenes
-UPSCALE = 64
+UPSCALE = 112
 STROKES = {  # polylines on a 200×200 canvas
     1: [[(100, 30), (100, 170)], [(75, 55), (100, 30)]],
     4: [[(130, 170), (130, 30), (50, 125), (155, 125)]],

@@ -34,6 +34,8 @@ import sys
 import time
 from typing import Any
 
+TOY_CANDIDATES = 64
+
 
 def _toy(args: argparse.Namespace) -> int:
     import torch
@@ -48,9 +50,14 @@ def _toy(args: argparse.Namespace) -> int:
     )
     train_s = time.perf_counter() - start
     sampler: TDDSampler = toy_sampler(diffusion, args.objective, steps=args.steps, cfg=args.cfg)
+    # The example shown: of TOY_CANDIDATES conditions, the one the model is least sure of at the first
+    # step — most conditions are certain from step 1 on this task, which leaves nothing to watch.
     g = torch.Generator().manual_seed(args.seed + 100)
-    cond, labels = task.batch(1, g)
-    records = list(sampler.iterate(model, cond, batch_size=1, generator=g))
+    cond, labels = task.batch(TOY_CANDIDATES, g)
+    first = next(iter(sampler.iterate(model, cond, batch_size=len(cond), generator=g)))
+    pick = int(first.top_probs[:, 0].argmin())
+    cond, labels = cond[pick : pick + 1], labels[pick : pick + 1]
+    records = list(sampler.iterate(model, cond, batch_size=1, generator=torch.Generator().manual_seed(args.seed)))
     accuracy = toy_accuracy(model, sampler, task, n=args.eval_size, seed=args.seed + 200)
     trajectory = [
         {
@@ -79,7 +86,8 @@ def _toy(args: argparse.Namespace) -> int:
         print(json.dumps(summary))
         return 0
     print(f"trained a {args.objective!r} denoiser on the {args.classes}-class toy task in {train_s:.1f}s")
-    print(f"denoising one example (true label {summary['true_label']}), from y_T ~ N(0, I):")
+    print(f"denoising the least certain of {TOY_CANDIDATES} examples (true label {summary['true_label']}), "
+          "from y_T ~ N(0, I):")  # fmt: skip
     print(f"  {'step':>4} {'t':>5} {'argmax':>6} {'p(argmax)':>9} {'entropy':>8}")
     for row in trajectory:
         print(f"  {row['step']:>4} {row['t']:>5} {row['argmax']:>6} {row['p_argmax']:>9.3f} {row['entropy']:>8.3f}")

@@ -107,7 +107,7 @@ def test_cli_json_schema_and_examples():
     for r in rows:
         assert set(r) == {"image", "label", "probs", "trajectory"}
         assert 0 <= r["label"] < 10 and len(r["probs"]) == 10 and abs(sum(r["probs"]) - 1) < 1e-3
-        assert [s["step"] for s in r["trajectory"]] == list(range(5))
+        assert [s["step"] for s in r["trajectory"]] == list(range(1, 6))
         assert set(r["trajectory"][0]) == {"step", "t", "label", "probs", "entropy"}
     labelled = [(int(r["image"].rsplit("_", 1)[1][0]), r["label"]) for r in rows]
     assert sum(a == b for a, b in labelled) >= len(labelled) - 1  # the examples are read as their digits
@@ -157,3 +157,37 @@ def test_training_script_smoke(tmp_path):
     assert rows[-1]["step"] == 3 and 0 <= rows[-1]["test_top1"] <= 1
     model = PretrainedModel.from_pretrained(tmp_path / "run" / "final")
     assert isinstance(model, TDDClassifier) and model.checkpoint_extra["train_args"]["max_steps"] == 3
+
+
+def test_cli_json_gives_every_input_a_line_in_order(tmp_path):
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    good = EXAMPLES / "digit_3.png"
+    out = _cli(str(good), str(empty), str(tmp_path / "missing.png"), str(good), "--json", "--steps", "3")
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["image"] for r in rows] == [str(good), str(empty), str(tmp_path / "missing.png"), str(good)]
+    assert "label" in rows[0] and rows[0] == rows[3]
+    assert set(rows[1]) == {"image", "error"} and "empty" in rows[1]["error"]
+    assert set(rows[2]) == {"image", "error"} and "no such" in rows[2]["error"]
+
+
+def test_a_thousand_class_classifier_classifies_in_the_library_and_the_cli(tmp_path):
+    from tdd.classify import classify
+    from tdd.viz import class_heatmap
+
+    config = TDDClassifier.tiny_config()
+    config.num_classes = 1000
+    config.image_size, config.encoder_kwargs = 28, {**config.encoder_kwargs, "img_size": 28, "patch_size": 7}
+    torch.manual_seed(0)
+    model = TDDClassifier(config).eval()
+    model.save_pretrained(tmp_path / "in1k")
+    result = classify(model, torch.randn(3, 1, 28, 28), steps=4, generator=torch.Generator().manual_seed(0))
+    assert result.probs.shape == (3, 1000) and torch.allclose(result.probs.sum(-1), torch.ones(3), atol=1e-4)
+    assert torch.equal(result.labels, result.probs.argmax(-1)) and result.records[0].probs is None
+    figure = class_heatmap(result.records)  # the classes that were ever among the top candidates
+    assert 10 <= len(figure.data[0].y) < 1000
+    out = _cli(str(EXAMPLES / "digit_3.png"), "--model", str(tmp_path / "in1k"), "--json", "--steps", "3")
+    assert out.returncode == 0, out.stderr
+    row = json.loads(out.stdout)
+    assert len(row["probs"]) == 1000 and "top" in row["trajectory"][0] and "probs" in row["trajectory"][-1]

@@ -36,8 +36,10 @@ def test_per_row_draws_equal_a_batch_of_one():
 def test_an_image_alone_in_two_and_in_six_gives_one_trajectory(name, kw):
     model = PretrainedModel.from_pretrained(name)
     images = torch.stack([preprocess_rgb(p, model.config.image_size) for p in SCENES])  # 6 scenes
-    sampler = captioner_sampler(model, steps=6, remasking="random", **kw) if "mdd" in name else captioner_sampler(
-        model, steps=6, **kw
+    sampler = (
+        captioner_sampler(model, steps=6, remasking="random", **kw)
+        if "mdd" in name
+        else captioner_sampler(model, steps=6, **kw)
     )
 
     def trajectory(batch, row):

@@ -105,6 +105,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--reprob", type=float, default=0.25, help="random erasing probability (pixel mode)")
     p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha (timm Mixup; linear head only)")
     p.add_argument("--cutmix", type=float, default=0.0, help="cutmix alpha (timm Mixup; linear head only)")
+    p.add_argument("--digit-augment", type=json.loads, default={},
+                   help="digits: JSON dict of tdd.data.digits.DigitAugment overrides ('null': no augmentation)")  # fmt: skip
     # evaluation
     p.add_argument("--eval-steps", type=int, default=20, help="sampling steps for evaluation")
     p.add_argument("--eval-cfg", type=float, default=1.0)
@@ -142,10 +144,11 @@ def build_model(args: argparse.Namespace, num_classes: int) -> TDDClassifier | L
 def load_data(args: argparse.Namespace):
     """(training dataset, validation dataset, number of classes); a missing path fails at once."""
     if args.data == "digits":
-        from tdd.data.digits import NUM_DIGIT_CLASSES, DigitsDataset, load_digits_split, to_model_input
+        from tdd.data.digits import NUM_DIGIT_CLASSES, DigitAugment, DigitsDataset, load_digits_split, to_model_input
 
         split = load_digits_split()
-        train_set = DigitsDataset(split.train_images, split.train_labels, args.image_size, train=True)
+        augment = None if args.digit_augment is None else DigitAugment(**args.digit_augment)
+        train_set = DigitsDataset(split.train_images, split.train_labels, args.image_size, augment=augment)
         val_set = TensorDataset(to_model_input(split.test_images, args.image_size), split.test_labels)
         return train_set, val_set, NUM_DIGIT_CLASSES
     from tdd.data.imagenet import classification_data, image_transform

@@ -82,6 +82,7 @@ class _ImageClassifier(PretrainedModel):
             config.num_class_tokens,
             config.pool,
             pretrained_file=pretrained_encoder,
+            image_shape=(config.in_chans, config.image_size, config.image_size),  # CNNs: a position embedding
         )
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
