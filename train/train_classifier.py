@@ -105,8 +105,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--reprob", type=float, default=0.25, help="random erasing probability (pixel mode)")
     p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha (timm Mixup; linear head only)")
     p.add_argument("--cutmix", type=float, default=0.0, help="cutmix alpha (timm Mixup; linear head only)")
-    p.add_argument("--digit-augment", type=json.loads, default={},
-                   help="digits: JSON dict of tdd.data.digits.DigitAugment overrides ('null': no augmentation)")  # fmt: skip
+    augment = "digits: JSON dict of tdd.data.digits.DigitAugment overrides ('null': no augmentation)"
+    p.add_argument("--digit-augment", type=json.loads, default={}, help=augment)
     # evaluation
     p.add_argument("--eval-steps", type=int, default=20, help="sampling steps for evaluation")
     p.add_argument("--eval-cfg", type=float, default=1.0)

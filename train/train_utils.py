@@ -43,7 +43,7 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
 
 
 def push_final(args: argparse.Namespace, final_dir: Path):
-    """With ``--push-to-hub``: upload the saved final checkpoint with its model card (:func:`tdd.hub.push_checkpoint`)."""
+    """With ``--push-to-hub``: upload the final checkpoint with its model card (:func:`tdd.hub.push_checkpoint`)."""
     if getattr(args, "push_to_hub", None):
         from tdd.hub import push_checkpoint
 
