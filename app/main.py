@@ -98,7 +98,7 @@ def _settings(
 
 def _views(run: core.Run, loaded: core.Loaded, position, step=None) -> tuple:
     """(sentence, heatmap, bars-or-entropy, history) for one step of a run."""
-    return tuple(core.views(run, loaded, position or 0, step).values())
+    return tuple(core.all_views(run, loaded, position or 0, step).values())
 
 
 @functools.cache

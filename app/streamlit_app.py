@@ -109,7 +109,7 @@ def main() -> None:
                 position = st.selectbox(
                     "token position for the heatmap", choices, index=busiest, format_func=lambda c: c[0]
                 )[1]
-        show(core.views(run, loaded, position, step), boxes, "final")
+        show(core.all_views(run, loaded, position, step), boxes, "final")
         st.download_button(
             "Download the trajectory (JSON)",
             data=json.dumps(run.to_json(loaded), indent=1),

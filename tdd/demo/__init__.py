@@ -1,0 +1,90 @@
+"""The UI-independent core of the apps (``app/main.py`` for Gradio, ``app/streamlit_app.py``).
+
+Both apps only lay out widgets; everything else is here, so they cannot drift apart:
+
+- which models exist (the bundled ones and checkpoint directories under a runs folder), loaded once;
+- turning an upload into the model's input, with a clear :class:`DemoError` for bad files;
+- streaming a run: :func:`stream` consumes the library's sampler generator and yields the growing
+  :class:`Run` after every denoising step (the loop itself is never re-implemented here);
+- pinning words for infilling, the sentence view as HTML, the figures (from :mod:`tdd.viz`), the
+  truth beside the answer for the bundled examples, and the exports (JSON trajectory, animated GIF).
+
+One concern per module: :mod:`~tdd.demo.common` (tasks, words on the page, :class:`DemoError`),
+:mod:`~tdd.demo.catalogue` (which models, loaded once), :mod:`~tdd.demo.inputs` (uploads, settings,
+pins), :mod:`~tdd.demo.run` (streaming), :mod:`~tdd.demo.views` (HTML and figures),
+:mod:`~tdd.demo.truth` and :mod:`~tdd.demo.export`. Everything is re-exported here, so the apps say
+``from tdd import demo as core`` and ``core.stream(...)``.
+"""
+
+from tdd.demo.catalogue import (  # noqa: F401
+    TYPE_TO_TASK,
+    Loaded,
+    add_operator_models,
+    available_models,
+    catalogue,
+    check_method,
+    check_model,
+    class_names,
+    load,
+    operator_models,
+    runs_dir,
+)
+from tdd.demo.common import (  # noqa: F401
+    COLOUR_LEGEND,
+    DEFAULT_MODEL,
+    FREE_WORD,
+    HEATMAP_TOP,
+    MAX_CFG,
+    MAX_SEED,
+    MAX_STEPS,
+    MAX_TEMPERATURE,
+    METHODS,
+    MODELS_ENV,
+    ONE_SENTENCE,
+    RUNS_DIR_ENV,
+    TASKS,
+    DemoError,
+)
+from tdd.demo.export import (  # noqa: F401
+    EXPORT_MAX_AGE_ENV,
+    EXPORT_ROOT_ENV,
+    export_dir,
+    export_gif,
+    export_json,
+)
+from tdd.demo.inputs import (  # noqa: F401
+    Settings,
+    flatten_drawing,
+    image_input,
+    parse_pins,
+)
+from tdd.demo.run import (  # noqa: F401
+    PACES,
+    VIEWS,
+    Run,
+    all_views,
+    live_views,
+    run_to_end,
+    stream,
+    timing_text,
+    warm_up,
+)
+from tdd.demo.truth import (  # noqa: F401
+    example_truths,
+    truth_html,
+    truth_of,
+)
+from tdd.demo.views import (  # noqa: F401
+    PAD_MARK,
+    SURE_DIGITS,
+    bars_figure,
+    busiest_position,
+    confidence_shade,
+    entropy_figure,
+    heatmap_figure,
+    history_html,
+    positions,
+    sentence_html,
+    sentence_text,
+    step_label,
+)

@@ -1,0 +1,144 @@
+"""Which models the apps offer (the catalogue), and loading them once."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tdd.demo.common import METHODS, MODELS_ENV, RUNS_DIR_ENV, TASKS, DemoError
+
+
+@dataclass
+class Loaded:
+    """A model ready to run: its task, method (tdd/mdd/ar/linear), tokenizer (captioners) and name."""
+
+    name: str
+    model: Any
+    task: str
+    method: str
+    tokenizer: Any = None
+
+    @property
+    def image_size(self) -> int:
+        return self.model.config.image_size
+
+    def words(self, ids) -> list[str]:
+        return [self.id_to_token(int(i)) for i in ids]
+
+    def id_to_token(self, i: int) -> str:
+        if self.tokenizer is None:
+            return str(i)
+        return self.tokenizer.id_to_token(i) or "?"
+
+
+def runs_dir() -> Path:
+    """The folder searched for user checkpoints: ``$TDD_RUNS_DIR`` or ``./runs``."""
+    return Path(os.environ.get(RUNS_DIR_ENV, "runs"))
+
+
+def _model_type(directory: Path) -> str | None:
+    try:
+        return json.loads((directory / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+TYPE_TO_TASK = {
+    "tdd-classifier": ("classify", "tdd"),
+    "linear-classifier": ("classify", "linear"),
+    "tdd-captioner": ("caption", "tdd"),
+    "mdd-captioner": ("caption", "mdd"),
+    "ar-captioner": ("caption", "ar"),
+}
+
+
+def available_models(task: str, runs: Path | None = None) -> list[str]:
+    """Bundled model names for ``task``, then checkpoint directories (with ``config.json``) found
+    up to three levels under the runs folder."""
+    from tdd.models.registry import BUNDLED_DIR, bundled_checkpoints
+
+    if task not in TASKS:
+        raise DemoError(f"task must be one of {TASKS}, got {task!r}")
+    names = [n for n in bundled_checkpoints() if TYPE_TO_TASK.get(_model_type(BUNDLED_DIR / n), ("",))[0] == task]
+    root = runs if runs is not None else runs_dir()
+    if root.is_dir():
+        found = sorted(
+            {p.parent for pattern in ("config.json", "*/config.json", "*/*/config.json") for p in root.glob(pattern)}
+        )
+        names += [str(d) for d in found if TYPE_TO_TASK.get(_model_type(d), ("",))[0] == task]
+    return names
+
+
+def operator_models() -> list[str]:
+    """Models the operator added by ``$TDD_MODELS`` (comma-separated checkpoint directories or Hub
+    ids, e.g. ``owner/name`` or ``owner/name@revision``) or by :func:`add_operator_models`."""
+    names = [n.strip() for n in os.environ.get(MODELS_ENV, "").split(",")]
+    return list(dict.fromkeys([n for n in names if n] + _EXTRA_MODELS))
+
+
+_EXTRA_MODELS: list[str] = []
+
+
+def add_operator_models(names: list[str]) -> None:
+    """Allow these models in the app's catalogue (the app's ``--model`` flag)."""
+    _EXTRA_MODELS.extend(n for n in names if n not in _EXTRA_MODELS)
+
+
+@functools.lru_cache(maxsize=64)
+def _operator_task(name: str) -> str | None:
+    """The task of an operator's model; ``None`` when it cannot be loaded (listed nowhere then)."""
+    try:
+        return load(name).task
+    except DemoError:
+        return None
+
+
+def catalogue(task: str) -> list[str]:
+    """Every model the app offers for ``task``, and the only ones its endpoints accept: the bundled
+    models, checkpoint directories under the runs folder, and the operator's models
+    (:func:`operator_models`)."""
+    names = available_models(task)
+    names += [n for n in operator_models() if n not in names and _operator_task(n) == task]
+    return names
+
+
+def check_model(name: Any, task: str) -> str:
+    """``name`` if it is in the catalogue of ``task``, else one :class:`DemoError` that lists the
+    choices. The check is on the name alone, before any file is touched, so the answer is the same
+    whether or not a path of that name exists on the server."""
+    choices = catalogue(task)
+    if not isinstance(name, str) or name not in choices:
+        raise DemoError(f"unknown model {str(name)[:80]!r}; choose one of: {', '.join(choices)}")
+    return name
+
+
+def check_method(method: Any) -> str:
+    if method not in METHODS:
+        raise DemoError(f"method must be one of {', '.join(METHODS)}, got {str(method)[:40]!r}")
+    return method
+
+
+@functools.lru_cache(maxsize=8)
+def load(name: str) -> Loaded:
+    """Load a bundled model or checkpoint directory once (cached); errors name the file at fault."""
+    from tdd.checkpoint import CheckpointError
+    from tdd.data.tokenizer import load_tokenizer
+    from tdd.models.registry import PretrainedModel, resolve_checkpoint
+
+    try:
+        model = PretrainedModel.from_pretrained(name)
+    except (CheckpointError, FileNotFoundError) as e:
+        raise DemoError(f"cannot load model {name!r}: {e}") from e
+    task, method = TYPE_TO_TASK.get(model.model_type, (None, None))
+    if task is None:
+        raise DemoError(f"{name!r} holds a {type(model).__name__}, which the app cannot run")
+    tokenizer = load_tokenizer(resolve_checkpoint(name)) if task == "caption" else None
+    return Loaded(name, model, task, method, tokenizer)
+
+
+def class_names(loaded: Loaded) -> list[str]:
+    return [str(k) for k in range(loaded.model.num_outputs)]

@@ -1,0 +1,29 @@
+"""What every part of the apps' core shares: the tasks, the words on the page, and :class:`DemoError`."""
+
+from __future__ import annotations
+
+TASKS = ("caption", "classify")
+DEFAULT_MODEL = {"caption": "scenes-tdd", "classify": "digits-tdd"}
+RUNS_DIR_ENV = "TDD_RUNS_DIR"  # where the apps look for your own checkpoint directories
+MODELS_ENV = "TDD_MODELS"  # the operator's own models: checkpoint directories or Hub ids, comma-separated
+MAX_STEPS = 100
+MAX_CFG = 20.0  # a larger guidance scale only saturates the softmax
+MAX_TEMPERATURE = 10.0
+MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes a 64-bit seed; 0 … 2⁶³ − 1 is documented
+METHODS = ("tdd", "mdd", "ar")  # the captioning methods a bundled scenes model exists for
+FREE_WORD = "_"  # in a pinned caption, a word to be regenerated
+HEATMAP_TOP = 8
+ONE_SENTENCE = (
+    "TDD writes a caption (or picks a class) by starting from pure Gaussian noise over one-hot word "
+    "vectors and repeatedly predicting the clean sentence, snapping it to words, and re-noising it a "
+    "little less, until the words settle."
+)
+COLOUR_LEGEND = (
+    "Each word is shaded by the model's confidence p on a log scale — pale at p = 0.5, mid-blue at 0.99, dark at "
+    "0.999 and above — and p is printed under it; an orange outline marks a word that changed since the previous "
+    "step; a faint · is an empty slot after the end and [mask] a still-masked slot of the masked-diffusion baseline."
+)
+
+
+class DemoError(ValueError):
+    """A problem with the user's input or settings, worded for the user."""

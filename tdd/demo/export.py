@@ -1,0 +1,94 @@
+"""Exports of a run (trajectory JSON, animated GIF) and the folder they go to."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from tdd.demo.catalogue import Loaded
+from tdd.demo.common import DemoError
+from tdd.demo.inputs import flatten_drawing
+from tdd.demo.run import Run
+
+EXPORT_ROOT_ENV = "TDD_EXPORT_DIR"  # where the app writes exports (default: <tmp>/tdd_exports)
+EXPORT_MAX_AGE_ENV = "TDD_EXPORT_MAX_AGE"  # seconds an export is kept (default 3600)
+
+
+def export_dir(now: float | None = None) -> Path:
+    """A fresh folder for one export, inside the export root; folders older than the maximum age
+    (``$TDD_EXPORT_MAX_AGE`` seconds, default 3600) are removed first, so a long-running server
+    does not fill its disk."""
+    import shutil
+    import tempfile
+
+    root = Path(os.environ.get(EXPORT_ROOT_ENV) or Path(tempfile.gettempdir()) / "tdd_exports")
+    root.mkdir(parents=True, exist_ok=True)
+    max_age = float(os.environ.get(EXPORT_MAX_AGE_ENV, 3600))
+    now = time.time() if now is None else now
+    for old in root.iterdir():
+        try:
+            if now - old.stat().st_mtime > max_age:
+                shutil.rmtree(old) if old.is_dir() else old.unlink()
+        except OSError:  # another request removed it first
+            pass
+    return Path(tempfile.mkdtemp(prefix="export_", dir=root))
+
+
+def export_json(run: Run, loaded: Loaded, directory: str | os.PathLike) -> Path:
+    path = Path(directory) / "tdd_trajectory.json"
+    path.write_text(json.dumps(run.to_json(loaded), indent=1), encoding="utf-8")
+    return path
+
+
+def export_gif(run: Run, loaded: Loaded, image: Any, directory: str | os.PathLike, ms_per_step: int = 350) -> Path:
+    """An animated GIF: the input image beside the sentence (or class) at each step."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from tdd.data.images import open_image
+
+    if not run.records:
+        raise DemoError("nothing to animate: this model has no denoising steps")
+    image = flatten_drawing(image)
+    thumb = open_image(image).convert("RGB").resize((128, 128))
+    font = ImageFont.load_default(size=16)
+    frames = []
+    for k, r in enumerate(run.records):
+        frame = Image.new("RGB", (640, 148), "white")
+        frame.paste(thumb, (10, 10))
+        draw = ImageDraw.Draw(frame)
+        draw.text((150, 12), f"step {r.step + 1}/{r.num_steps}  t={float(r.t):g}", fill=(100, 100, 100), font=font)
+        if run.task == "classify":
+            words = [(f"class {int(r.tokens[0])}", float(r.top_probs[0, 0]), False)]
+        else:
+            from tdd.data.tokenizer import PAD_ID
+
+            words = [
+                (loaded.id_to_token(t), float(p), bool(c) and k > 0)
+                for t, p, c in zip(r.tokens[0].tolist(), r.top_probs[0, :, 0].tolist(), r.changed[0].tolist())
+                if t != PAD_ID
+            ]
+        x, y = 150, 44
+        for word, p, changed in words:
+            w = draw.textlength(word, font=font) + 10
+            if x + w > 630:
+                x, y = 150, y + 28
+            shade = int(235 - 190 * max(0.0, min(1.0, p)))
+            draw.rounded_rectangle(
+                (x, y, x + w, y + 24),
+                5,
+                fill=(shade, shade + 10 if shade < 245 else 255, 255),
+                outline=(240, 140, 0) if changed else None,
+                width=2,
+            )
+            draw.text((x + 5, y + 3), word, fill="white" if p > 0.55 else (16, 42, 67), font=font)
+            x += w + 4
+        frames.append(frame)
+    path = Path(directory) / "tdd_denoising.gif"
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=ms_per_step, loop=0)
+    path.write_bytes(buf.getvalue())
+    return path

@@ -1,0 +1,203 @@
+"""Running a model on one image: the growing :class:`Run`, streamed step by step from the library's sampler."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tdd.demo.catalogue import Loaded, load
+from tdd.demo.common import DemoError
+from tdd.demo.inputs import Settings, image_input, parse_pins
+from tdd.demo.views import bars_figure, entropy_figure, heatmap_figure, history_html, sentence_html, sentence_text
+
+
+@dataclass
+class Run:
+    """One run as it grows: the sampler's records (batch of one, top-k/small-K probabilities only),
+    the final text and the wall time so far."""
+
+    task: str
+    model: str
+    method: str
+    settings: Settings
+    records: list = field(default_factory=list)
+    text: str = ""
+    seconds: float = 0.0
+    first_step_seconds: float | None = None
+    pinned: list[bool] | None = None
+    final_probs: list[float] | None = None  # classification: the final p(class)
+
+    @property
+    def num_steps(self) -> int:
+        return len(self.records)
+
+    def to_json(self, loaded: Loaded) -> dict[str, Any]:
+        """The final result and the per-step trajectory, as plain JSON types."""
+        steps = []
+        for r in self.records:
+            row: dict[str, Any] = {"step": r.step + 1, "t": float(r.t), "entropy": round(float(r.entropy[0].mean()), 5)}
+            if self.task == "caption":
+                row["sentence"] = sentence_text(r, loaded)
+                row["tokens"] = loaded.words(r.tokens[0])
+                row["confidence"] = [round(float(p), 4) for p in r.top_probs[0, :, 0]]
+                row["changed"] = [bool(c) for c in r.changed[0]]
+                row["top"] = [
+                    [[loaded.id_to_token(int(i)), round(float(p), 4)] for i, p in zip(ids[:5], ps[:5])]
+                    for ids, ps in zip(r.top_ids[0], r.top_probs[0])
+                ]
+                if r.is_masked is not None:
+                    row["masked"] = [bool(m) for m in r.is_masked[0]]
+            else:
+                row["label"] = int(r.tokens[0])
+                row["probs"] = [round(float(p), 5) for p in r.probs[0]]
+            steps.append(row)
+        out = {
+            "task": self.task,
+            "model": self.model,
+            "method": self.method,
+            "settings": asdict(self.settings),
+            "result": self.text,
+            "seconds": round(self.seconds, 4),
+            "trajectory": steps,
+        }
+        if self.final_probs is not None:
+            out["probs"] = [round(p, 5) for p in self.final_probs]
+        return out
+
+
+def timing_text(run: Run) -> str:
+    """How long the model itself took: the denoising steps, or one pass for the AR and linear models."""
+    ms = run.seconds * 1000
+    if not run.records:
+        what = "written left to right" if run.method == "ar" else "one softmax"
+        return f"{what} in {ms:.0f} ms (compute; no denoising steps)"
+    return f"{run.num_steps} steps (compute {ms:.0f} ms, first step after {run.first_step_seconds * 1000:.0f} ms)"
+
+
+def _generator(seed: int):
+    import torch
+
+    return torch.Generator().manual_seed(seed)
+
+
+def stream(
+    name: str, image: Any, settings: Settings | None = None, pins: str = "", task: str | None = None
+) -> Iterator[Run]:
+    """Run the model on one image and yield the growing :class:`Run` after every denoising step.
+
+    Classifiers and captioners alike; the AR captioner and the linear classifier have no denoising
+    loop and yield once. ``pins`` (captioners): a caption with ``_`` for the words to regenerate.
+    ``task``, when given, must be the model's task (a clear error otherwise).
+    """
+    from tdd.caption import caption, caption_steps, captioner_sampler
+    from tdd.classify import classifier_sampler, classify, classify_steps
+
+    settings = settings or Settings()
+    loaded = load(name)
+    if task is not None and loaded.task != task:
+        raise DemoError(f"{name} is a {loaded.task} model; pick a {task} model")
+    x = image_input(image, loaded)
+    run = Run(loaded.task, name, loaded.method, settings)
+    start = time.perf_counter()
+    g = _generator(settings.seed)
+    if loaded.method in ("ar", "linear"):
+        if pins.strip():
+            raise DemoError("pinning words needs a diffusion model (TDD or MDD), not the autoregressive one")
+        if loaded.method == "ar":  # the library's own entry points, as the CLI uses them
+            run.text = caption(loaded.model, loaded.tokenizer, x).captions[0]
+        else:
+            result = classify(loaded.model, x)
+            run.text, run.final_probs = str(int(result.labels[0])), result.probs[0].tolist()
+        run.seconds = run.first_step_seconds = time.perf_counter() - start
+        yield run
+        return
+    if loaded.task == "classify":
+        sampler = classifier_sampler(
+            loaded.model, settings.steps, settings.cfg, settings.cfg_schedule, settings.to_one, settings.temperature
+        )
+        steps = classify_steps(loaded.model, x, sampler, generator=g)
+    else:
+        clamp_tokens, clamp_mask = parse_pins(pins, loaded)
+        if clamp_mask is not None:
+            run.pinned = [bool(m) for m in clamp_mask[0]]
+        sampler = captioner_sampler(
+            loaded.model,
+            steps=settings.steps,
+            cfg=settings.cfg,
+            cfg_schedule=settings.cfg_schedule,
+            to_one=settings.to_one,
+            temperature=settings.temperature,
+            remasking=settings.remasking,
+            omega=settings.omega,
+            window=settings.window,
+        )
+        steps = caption_steps(loaded.model, x, sampler, generator=g, clamp_tokens=clamp_tokens, clamp_mask=clamp_mask)
+    # run.seconds counts the model's own work (input, sampler, decoding), not the time the consumer
+    # spends between steps drawing or sending its views
+    run.seconds = time.perf_counter() - start
+    while True:
+        t0 = time.perf_counter()
+        record = next(steps, None)
+        if record is None:
+            return
+        run.records.append(record)
+        if loaded.task == "classify":
+            run.text, run.final_probs = str(int(record.tokens[0])), record.probs[0].tolist()
+        else:
+            run.text = sentence_text(record, loaded)
+        run.seconds += time.perf_counter() - t0
+        if run.first_step_seconds is None:
+            run.first_step_seconds = run.seconds
+        yield run
+
+
+PACES = ("full speed", "slow motion")  # full speed: figures once at the end; slow motion: every view every step
+VIEWS = ("sentence", "heatmap", "side", "history")
+
+
+def all_views(run: Run, loaded: Loaded, position: int = 0, step: int | None = None) -> dict[str, Any]:
+    """Every view of one step (default: the last): the sentence, the heatmap, the bars (classify) or
+    entropy (caption) figure, and the sentence at every step."""
+    side = bars_figure(run, loaded, step) if run.task == "classify" else entropy_figure(run, step)
+    return {
+        "sentence": sentence_html(run, loaded, step),
+        "heatmap": heatmap_figure(run, loaded, int(position or 0), step),
+        "side": side,
+        "history": history_html(run, loaded, step),
+    }
+
+
+def live_views(run: Run, loaded: Loaded, pace: str, position: int = 0) -> dict[str, Any]:
+    """What a live view sends after a step. At full speed only the sentence (a few KB of HTML) — the
+    figures are drawn once, when the run ends; in slow motion every view, every step."""
+    if pace not in PACES:
+        raise DemoError(f"pace must be one of {', '.join(PACES)}, got {str(pace)[:40]!r}")
+    if pace == PACES[0]:
+        return {"sentence": sentence_html(run, loaded)}
+    return all_views(run, loaded, position)
+
+
+def run_to_end(name: str, image: Any, settings: Settings | None = None, pins: str = "", task: str | None = None) -> Run:
+    """:func:`stream` consumed: the finished run."""
+    *_, last = stream(name, image, settings, pins, task)
+    return last
+
+
+def warm_up(names: list[str]) -> list[str]:
+    """Load each model and run it once on a blank image, so that the first visitor's run is as fast as
+    the next one (models, kernels and allocations ready). Returns the names that loaded; a model that
+    does not load is left out (its error shows when someone picks it)."""
+    from PIL import Image
+
+    blank = Image.new("RGB", (64, 64), "white")
+    ready = []
+    for name in names:
+        try:
+            run_to_end(name, blank, Settings(steps=2, cfg=2.0))
+            run_to_end(name, blank, Settings(steps=2))
+        except DemoError:
+            continue
+        ready.append(name)
+    return ready

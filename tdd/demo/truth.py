@@ -1,0 +1,66 @@
+"""The truth beside the answer: the bundled examples' true captions, and the answer marked word by word."""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+from typing import Any
+
+
+def example_truths(folder: str | os.PathLike) -> dict[str, str]:
+    """``{sha256 of the image file: true caption}`` for the examples listed in ``folder/captions.txt``
+    (``name<TAB>caption`` lines). Keyed by content, so a copy of an example (an upload, gradio's cache)
+    is recognised and nothing else is."""
+    import hashlib
+
+    folder = Path(folder)
+    listing = folder / "captions.txt"
+    if not listing.is_file():
+        return {}
+    truths = {}
+    for line in listing.read_text(encoding="utf-8").splitlines():
+        name, _, caption = line.partition("\t")
+        if caption and (folder / name).is_file():
+            truths[hashlib.sha256((folder / name).read_bytes()).hexdigest()] = caption.strip()
+    return truths
+
+
+def truth_of(image: Any, truths: dict[str, str]) -> str | None:
+    """The true caption when ``image`` (a path or bytes) is one of the examples, else ``None``."""
+    import hashlib
+
+    if isinstance(image, (str, os.PathLike)):
+        try:
+            data = Path(image).read_bytes()
+        except OSError:
+            return None
+    elif isinstance(image, bytes):
+        data = image
+    else:
+        return None
+    return truths.get(hashlib.sha256(data).hexdigest())
+
+
+def truth_html(answer: str, truth: str) -> str:
+    """The true caption, and each word of the answer marked right (green ✓) or wrong (red ✗)."""
+    from tdd.data.scene_marks import mark_words, missing_relation
+    from tdd.data.scenes import CaptionParseError
+
+    try:
+        marks = mark_words(answer, truth)
+    except CaptionParseError:
+        return f'<div class="tdd-truth">true caption: <b>{html.escape(truth)}</b></div>'
+    colours = {True: ("#2b8a3e", "✓"), False: ("#c92a2a", "✗"), None: ("#868e96", "")}
+    words = "".join(
+        f'<span class="tdd-mark tdd-{"right" if m else "wrong" if m is False else "plain"}" '
+        f'style="color:{colours[m][0]};margin-right:6px">{html.escape(w)}{colours[m][1]}</span>'
+        for w, m in marks
+    )
+    right = sum(m is True for _, m in marks)
+    content = sum(m is not None for _, m in marks)
+    note = " — the answer names one group of two" if missing_relation(answer, truth) else ""
+    return (
+        f'<div class="tdd-truth" style="font-size:15px;margin-top:6px">true caption: <b>{html.escape(truth)}</b>'
+        f"<br>the answer, word by word: {words} <small>({right}/{content} right{note})</small></div>"
+    )

@@ -1,0 +1,168 @@
+"""The views of a run: the sentence as HTML, the step history, and the plotly figures."""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import TYPE_CHECKING
+
+from tdd.demo.catalogue import Loaded, class_names
+from tdd.demo.common import HEATMAP_TOP
+
+if TYPE_CHECKING:
+    from tdd.demo.run import Run
+
+
+def sentence_text(record, loaded: Loaded) -> str:
+    from tdd.data.tokenizer import decode
+
+    return decode(loaded.tokenizer, record.tokens[:1].cpu())[0]
+
+
+PAD_MARK = "·"  # an empty slot after the sentence's end
+
+
+SURE_DIGITS = 3  # the shade is full at p = 1 − 10⁻³
+
+
+def confidence_shade(p: float) -> float:
+    """0…1 shade of a word with probability ``p`` on a log-odds-like scale, −log₁₀(1 − p) / 3:
+    p = 0.5 → 0.10, 0.9 → 0.33, 0.99 → 0.67, ≥ 0.999 → 1 — so 0.5 and 0.99 look different."""
+    p = max(0.0, min(1.0, p))
+    return max(0.0, min(1.0, -math.log10(max(1.0 - p, 10.0**-SURE_DIGITS)) / SURE_DIGITS))
+
+
+def _cell(word: str, confidence: float, changed: bool, pinned: bool, masked: bool, title: str) -> str:
+    alpha = 0.08 + 0.92 * confidence_shade(confidence)
+    ink = "#fff" if alpha > 0.55 else "#102a43"
+    border = "2px solid #f08c00" if changed else "2px solid transparent"
+    style = f"background:rgba(31,119,180,{alpha:.2f});color:{ink};border:{border};padding:2px 6px;margin:2px;"
+    number = f"{confidence:.2f}" if confidence < 0.995 else f"{confidence:.3f}"
+    if masked:
+        style = "background:#e9ecef;color:#868e96;border:2px dashed #adb5bd;padding:2px 6px;margin:2px;"
+        number = ""
+    elif word == PAD_MARK:  # padding: faint and narrow, so the sentence stands out and stays on one line
+        style += "opacity:0.35;padding:2px 2px;margin:2px 1px;"
+        number = ""
+    pin = "📌" if pinned else ""
+    sub = f'<span style="display:block;font-size:10px;line-height:1;opacity:0.8">{number}</span>' if number else ""
+    return (
+        f'<span class="tdd-tok" title="{html.escape(title)}" style="{style}border-radius:6px;display:inline-block;'
+        f'font-family:monospace;text-align:center;vertical-align:top">{pin}{html.escape(word)}{sub}</span>'
+    )
+
+
+def step_label(record, method: str) -> str:
+    """What the network saw at this step: TDD's timestep t, or the masked baseline's mask ratio."""
+    if method == "mdd":
+        return f"mask ratio {float(record.t):.2f}"
+    return f"t = {float(record.t):g}"
+
+
+def sentence_html(run: Run, loaded: Loaded, step: int | None = None) -> str:
+    """The sentence at ``step`` (default: the last) with each word shaded by confidence, changed
+    words outlined, pinned words marked 📌, padding shown as a faint · (captions) — or the class and its
+    probability (classification)."""
+    from tdd.data.tokenizer import PAD_ID
+
+    if not run.records:
+        return f'<div class="tdd-sentence"><b>{html.escape(run.text)}</b></div>'
+    k = len(run.records) - 1 if step is None else max(0, min(step, len(run.records) - 1))
+    r = run.records[k]
+    style = "color:#868e96;font-size:13px"
+    where = f"step {r.step + 1} / {r.num_steps} &nbsp; {step_label(r, run.method)}"
+    head = f'<div class="tdd-step" style="{style}">{where}</div>'
+    if run.task == "classify":
+        label, p = int(r.tokens[0]), float(r.top_probs[0, 0])
+        return head + _cell(f"class {label}", p, bool(r.changed[0]) and k > 0, False, False, f"p = {p:.3f}")
+    cells = []
+    masked = r.is_masked[0].tolist() if r.is_masked is not None else [False] * r.tokens.shape[1]
+    for i, (tok, p, ch) in enumerate(zip(r.tokens[0].tolist(), r.top_probs[0, :, 0].tolist(), r.changed[0].tolist())):
+        word = "[mask]" if masked[i] else (PAD_MARK if tok == PAD_ID else loaded.id_to_token(tok))
+        alts = ", ".join(
+            f"{loaded.id_to_token(int(a))} {float(q):.2f}" for a, q in zip(r.top_ids[0, i, :3], r.top_probs[0, i, :3])
+        )
+        pinned = bool(run.pinned and run.pinned[i])
+        cells.append(_cell(word, p, bool(ch) and k > 0, pinned, masked[i], f"position {i}: {alts}"))
+    return head + '<div class="tdd-sentence" style="font-size:18px;line-height:2.1">' + "".join(cells) + "</div>"
+
+
+def history_html(run: Run, loaded: Loaded, upto: int | None = None) -> str:
+    """The decoded sentence at every step up to ``upto`` (Fig. 9), newest last."""
+    if not run.records:
+        return ""
+    last = len(run.records) if upto is None else upto + 1
+    rows = []
+    for r in run.records[:last]:
+        text = (
+            sentence_text(r, loaded)
+            if run.task == "caption"
+            else f"class {int(r.tokens[0])} (p = {float(r.top_probs[0, 0]):.2f})"
+        )
+        rows.append(
+            f"<tr><td style='padding-right:8px;color:#868e96'>{r.step + 1}</td><td>{html.escape(text)}</td></tr>"
+        )
+    return "<table class='tdd-history' style='font-family:monospace;font-size:13px'>" + "".join(rows) + "</table>"
+
+
+def positions(run: Run, loaded: Loaded) -> list[tuple[str, int]]:
+    """(label, index) per token position of the last step, for a position picker."""
+    if run.task != "caption" or not run.records:
+        return []
+    words = loaded.words(run.records[-1].tokens[0])
+    return [(f"{i}: {w}", i) for i, w in enumerate(words)]
+
+
+def busiest_position(run: Run) -> int:
+    """The word position (not padding at the end) whose word changed most often: the most interesting
+    heatmap to start with."""
+    from tdd.data.tokenizer import PAD_ID
+
+    if run.task != "caption" or not run.records:
+        return 0
+    counts = [0] * run.records[0].tokens.shape[1]
+    for r in run.records[1:]:
+        for i, c in enumerate(r.changed[0].tolist()):
+            counts[i] += int(c)
+    words = [i for i, tok in enumerate(run.records[-1].tokens[0].tolist()) if tok != PAD_ID] or [0]
+    return max(words, key=lambda i: (counts[i], -i))
+
+
+def heatmap_figure(run: Run, loaded: Loaded, position: int = 0, upto: int | None = None):
+    """Captions: top candidates × steps for one token position (Fig. 10); classification: classes × steps."""
+    from tdd.viz import class_heatmap, token_heatmap
+
+    records = run.records if upto is None else run.records[: upto + 1]
+    if not records:
+        return None
+    if run.task == "classify":
+        return class_heatmap(records, 0, class_names(loaded))
+    position = max(0, min(int(position), records[0].tokens.shape[1] - 1))
+    return token_heatmap(records, position, loaded.id_to_token, top=HEATMAP_TOP)
+
+
+def bars_figure(run: Run, loaded: Loaded, step: int | None = None):
+    """Classification: p(class) at one step as bars (the distribution sharpening into a one-hot, Fig. 6)."""
+    import plotly.graph_objects as go
+
+    if run.task != "classify":
+        return None
+    if run.records:
+        k = len(run.records) - 1 if step is None else max(0, min(step, len(run.records) - 1))
+        probs, title = run.records[k].probs[0].tolist(), f"p(class) at step {k + 1}"
+    else:  # the linear baseline: one softmax
+        probs, title = run.final_probs, "p(class), linear head"
+    fig = go.Figure(go.Bar(x=class_names(loaded), y=probs, marker_color="#1f77b4"))
+    fig.update_layout(title=title, yaxis=dict(range=[0, 1], title="probability"), xaxis_title="class", height=300)
+    return fig
+
+
+def entropy_figure(run: Run, upto: int | None = None):
+    from tdd.viz import entropy_per_step
+
+    records = run.records if upto is None else run.records[: upto + 1]
+    if not records:
+        return None
+    fig = entropy_per_step(records, index=0)
+    fig.update_layout(height=260, margin=dict(t=40, b=40))
+    return fig
