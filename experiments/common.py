@@ -23,7 +23,7 @@ CONFIGS = {
     "tdd": ROOT / "train" / "configs" / "digits_tdd.yaml",
     "linear": ROOT / "train" / "configs" / "digits_linear.yaml",
 }
-EXPERIMENT_EPOCHS = 15  # the shipped models train 60 epochs of MNIST; the experiments scale down to fit the CPU
+EXPERIMENT_EPOCHS = 12  # the shipped models train 60 epochs of MNIST; the experiments scale down to fit the CPU
 SEEDS = (0, 1, 2)
 EVAL_SEED = 0
 
