@@ -216,3 +216,19 @@ def test_masked_diffusion_shows_its_mask_ratio_not_a_timestep(scene_png):
     assert "mask ratio 0." in html and "t = " not in html  # the share still masked when the step began
     assert "t = 1" in core.sentence_html(core.run_to_end("scenes-tdd", scene_png, core.Settings(steps=4)),
                                          core.load("scenes-tdd"))  # fmt: skip
+
+
+def test_the_app_core_runs_a_thousand_class_classifier(tmp_path):
+    from tdd.models.classifier import TDDClassifier
+
+    config = TDDClassifier.tiny_config()
+    config.num_classes = 1000
+    TDDClassifier(config).save_pretrained(tmp_path / "in1k")
+    name = str(tmp_path / "in1k")
+    loaded = core.load(name)
+    run = core.run_to_end(name, "examples/digits/drawn_7.png", core.Settings(steps=3))
+    assert len(run.final_probs) == 1000 and run.text == str(max(range(1000), key=run.final_probs.__getitem__))
+    data = run.to_json(loaded)
+    assert "top" in data["trajectory"][0] and len(data["trajectory"][-1]["probs"]) == 1000
+    assert len(core.bars_figure(run, loaded).data[0].x) == 20 and len(core.bars_figure(run, loaded, 0).data[0].x) == 10
+    assert core.heatmap_figure(run, loaded) is not None and "class" in core.sentence_html(run, loaded)

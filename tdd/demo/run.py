@@ -51,7 +51,10 @@ class Run:
                     row["masked"] = [bool(m) for m in r.is_masked[0]]
             else:
                 row["label"] = int(r.tokens[0])
-                row["probs"] = [round(float(p), 5) for p in r.probs[0]]
+                if r.probs is not None:
+                    row["probs"] = [round(float(p), 5) for p in r.probs[0]]
+                else:  # K > 128, not the last step: the top candidates the record kept
+                    row["top"] = [[int(c), round(float(p), 5)] for c, p in zip(r.top_ids[0], r.top_probs[0])]
             steps.append(row)
         out = {
             "task": self.task,
@@ -144,7 +147,9 @@ def stream(
             return
         run.records.append(record)
         if loaded.task == "classify":
-            run.text, run.final_probs = str(int(record.tokens[0])), record.probs[0].tolist()
+            run.text = str(int(record.tokens[0]))
+            if record.probs is not None:  # every step for K ≤ 128; the last step always
+                run.final_probs = record.probs[0].tolist()
         else:
             run.text = sentence_text(record, loaded)
         run.seconds += time.perf_counter() - t0

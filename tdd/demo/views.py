@@ -141,18 +141,30 @@ def heatmap_figure(run: Run, loaded: Loaded, position: int = 0, upto: int | None
     return token_heatmap(records, position, loaded.id_to_token, top=HEATMAP_TOP)
 
 
+MAX_BARS = 20  # a bar chart of more classes shows the most likely ones
+
+
 def bars_figure(run: Run, loaded: Loaded, step: int | None = None):
     """Classification: p(class) at one step as bars (the distribution sharpening into a one-hot, Fig. 6)."""
     import plotly.graph_objects as go
 
     if run.task != "classify":
         return None
+    names = class_names(loaded)
     if run.records:
         k = len(run.records) - 1 if step is None else max(0, min(step, len(run.records) - 1))
-        probs, title = run.records[k].probs[0].tolist(), f"p(class) at step {k + 1}"
+        r, title = run.records[k], f"p(class) at step {k + 1}"
+        if r.probs is not None:
+            probs = r.probs[0].tolist()
+        else:  # K > 128 and not the last step: the record kept its top candidates only
+            names = [names[int(i)] for i in r.top_ids[0]]
+            probs, title = r.top_probs[0].tolist(), title + f" (top {len(names)} of {loaded.model.num_outputs})"
     else:  # the linear baseline: one softmax
         probs, title = run.final_probs, "p(class), linear head"
-    fig = go.Figure(go.Bar(x=class_names(loaded), y=probs, marker_color="#1f77b4"))
+    if len(probs) > MAX_BARS:  # many classes: the most likely ones
+        top = sorted(range(len(probs)), key=lambda i: -probs[i])[:MAX_BARS]
+        names, probs, title = [names[i] for i in top], [probs[i] for i in top], title + f" (top {MAX_BARS})"
+    fig = go.Figure(go.Bar(x=names, y=probs, marker_color="#1f77b4"))
     fig.update_layout(title=title, yaxis=dict(range=[0, 1], title="probability"), xaxis_title="class", height=300)
     return fig
 
