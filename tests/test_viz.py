@@ -52,11 +52,20 @@ def test_sentence_and_token_figures(method):
     assert list(heat.data[0].y) == [f"w{c}" for c in chosen]
 
 
-def test_full_probability_figures_refuse_topk_records():
-    records = _caption_records(TDDCaptioner, TDDSampler(TweedieDiffusion(11), steps=2))
-    records[0].probs = None
-    with pytest.raises(ValueError, match="top-k candidates only"):
-        viz.class_heatmap(records)
+def test_class_figures_fill_topk_records_with_their_candidates(class_records):
+    """A step that kept only its top candidates (a classifier with K > 128) is drawn from them, 0 elsewhere
+    (it used to raise; classifiers of any K now keep the whole distribution at the last step)."""
+    first = class_records[0]
+    kept = {"probs": None, "top_ids": first.top_ids[:, :3], "top_probs": first.top_probs[:, :3]}  # top 3 of 10
+    records = [type(first)(**{**vars(first), **kept}), *class_records[1:]]
+    full = np.asarray(viz.class_heatmap(class_records).data[0].z)
+    z = np.asarray(viz.class_heatmap(records).data[0].z)  # (classes, steps)
+    assert np.allclose(z[:, 1:], full[:, 1:])
+    top = records[0].top_ids[0].tolist()
+    assert (
+        np.allclose(z[top, 0], records[0].top_probs[0].numpy())
+        and z[[k for k in range(10) if k not in top], 0].sum() == 0
+    )
 
 
 def test_quality_vs_steps():
