@@ -98,10 +98,12 @@ class TweedieDiffusion:
         return (y_t - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt()
 
     def training_pair(
-        self, labels: torch.Tensor, *, generator: torch.Generator | None = None
+        self, labels: torch.Tensor, *, generator: torch.Generator | None = None, t: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Draw t ~ U{1..T} and ε for integer ``labels``; returns ``(y_t, t, ε)``."""
-        t = self.schedule.sample_timesteps(labels.shape[0], generator=generator, device=labels.device)
+        """Draw t ~ U{1..T} (unless ``t`` ``(B,)`` is given, e.g. by :mod:`tdd.timesteps`) and ε for
+        integer ``labels``; returns ``(y_t, t, ε)``."""
+        if t is None:
+            t = self.schedule.sample_timesteps(labels.shape[0], generator=generator, device=labels.device)
         y0 = self.one_hot(labels)
         noise = torch.randn(y0.shape, generator=generator, device=y0.device)
         return self.q_sample(y0, t, noise), t, noise

@@ -13,6 +13,7 @@ from tdd.samplers.common import map_tensors
 
 if TYPE_CHECKING:
     from tdd.diffusion import TweedieDiffusion
+    from tdd.timesteps import UniformTimesteps
 
 DEFAULT_EMA_DECAY = 0.9999  # A.3
 OBJECTIVES = ("ce", "ce_no_coef", "eps_mse")  # Tab. 2: ᾱ_t-weighted CE, plain CE, ε regression
@@ -69,6 +70,7 @@ def tdd_loss(
     label_smoothing: float = 0.0,
     mask: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
+    timesteps: UniformTimesteps | None = None,
 ) -> torch.Tensor:
     """The TDD training loss of one batch, for any denoiser ``model(y_t, t, cond, drop_cond)``.
 
@@ -80,6 +82,9 @@ def tdd_loss(
     Args:
         cond: the condition, batch first (computed once per instance, e.g. image features).
         labels: ``(B,)`` classes or ``(B, N)`` tokens. mask: ``(B[, N])`` bool, ``False`` at padding.
+        timesteps: where t is drawn (:mod:`tdd.timesteps`); ``None`` is the paper's t ~ U{1..T}. A
+            sampler other than the uniform one brings its own CE weighting (ᾱ_t-proportional draws
+            and the adaptive one use unweighted CE) and learns from each batch's CE.
     """
     from tdd.losses import eps_mse_loss, tdd_cross_entropy
 
@@ -88,14 +93,29 @@ def tdd_loss(
     cond, labels = kfold_expand((cond, labels), kfold)  # (B·k, ...), (B·k[, N])
     if mask is not None:
         mask = kfold_expand(mask, kfold)
-    y_t, t, noise = diffusion.training_pair(labels, generator=generator)
+    t = None if timesteps is None else timesteps.sample(len(labels), generator=generator, device=labels.device)
+    y_t, t, noise = diffusion.training_pair(labels, generator=generator, t=t)
     drop = sample_drop_mask(len(labels), cond_drop, generator=generator, device=labels.device)
     out = model(y_t, t, cond, drop)
     if objective == "eps_mse":
         return eps_mse_loss(out, noise, mask=mask)
     weighting = "alpha_bar" if objective == "ce" else "none"
+    if timesteps is not None:
+        weighting = timesteps.weighting if objective == "ce" else "none"
+        timesteps.update(t, per_item_ce(out.detach(), labels, mask))
     alpha_bar = diffusion.schedule.alpha_bar(t)
     return tdd_cross_entropy(out, labels, alpha_bar, weighting=weighting, label_smoothing=label_smoothing, mask=mask)
+
+
+def per_item_ce(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Unweighted cross-entropy of each item ``(B,)``, averaged over its counted positions."""
+    ce = torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1).long(), reduction="none"
+    ).view(labels.shape)
+    if ce.ndim == 1:
+        return ce
+    counted = torch.ones_like(ce) if mask is None else mask.to(ce.dtype)
+    return (ce * counted).sum(-1) / counted.sum(-1).clamp(min=1.0)
 
 
 def make_ema(model: nn.Module, decay: float = DEFAULT_EMA_DECAY, warmup: bool = True):

@@ -126,6 +126,8 @@ def test_train_script_and_caption_cli_end_to_end(tmp_path):
         train = [sys.executable, str(root / "train" / "train_captioner.py"), "--config"]
         train += [str(root / "train" / "configs" / "scenes_tdd.yaml"), "--method", method, "--steps", "2"]
         train += ["--batch-size", "4", "--eval-every", "2", "--eval-size", "4", "--eval-steps", "2"]
+        if method == "tdd":
+            train += ["--train-timesteps", "alpha_bar"]  # t ∝ ᾱ_t with plain CE (tdd.timesteps)
         done = subprocess.run([*train, "--output", str(out)], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-2000:]
         assert (out / "final" / "tokenizer.json").is_file()
@@ -134,8 +136,9 @@ def test_train_script_and_caption_cli_end_to_end(tmp_path):
             [*cli, "--model", str(out / "final"), "--steps", "3", "--json"], capture_output=True, text=True
         )
         assert run.returncode == 1 and "broken.jpg" in run.stderr and "Traceback" not in run.stderr
-        row = json.loads(run.stdout.strip())
+        row, bad = [json.loads(line) for line in run.stdout.splitlines()]  # one line per input, in order
         assert set(row) == {"image", "caption", "trajectory", "seconds"} and isinstance(row["caption"], str)
+        assert bad["image"].endswith("broken.jpg") and "error" in bad
         assert len(row["trajectory"]) == (0 if method == "ar" else 3)
     default = subprocess.run([sys.executable, "-m", "tdd", "caption", str(image)], capture_output=True, text=True)
     assert default.returncode == 0 and default.stdout.startswith(f"{image}: ")  # the bundled scenes-tdd

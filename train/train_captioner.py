@@ -77,6 +77,7 @@ from tdd.engine import train  # noqa: E402
 from tdd.losses import masked_diffusion_loss  # noqa: E402
 from tdd.masked import MaskedDiffusion  # noqa: E402
 from tdd.models.captioner import ARCaptioner, CaptionerConfig, MDDCaptioner, TDDCaptioner  # noqa: E402
+from tdd.timesteps import make_timesteps  # noqa: E402
 from tdd.training import OBJECTIVES, sample_drop_mask, tdd_loss  # noqa: E402
 
 METHODS = {"tdd": TDDCaptioner, "mdd": MDDCaptioner, "ar": ARCaptioner}
@@ -117,6 +118,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--schedule", default="linear", choices=["linear", "cosine"])
     p.add_argument("--num-timesteps", type=int, default=1000)
     p.add_argument("--kfold", type=int, default=4, help="TDD: timesteps per image (§3.3)")
+    p.add_argument("--train-timesteps", default="uniform", choices=["uniform", "alpha_bar"],
+                   help="TDD: t ~ U{1..T} with ᾱ_t-weighted CE (the paper), or t ∝ ᾱ_t with plain CE")  # fmt: skip
     p.add_argument("--cond-drop", type=float, default=0.1)
     # optimisation
     p.add_argument("--steps", type=int, default=20_000, help="optimizer steps")
@@ -158,9 +161,11 @@ def batch_loss(model, args, images, tokens, diffusion, process, g) -> torch.Tens
     """One batch's loss for the model's method; the image path runs once."""
     cond = model.encode(images)
     if args.method == "tdd":
-        return tdd_loss(
-            model, diffusion, cond, tokens, objective=args.loss, kfold=args.kfold, cond_drop=args.cond_drop, generator=g
+        timesteps = (
+            None if args.train_timesteps == "uniform" else make_timesteps(args.train_timesteps, diffusion.schedule)
         )
+        return tdd_loss(model, diffusion, cond, tokens, objective=args.loss, kfold=args.kfold, cond_drop=args.cond_drop,
+                        generator=g, timesteps=timesteps)  # fmt: skip
     drop = sample_drop_mask(len(tokens), args.cond_drop, generator=g, device=tokens.device)
     if args.method == "mdd":
         ratio = process.sample_ratio(len(tokens), generator=g, device=tokens.device)

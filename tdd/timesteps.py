@@ -1,0 +1,162 @@
+"""Where training and sampling spend their timesteps.
+
+For a one-hot over V classes, y_t carries almost no information about the class for most t drawn
+uniformly (``../notes/one-hot-snr.md``: for V = 37 under the linear schedule, < 0.1 nat for t ≳ 420
+and a trivial copy for t ≲ 60). These objects move the draws to where the model can learn, without
+changing TDD's idea (Gaussian noise on one-hot vectors, cross-entropy on the clean token).
+
+Training (``sample(n)`` → timesteps, ``weighting`` → how the cross-entropy is weighted):
+
+- :class:`UniformTimesteps` — the paper: t ~ U{1..T}, CE weighted by ᾱ_t.
+- :class:`AlphaBarTimesteps` — t drawn with probability ∝ ᾱ_t, unweighted CE: the same objective in
+  expectation (E_U[ᾱ_t CE_t] = (Σᾱ/T) · E_p[CE_t]) with fewer draws wasted where ᾱ_t ≈ 0.
+- :class:`AdaptiveTimesteps` — CDCD's time warping / Plaid's ``LossCDF``: a running CE per bin of
+  timesteps, and t drawn with equal probability mass per equal drop of CE (plus a uniform floor),
+  unweighted CE.
+
+Sampling: :func:`informative_spacing` places S steps at equal drops of a measured CE-vs-t curve,
+starting at T; :func:`explicit_spacing` checks a given list.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from tdd.schedule import NoiseSchedule
+
+TRAINING_TIMESTEPS = ("uniform", "alpha_bar", "adaptive")
+
+
+class UniformTimesteps:
+    """The paper's t ~ U{1..T} with the ᾱ_t-weighted cross-entropy."""
+
+    weighting = "alpha_bar"
+
+    def __init__(self, schedule: NoiseSchedule):
+        self.schedule = schedule
+
+    def sample(self, n: int, *, generator: torch.Generator | None = None, device="cpu") -> torch.Tensor:
+        return self.schedule.sample_timesteps(n, generator=generator, device=device)
+
+    def update(self, t: torch.Tensor, ce: torch.Tensor) -> None:
+        """Nothing to learn (the adaptive sampler's hook)."""
+
+
+class _Categorical(UniformTimesteps):
+    """t ∈ {1..T} drawn from ``probs()`` ``(T,)`` (index i is t = i + 1), unweighted CE."""
+
+    weighting = "none"
+
+    def probs(self) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def sample(self, n: int, *, generator: torch.Generator | None = None, device="cpu") -> torch.Tensor:
+        index = torch.multinomial(self.probs().float(), n, replacement=True, generator=generator)
+        return (index + 1).to(device)
+
+
+class AlphaBarTimesteps(_Categorical):
+    """p(t) ∝ ᾱ_t with unweighted CE: the paper's objective, importance-sampled."""
+
+    def probs(self) -> torch.Tensor:
+        alpha_bar = self.schedule.alphas_cumprod[1:]
+        return alpha_bar / alpha_bar.sum()
+
+
+class AdaptiveTimesteps(_Categorical):
+    """A distribution of training timesteps learned from the running CE per bin (CDCD, Plaid's LossCDF).
+
+    The CE of a bin falls as t falls; the sampler gives each bin probability ∝ how much CE drops across
+    it (so equal mass per equal drop of CE: the steep, informative band gets the draws), mixed with a
+    uniform ``floor`` so no bin is starved. Call :meth:`update` with each batch's per-item CE.
+
+    Args:
+        bins: the number of equal-width bins over 1..T. floor: the uniform share, in (0, 1].
+        momentum: of the running mean CE per bin.
+    """
+
+    def __init__(self, schedule: NoiseSchedule, bins: int = 50, floor: float = 0.1, momentum: float = 0.95):
+        super().__init__(schedule)
+        if not 0 < floor <= 1:
+            raise ValueError(f"floor must lie in (0, 1], got {floor}")
+        T = schedule.num_timesteps
+        self.bins, self.floor, self.momentum = bins, floor, momentum
+        self.bin_of = torch.div(torch.arange(T) * bins, T, rounding_mode="floor")  # t-1 → its bin
+        self.ce = torch.full((bins,), float("nan"))  # running CE per bin; NaN until seen
+
+    def update(self, t: torch.Tensor, ce: torch.Tensor) -> None:
+        """Fold a batch's per-item CE ``(n,)`` at timesteps ``t`` ``(n,)`` into the running means."""
+        b = self.bin_of[t.long().cpu() - 1]
+        sums = torch.zeros(self.bins).index_add_(0, b, ce.detach().float().cpu())
+        counts = torch.zeros(self.bins).index_add_(0, b, torch.ones(len(b)))
+        seen = counts > 0
+        mean = sums[seen] / counts[seen]
+        old = self.ce[seen]
+        self.ce[seen] = torch.where(old.isnan(), mean, self.momentum * old + (1 - self.momentum) * mean)
+
+    def probs(self) -> torch.Tensor:
+        T = self.schedule.num_timesteps
+        uniform = torch.full((T,), 1.0 / T)
+        if self.ce.isnan().any():
+            return uniform  # until every bin has been seen
+        ce = torch.cummax(self.ce, 0).values  # CE cannot fall as t grows: monotone in t
+        drop = torch.diff(ce, prepend=ce[:1].clamp(max=0.0))  # CE gained across each bin, from t = 1 up
+        if drop.sum() <= 0:
+            return uniform
+        per_bin = drop / drop.sum()
+        width = torch.bincount(self.bin_of, minlength=self.bins).float()
+        learned = per_bin[self.bin_of] / width[self.bin_of]  # spread each bin's mass over its timesteps
+        return self.floor * uniform + (1 - self.floor) * learned
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {"ce": self.ce.clone()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.ce = state["ce"].clone()
+
+
+def make_timesteps(name: str, schedule: NoiseSchedule, **kwargs) -> UniformTimesteps:
+    """A training-timestep sampler by name (one of ``TRAINING_TIMESTEPS``)."""
+    classes = {"uniform": UniformTimesteps, "alpha_bar": AlphaBarTimesteps, "adaptive": AdaptiveTimesteps}
+    if name not in classes:
+        raise ValueError(f"training timesteps must be one of {TRAINING_TIMESTEPS}, got {name!r}")
+    return classes[name](schedule, **kwargs)
+
+
+def informative_spacing(ce_by_t: torch.Tensor, steps: int) -> list[int]:
+    """S sampling timesteps at equal drops of a measured CE-vs-t curve, largest first, starting at T.
+
+    Args:
+        ce_by_t: ``(T,)`` the model's teacher-forced CE at t = 1..T (any smooth estimate; it is made
+            monotone in t first). steps: S.
+    Returns:
+        S distinct integers, strictly decreasing, the first T: where the CE curve is flat (y_t carries
+        nothing, or the token is already certain) the steps are sparse, where it falls they are dense.
+    """
+    T = len(ce_by_t)
+    if not 1 <= steps <= T:
+        raise ValueError(f"steps must be between 1 and T={T}, got {steps}")
+    ce = torch.cummax(ce_by_t.double().nan_to_num(0.0), 0).values  # (T,), non-decreasing in t
+    span = float(ce[-1] - ce[0])
+    if steps == 1:
+        return [T]
+    if span <= 0:  # a flat curve says nothing: the uniform respacing
+        return torch.linspace(1, T, steps, dtype=torch.float64).round().long().flip(0).tolist()
+    levels = ce[-1] - span * torch.arange(steps, dtype=torch.float64) / steps  # equal drops from the top
+    chosen: list[int] = []
+    for level in levels.tolist():
+        t = int(torch.searchsorted(ce, torch.tensor(level, dtype=torch.float64), right=False)) + 1
+        t = min(t, T if not chosen else chosen[-1] - 1)  # strictly decreasing
+        chosen.append(max(t, steps - len(chosen)))  # leave room for the remaining steps down to 1
+    chosen[0] = T
+    return chosen
+
+
+def explicit_spacing(timesteps: list[int], num_timesteps: int) -> list[int]:
+    """A given list of sampling timesteps, checked: integers in 1..T, strictly decreasing."""
+    ts = [int(t) for t in timesteps]
+    if not ts or any(not 1 <= t <= num_timesteps for t in ts):
+        raise ValueError(f"sampling timesteps must lie in 1..{num_timesteps}, got {timesteps}")
+    if any(a <= b for a, b in zip(ts, ts[1:])):
+        raise ValueError(f"sampling timesteps must be strictly decreasing, got {timesteps}")
+    return ts
