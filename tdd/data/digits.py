@@ -201,7 +201,7 @@ class DigitAugment:
         if torch.rand(()) < self.invert_p:  # through the user-image path, as a dark-on-light drawing
             paper = 1.0 - ink[0]  # dark ink on white
             big = Image.fromarray((paper.numpy() * 255).astype(np.uint8)).resize((4 * x.shape[-1],) * 2)
-            ink = digit_from_image(big).unsqueeze(0)
+            ink = (to_model_input(digit_from_image(big).unsqueeze(0), x.shape[-1])[0] + 1) / 2  # MNIST format, S×S
         if torch.rand(()) < self.stroke_p:
             if torch.rand(()) < 0.5:
                 ink = F.max_pool2d(ink.unsqueeze(0), 3, stride=1, padding=1)[0]  # thicker
