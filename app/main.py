@@ -37,12 +37,21 @@ CLICK_JS = """(...args) => {
   document.querySelectorAll('.tdd-waited').forEach((span) => { span.textContent = ''; });
   return args;
 }"""
-# The sketchpad mounts when its tab opens; pick its brush then, so a drag draws at once (gradio opens it
-# with no tool selected: "select the draw tool to start").
+SKETCH_CLEAR_JS = """() => {
+  document.querySelector('#sketch-classify button[aria-label="Clear canvas"]')?.click();
+}"""
+# The sketchpad mounts when its tab opens, and drops its tool when cleared; whenever it shows gradio's
+# "select the draw tool to start", pick its brush, so a drag draws at once.
 SKETCH_READY_JS = """() => {
   const arm = () => {
-    const brush = document.querySelector('#sketch-classify button[aria-label="Brush"]');
-    if (brush && !brush.dataset.tddArmed) { brush.dataset.tddArmed = '1'; brush.click(); }
+    const pad = document.querySelector('#sketch-classify');
+    const idle = pad && pad.innerText.includes('select the draw tool');
+    const brush = pad && pad.querySelector('button[aria-label="Brush"]');
+    if (idle && brush && !window.tddArming) {
+      window.tddArming = true;  // one click per idle spell, not one per DOM change
+      brush.click();
+      setTimeout(() => { window.tddArming = false; }, 300);
+    }
   };
   new MutationObserver(arm).observe(document.body, { childList: true, subtree: true });
   arm();
@@ -306,7 +315,7 @@ def _task_tab(task: str, examples: list[str]):
     inputs = [task_box, image, model, position, pins, pace, *sampling]
     if sketch is not None:  # a drawing replaces the upload as the input
         image.upload(lambda: None, None, sketch, queue=False, api_visibility="private")  # the newest input wins
-        clear_btn.click(lambda: None, None, sketch, queue=False, api_visibility="private")
+        clear_btn.click(None, js=SKETCH_CLEAR_JS, api_visibility="private")  # the canvas's own clear: the pen stays
         source = gr.State(None)
         inputs[1] = source
 
