@@ -38,6 +38,12 @@ def sampling_controls(task: str) -> core.Settings:
     return core.Settings(steps, cfg, cfg_schedule, to_one, temperature, int(seed), remasking, omega, window)
 
 
+@st.cache_resource
+def example_truths() -> dict[str, str]:
+    """The examples' true captions by file hash, read once per server (not on every run)."""
+    return core.example_truths(EXAMPLE_DIR)
+
+
 def show(views: dict, boxes, tag: str) -> None:
     """Fill the boxes of the views given (:func:`tdd.demo.views`); ``tag`` keeps chart ids unique in one script run."""
     sentence, heat, side, history = boxes
@@ -85,7 +91,7 @@ def main() -> None:
             run = None
             for run in core.stream(model, image, settings, pins, task):
                 show(core.live_views(run, loaded, pace), boxes, f"live-{run.num_steps}")
-            truth = core.truth_of(str(image) if upload is None else upload.getvalue(), core.example_truths(EXAMPLE_DIR))
+            truth = core.truth_of(str(image) if upload is None else upload.getvalue(), example_truths())
             st.session_state["run"], st.session_state["run_model"] = run, model
             st.session_state["truth"] = core.truth_html(run.text, truth) if truth and task == "caption" else ""
         except core.DemoError as e:
