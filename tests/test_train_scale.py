@@ -220,7 +220,8 @@ def test_evaluation_runs_on_its_own_schedule_not_only_at_log_rows(tmp_path):
 
 def test_torchrun_two_processes_match_one_process_with_accumulation(tmp_path):
     tiny = '{"img_size": 32, "patch_size": 8, "in_chans": 1, "embed_dim": 32, "depth": 1, "num_heads": 2}'
-    common = ["--config", TRAIN / "configs" / "digits_tdd.yaml", "--encoder-kwargs", tiny, "--width", "32",
+    common = ["--config", TRAIN / "configs" / "digits_tdd.yaml", "--encoder", "vit_tiny_patch16_224",
+              "--encoder-kwargs", tiny, "--image-size", "32", "--width", "32",
               "--cond-heads", "2", "--cond-depth", "1", "--denoiser-width", "32", "--batch-size", "16",
               "--max-steps", "2", "--save-every", "1", "--eval-curve", "", "--eval-size", "8",
               "--eval-steps", "2"]  # fmt: skip
