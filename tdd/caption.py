@@ -16,6 +16,7 @@ from tdd.masked import MaskedDiffusion
 from tdd.models.captioner import ARCaptioner, MDDCaptioner, TDDCaptioner
 from tdd.rng import Generators
 from tdd.samplers import Guidance, MDDSampler, StepRecord, TDDSampler
+from tdd.timesteps import sampling_timesteps
 
 Captioner = TDDCaptioner | MDDCaptioner | ARCaptioner
 
@@ -30,15 +31,20 @@ def captioner_sampler(
     remasking: str = "low_confidence",
     omega: float = 0.0,
     window: tuple[float, float] = (0.3, 0.55),
+    spacing: str | list[int] | None = None,
 ) -> TDDSampler | MDDSampler:
-    """The sampler matching ``model``: :class:`TDDSampler` for TDD, :class:`MDDSampler` for MDD."""
+    """The sampler matching ``model``: :class:`TDDSampler` for TDD, :class:`MDDSampler` for MDD.
+
+    TDD takes λ, self-conditioning and (unless ``spacing`` says otherwise, :func:`sampling_timesteps`)
+    the sampling timesteps from the checkpoint's config; an explicit list of timesteps sets ``steps``."""
     c = model.config
     guidance = Guidance(cfg, cfg_schedule)
     if isinstance(model, TDDCaptioner):
-        diffusion = TweedieDiffusion(c.vocab_size, schedule=c.schedule, num_timesteps=c.num_timesteps)
-        return TDDSampler(
-            diffusion, steps, guidance, to_one, temperature, parameterization=c.parameterization
-        )  # fmt: skip
+        diffusion = TweedieDiffusion(c.vocab_size, c.schedule, c.num_timesteps, c.onehot_scale)
+        timesteps = sampling_timesteps(c, steps, spacing)
+        steps = len(timesteps) if timesteps else steps
+        return TDDSampler(diffusion, steps, guidance, to_one, temperature, parameterization=c.parameterization,
+                          timesteps=timesteps, self_cond=c.self_cond)  # fmt: skip
     if isinstance(model, MDDCaptioner):
         process = MaskedDiffusion(c.vocab_size, c.mask_id)
         return MDDSampler(process, steps, guidance, to_one, temperature, remasking, omega, window)

@@ -18,7 +18,7 @@ from tdd.samplers import Guidance, StepRecord, TDDSampler
 def classifier_diffusion(model: TDDClassifier) -> TweedieDiffusion:
     """The diffusion a TDD classifier was trained with, from its config."""
     c = model.config
-    return TweedieDiffusion(c.num_classes, schedule=c.schedule, num_timesteps=c.num_timesteps)
+    return TweedieDiffusion(c.num_classes, c.schedule, c.num_timesteps, c.onehot_scale)
 
 
 def classifier_sampler(

@@ -89,6 +89,20 @@ class TweedieDiffusion:
         index = tokens.long().unsqueeze(-1)  # + √ᾱ_t λ at each token's entry: the scaled one-hot
         return y.scatter_(-1, index, alpha_bar**0.5 * self.onehot_scale, reduce="add")
 
+    def input_scale(self, t: torch.Tensor) -> torch.Tensor:
+        """EDM's c_in for a λ-hot over K classes: 1/√(ᾱ_t λ²/K + 1 − ᾱ_t) ``(B,)``, so that
+        ``c_in · y_t`` has unit mean square per coordinate at every t (a network-input preconditioning)."""
+        alpha_bar = self.schedule.alpha_bar(t).float()
+        return (alpha_bar * self.onehot_scale**2 / self.num_classes + 1 - alpha_bar).rsqrt()
+
+    def posterior(self, y_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The exact p(y_0 = e_k | y_t) under a uniform prior over the K classes ``(B[, N], K)``:
+        softmax(λ√ᾱ_t · y_t / (1 − ᾱ_t)). Still a function of y_t alone (in situ); at t = T it is
+        (almost) uniform, near t = 0 it is the one-hot."""
+        alpha_bar = _per_sample(self.schedule.alpha_bar(t).float(), y_t)
+        logits = self.onehot_scale * alpha_bar.sqrt() * y_t.float() / (1 - alpha_bar).clamp(min=1e-6)
+        return torch.softmax(logits, dim=-1)
+
     def predict_y0_from_eps(self, y_t: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """Tweedie's estimate of the clean vector from a noise prediction: (y_t − √(1−ᾱ_t) ε̂) / √ᾱ_t.
 

@@ -61,6 +61,10 @@ class EngineConfig:
         save_every: optimizer steps between checkpoints (``0``: only at the end).
         eval_every, log_every: optimizer steps between evaluations / metric rows (``0``: at the end).
         resume: continue from the newest loadable checkpoint in ``output/checkpoints`` when there is one.
+        time_budget: seconds of training (evaluation included) after which the run stops, ``0`` for none.
+            With a budget the learning-rate schedule follows the elapsed share of it (warmup by steps,
+            then cosine to 0 at the budget), so that runs of equal budget are compared fairly; ``steps``
+            stays an upper bound. All processes stop at the same step (the mean elapsed time decides).
     """
 
     output: str
@@ -81,6 +85,7 @@ class EngineConfig:
     eval_every: int = 0
     log_every: int = 10
     resume: bool = False
+    time_budget: float = 0.0
     run_args: dict | None = None  # the script's arguments, kept in every checkpoint
 
 
@@ -106,11 +111,14 @@ def amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
     return torch.bfloat16 if mode == "bf16" else torch.float16
 
 
-def lr_factor(step: int, total: int, warmup: int) -> float:
-    """Linear warmup then cosine decay to 0 (Goyal et al.; paper §4.1), as a factor of the peak lr."""
+def lr_factor(step: int, total: int, warmup: int, progress: float | None = None) -> float:
+    """Linear warmup then cosine decay to 0 (Goyal et al.; paper §4.1), as a factor of the peak lr.
+    ``progress`` in [0, 1] replaces the share of steps done (a time budget's elapsed share)."""
     if step < warmup:
         return (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    if progress is None:
+        progress = (step - warmup) / max(1, total - warmup)
+    progress = min(1.0, progress)
     return 0.5 * (1 + math.cos(math.pi * progress))
 
 
@@ -190,12 +198,15 @@ def train(
     env: DistEnv,
     *,
     evaluate: Callable[[nn.Module], dict[str, Any]] | None = None,
+    stateful: Any = None,
 ) -> TrainResult:
     """Train ``model`` on ``dataset`` with ``loss_fn(model, batch, generator) -> loss``.
 
     ``evaluate(ema_model)`` runs on every process (it may shard its work) every ``eval_every`` steps
     and at the end; rank 0's returned dict is logged. Parameters with ``requires_grad=False`` (a
-    frozen encoder) are not optimised.
+    frozen encoder) are not optimised. ``stateful`` (anything with ``state_dict``/``load_state_dict``,
+    e.g. :class:`tdd.timesteps.AdaptiveTimesteps`) is saved in every checkpoint (rank 0's) and restored
+    on resume.
     """
     from tqdm.auto import tqdm
 
@@ -229,6 +240,8 @@ def train(
         scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
         step, elapsed_before, skipped = state["step"], state["seconds"], state["skipped_unreadable"]
+        if stateful is not None and state.get("extra") is not None:
+            stateful.load_state_dict(state["extra"])
         saved_rngs = state["rng"]
         if len(saved_rngs) == env.world_size and len(saved_rngs[env.rank]["generators"]) == accum:
             set_rng_state(saved_rngs[env.rank], generators)
@@ -271,6 +284,7 @@ def train(
                 "skipped_unreadable": skipped,
                 "world_size": env.world_size,
                 "args": json.loads(json.dumps(config.run_args or {}, default=str)),
+                "extra": stateful.state_dict() if stateful is not None else None,
             }
             save_state(ckpt_dir, step, state, keep=config.keep_checkpoints)
 
@@ -284,7 +298,8 @@ def train(
     bar = tqdm(total=config.steps, initial=step, disable=not env.is_main, mininterval=interval, desc="train")
     window_loss, window_steps, window_start, last = 0.0, 0, time.perf_counter(), {}
     try:
-        while step < config.steps:
+        done = bool(config.time_budget and elapsed_before >= config.time_budget)  # resumed past the budget
+        while step < config.steps and not done:
             epoch, first = divmod(step, steps_per_epoch)
             sampler.set_epoch(epoch, first)
             items.set_epoch(epoch)
@@ -312,14 +327,21 @@ def train(
                             loss = wrapped(batch, generators[j])
                         scaler.scale(loss / accum).backward()
                     loss_sum += loss.detach().float()
-                totals = all_reduce_sum(torch.stack([loss_sum, torch.tensor(float(step_skipped), device=env.device)]))
-                loss_total, skipped_now = totals.tolist()  # the step's one host sync
+                now = elapsed_before + time.perf_counter() - start
+                extras = torch.tensor([float(step_skipped), now], device=env.device)
+                totals = all_reduce_sum(torch.cat([loss_sum.reshape(1), extras]))
+                loss_total, skipped_now, now_sum = totals.tolist()  # the step's one host sync
                 mean_loss = loss_total / (accum * env.world_size)
                 if not math.isfinite(mean_loss):
                     raise FloatingPointError(
                         f"loss is {mean_loss} at step {step + 1}; stopping the run before the update "
                         f"(resume from the last checkpoint in {ckpt_dir} with a lower lr, or --amp none)"
                     )
+                if config.time_budget:  # the schedule follows the elapsed share of the budget
+                    progress = max(step / config.steps, now_sum / env.world_size / config.time_budget)
+                    factor = lr_factor(step, config.steps, config.warmup_steps, progress=progress)
+                    for group in optimizer.param_groups:
+                        group["lr"] = config.lr * factor
                 scaler.unscale_(optimizer)
                 torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
                 scaler.step(optimizer)
@@ -333,7 +355,9 @@ def train(
                 bar.update(1)
                 bar.set_postfix(loss=f"{mean_loss:.4f}", refresh=False)
 
-                done = step >= config.steps
+                done = step >= config.steps or bool(
+                    config.time_budget and now_sum / env.world_size >= config.time_budget
+                )
                 seconds = round(elapsed_before + time.perf_counter() - start, 3)
                 log_due = done or (config.log_every and step % config.log_every == 0)
                 eval_due = done or (config.eval_every and step % config.eval_every == 0)
@@ -359,7 +383,7 @@ def train(
                     save(step, seconds)
                 if done:
                     break
-        if step >= config.steps and not last:  # resumed at the very end: evaluate once more
+        if not last:  # resumed at the very end (or past the time budget): evaluate once more
             last = {"step": step, **run_eval()}
     finally:
         bar.close()

@@ -25,6 +25,7 @@ import torch
 from tdd.schedule import NoiseSchedule
 
 TRAINING_TIMESTEPS = ("uniform", "alpha_bar", "adaptive")
+SAMPLING_SPACINGS = ("uniform", "informative")
 
 
 class UniformTimesteps:
@@ -160,3 +161,36 @@ def explicit_spacing(timesteps: list[int], num_timesteps: int) -> list[int]:
     if any(a <= b for a, b in zip(ts, ts[1:])):
         raise ValueError(f"sampling timesteps must be strictly decreasing, got {timesteps}")
     return ts
+
+
+def curve_on_grid(ts: list[int], values: list[float], num_timesteps: int) -> torch.Tensor:
+    """A curve measured at a few timesteps ``ts``, linearly interpolated to t = 1..T ``(T,)``."""
+    if len(ts) != len(values) or len(ts) < 2:
+        raise ValueError("a measured curve needs at least two (t, value) points of equal count")
+    order = sorted(range(len(ts)), key=lambda i: ts[i])
+    x = torch.tensor([float(ts[i]) for i in order], dtype=torch.float64)
+    y = torch.tensor([float(values[i]) for i in order], dtype=torch.float64)
+    grid = torch.arange(1, num_timesteps + 1, dtype=torch.float64)
+    index = torch.searchsorted(x, grid).clamp(1, len(x) - 1)
+    x0, x1, y0, y1 = x[index - 1], x[index], y[index - 1], y[index]
+    w = ((grid - x0) / (x1 - x0)).clamp(0, 1)
+    return y0 + w * (y1 - y0)
+
+
+def sampling_timesteps(config, steps: int, spacing: str | list[int] | None = None) -> list[int] | None:
+    """The timesteps a sampler should visit for a model: ``spacing`` ``None`` takes the checkpoint's
+    own (``config.spacing``, ``"uniform"`` for checkpoints without one), ``"uniform"`` the paper's
+    respacing (returned as ``None``), ``"informative"`` equal drops of the CE curve measured after
+    training (``config.ce_curve``), a list an explicit choice (its length is the step count)."""
+    if spacing is None:
+        spacing = getattr(config, "spacing", "uniform")
+    if isinstance(spacing, (list, tuple)):
+        return explicit_spacing(list(spacing), config.num_timesteps)
+    if spacing == "uniform":
+        return None
+    if spacing == "informative":
+        if not getattr(config, "ce_curve", None):
+            raise ValueError("this model has no measured CE curve for 'informative' spacing; use 'uniform'")
+        curve = curve_on_grid(config.ce_curve_t, config.ce_curve, config.num_timesteps)
+        return informative_spacing(curve, steps)
+    raise ValueError(f"spacing must be one of {SAMPLING_SPACINGS} or a list of timesteps, got {spacing!r}")

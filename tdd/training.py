@@ -71,6 +71,8 @@ def tdd_loss(
     mask: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
     timesteps: UniformTimesteps | None = None,
+    self_cond: bool = False,
+    unroll: float = 0.0,
 ) -> torch.Tensor:
     """The TDD training loss of one batch, for any denoiser ``model(y_t, t, cond, drop_cond)``.
 
@@ -85,6 +87,13 @@ def tdd_loss(
         timesteps: where t is drawn (:mod:`tdd.timesteps`); ``None`` is the paper's t ~ U{1..T}. A
             sampler other than the uniform one brings its own CE weighting (ᾱ_t-proportional draws
             and the adaptive one use unweighted CE) and learns from each batch's CE.
+        self_cond: self-conditioning (Analog Bits, CDCD): for a random half of the items a first pass
+            without gradient gives p̂, fed to the second pass (the model's ``self_cond`` input); the other
+            half gets zeros, as the sampler's first step does.
+        unroll: the share of items whose y_t is built from the model's own argmax at a noisier
+            timestep instead of the true tokens (SUNDAE's unrolled denoising, in TDD's own terms: the
+            sampler's argmax → one-hot → re-noise), so that it learns to repair its drafts.
+    With both off, the random draws and the forward are exactly those of the paper's recipe.
     """
     from tdd.losses import eps_mse_loss, tdd_cross_entropy
 
@@ -96,7 +105,14 @@ def tdd_loss(
     t = None if timesteps is None else timesteps.sample(len(labels), generator=generator, device=labels.device)
     y_t, t, noise = diffusion.training_pair(labels, generator=generator, t=t)
     drop = sample_drop_mask(len(labels), cond_drop, generator=generator, device=labels.device)
-    out = model(y_t, t, cond, drop)
+    if (self_cond or unroll) and objective == "eps_mse":
+        raise ValueError("self_cond and unroll act on the predicted tokens: use a cross-entropy objective")
+    if unroll:
+        y_t = unrolled_input(model, diffusion, cond, labels, y_t, t, noise, drop, unroll, generator)
+    if self_cond:
+        out = model(y_t, t, cond, drop, self_cond=self_cond_input(model, y_t, t, cond, drop, generator))
+    else:
+        out = model(y_t, t, cond, drop)
     if objective == "eps_mse":
         return eps_mse_loss(out, noise, mask=mask)
     weighting = "alpha_bar" if objective == "ce" else "none"
@@ -105,6 +121,55 @@ def tdd_loss(
         timesteps.update(t, per_item_ce(out.detach(), labels, mask))
     alpha_bar = diffusion.schedule.alpha_bar(t)
     return tdd_cross_entropy(out, labels, alpha_bar, weighting=weighting, label_smoothing=label_smoothing, mask=mask)
+
+
+def _rows(x: Any, keep: torch.Tensor) -> Any:
+    return map_tensors(lambda v: v[keep], x)
+
+
+@torch.no_grad()
+def self_cond_input(
+    model: nn.Module, y_t: torch.Tensor, t: torch.Tensor, cond: Any, drop: torch.Tensor, generator
+) -> torch.Tensor:
+    """p̂ ``y_t.shape``: zeros, and for a random half of the rows the model's own first-pass softmax."""
+    use = torch.rand(len(y_t), generator=generator, device=y_t.device) < 0.5
+    fed = torch.zeros_like(y_t)
+    if use.any():
+        first = model(y_t[use], t[use], _rows(cond, use), drop[use], self_cond=torch.zeros_like(y_t[use]))
+        fed[use] = torch.softmax(first.float(), dim=-1).to(fed.dtype)
+    return fed
+
+
+@torch.no_grad()
+def unrolled_input(
+    model: nn.Module,
+    diffusion: TweedieDiffusion,
+    cond: Any,
+    labels: torch.Tensor,
+    y_t: torch.Tensor,
+    t: torch.Tensor,
+    noise: torch.Tensor,
+    drop: torch.Tensor,
+    share: float,
+    generator,
+) -> torch.Tensor:
+    """For a ``share`` of the rows, y_t re-built as the sampler builds it: the model predicts from the
+    true tokens noised to a larger t' ∈ (t, T], its argmax is made one-hot and noised to t (same ε)."""
+    if not 0 < share <= 1:
+        raise ValueError(f"unroll must lie in (0, 1], got {share}")
+    pick = (torch.rand(len(labels), generator=generator, device=labels.device) < share) & (t < diffusion.num_timesteps)
+    if not pick.any():
+        return y_t
+    t_pick = t[pick]
+    span = (diffusion.num_timesteps - t_pick).float()
+    draw = torch.rand(len(t_pick), generator=generator, device=t.device)
+    t_hi = t_pick + (draw * span).long().clamp(max=span.long() - 1) + 1  # uniform in (t, T]
+    y_hi = diffusion.q_sample(diffusion.one_hot(labels[pick]), t_hi, generator=generator)
+    kwargs = {"self_cond": torch.zeros_like(y_hi)} if getattr(model.config, "self_cond", False) else {}
+    draft = model(y_hi, t_hi, _rows(cond, pick), drop[pick], **kwargs).argmax(-1)
+    y_t = y_t.clone()
+    y_t[pick] = diffusion.q_sample(diffusion.one_hot(draft).to(y_t.dtype), t_pick, noise[pick])
+    return y_t
 
 
 def per_item_ce(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:

@@ -76,11 +76,21 @@ from tdd.distributed import DistEnv, all_gather_objects, barrier  # noqa: E402
 from tdd.engine import train  # noqa: E402
 from tdd.losses import masked_diffusion_loss  # noqa: E402
 from tdd.masked import MaskedDiffusion  # noqa: E402
-from tdd.models.captioner import ARCaptioner, CaptionerConfig, MDDCaptioner, TDDCaptioner  # noqa: E402
-from tdd.timesteps import make_timesteps  # noqa: E402
+from tdd.models.captioner import INPUT_PRECONDS, ARCaptioner, CaptionerConfig, MDDCaptioner, TDDCaptioner  # noqa: E402
+from tdd.timesteps import SAMPLING_SPACINGS, TRAINING_TIMESTEPS, make_timesteps  # noqa: E402
 from tdd.training import OBJECTIVES, sample_drop_mask, tdd_loss  # noqa: E402
 
 METHODS = {"tdd": TDDCaptioner, "mdd": MDDCaptioner, "ar": ARCaptioner}
+# A named recipe sets these defaults; a config file or a flag given on the command line still wins.
+RECIPES: dict[str, dict[str, Any]] = {
+    "paper": {},
+    "improved": {
+        "train_timesteps": "adaptive",
+        "input_precond": "posterior",
+        "self_cond": True,
+        "sample_spacing": "informative",
+    },
+}
 DATA = ("scenes", "folder", "coco", "hf")
 
 
@@ -118,8 +128,18 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--schedule", default="linear", choices=["linear", "cosine"])
     p.add_argument("--num-timesteps", type=int, default=1000)
     p.add_argument("--kfold", type=int, default=4, help="TDD: timesteps per image (§3.3)")
-    p.add_argument("--train-timesteps", default="uniform", choices=["uniform", "alpha_bar"],
-                   help="TDD: t ~ U{1..T} with ᾱ_t-weighted CE (the paper), or t ∝ ᾱ_t with plain CE")  # fmt: skip
+    # TDD's levers (issue "TDD that learns fast"); the defaults are the paper's, --recipe improved sets them
+    recipe = "paper: the defaults below; improved: the levers the ablation supports (a config or flag still wins)"
+    p.add_argument("--recipe", default="paper", choices=sorted(RECIPES), help=recipe)
+    when = "TDD: t ~ U{1..T} with ᾱ_t-weighted CE (the paper), t ∝ ᾱ_t with plain CE, or adaptive (plain CE)"
+    p.add_argument("--train-timesteps", default="uniform", choices=TRAINING_TIMESTEPS, help=when)
+    p.add_argument("--onehot-scale", type=float, default=1.0, help="TDD: λ of the λ-hot (§3.2)")
+    p.add_argument("--input-precond", default="none", choices=INPUT_PRECONDS, help="TDD: how y_t enters the decoder")
+    p.add_argument("--adaln-zero", action=argparse.BooleanOptionalAction, default=False, help="DiT's adaLN-Zero init")
+    p.add_argument("--self-cond", action=argparse.BooleanOptionalAction, default=False, help="TDD: self-conditioning")
+    p.add_argument("--unroll", type=float, default=0.0, help="TDD: share of items built from the model's own draft")
+    spacing = "TDD: the sampling timesteps the checkpoint uses by default (informative: from its CE curve)"
+    p.add_argument("--sample-spacing", default="uniform", choices=SAMPLING_SPACINGS, help=spacing)
     p.add_argument("--cond-drop", type=float, default=0.1)
     # optimisation
     p.add_argument("--steps", type=int, default=20_000, help="optimizer steps")
@@ -144,8 +164,13 @@ def get_parser() -> argparse.ArgumentParser:
 
 def build_model(args: argparse.Namespace, vocab_size: int, max_len: int = MAX_CAPTION_WORDS):
     fields = {f.name for f in dataclasses.fields(CaptionerConfig)}
+    tdd_only = {"onehot_scale", "input_precond", "self_cond"}  # MDD and AR keep their defaults
     config = CaptionerConfig(
-        **{k: v for k, v in vars(args).items() if k in fields and k not in ("max_len", "vocab_size")},
+        **{
+            k: v
+            for k, v in vars(args).items()
+            if k in fields and k not in ("max_len", "vocab_size") and (args.method == "tdd" or k not in tdd_only)
+        },
         vocab_size=vocab_size,
         max_len=max_len,
         mask_id=MASK_ID,
@@ -157,15 +182,31 @@ def build_model(args: argparse.Namespace, vocab_size: int, max_len: int = MAX_CA
     return model
 
 
-def batch_loss(model, args, images, tokens, diffusion, process, g) -> torch.Tensor:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Defaults ← ``--recipe`` ← YAML ``--config`` ← command line."""
+    parser = get_parser()
+    recipe = parser.parse_known_args(argv)[0].recipe
+    if recipe not in RECIPES:
+        parser.error(f"unknown recipe {recipe!r}")
+    parser.set_defaults(**RECIPES[recipe])
+    args = parse_with_config(parser, argv)
+    if args.recipe != recipe:  # the config file named the recipe: apply it under the file and the flags
+        parser.set_defaults(**RECIPES[args.recipe])
+        args = parse_with_config(parser, argv)
+    return args
+
+
+def training_timesteps(args: argparse.Namespace, diffusion: TweedieDiffusion):
+    """The run's sampler of training timesteps (``None``: the paper's uniform draw)."""
+    return None if args.train_timesteps == "uniform" else make_timesteps(args.train_timesteps, diffusion.schedule)
+
+
+def batch_loss(model, args, images, tokens, diffusion, process, g, timesteps=None) -> torch.Tensor:
     """One batch's loss for the model's method; the image path runs once."""
     cond = model.encode(images)
     if args.method == "tdd":
-        timesteps = (
-            None if args.train_timesteps == "uniform" else make_timesteps(args.train_timesteps, diffusion.schedule)
-        )
         return tdd_loss(model, diffusion, cond, tokens, objective=args.loss, kfold=args.kfold, cond_drop=args.cond_drop,
-                        generator=g, timesteps=timesteps)  # fmt: skip
+                        generator=g, timesteps=timesteps, self_cond=args.self_cond, unroll=args.unroll)  # fmt: skip
     drop = sample_drop_mask(len(tokens), args.cond_drop, generator=g, device=tokens.device)
     if args.method == "mdd":
         ratio = process.sample_ratio(len(tokens), generator=g, device=tokens.device)
@@ -311,6 +352,24 @@ def text_metrics(captions: list[str], evals: EvalSet) -> dict[str, float]:
     return {"exact_match": exact, **text_similarity(captions, evals.references)}
 
 
+def store_ce_curve(model, tokenizer, evals: EvalSet, args, diffusion: TweedieDiffusion, env: DistEnv) -> None:
+    """Measure the model's teacher-forced CE at a grid of t on (up to 256) held-out captions and keep it
+    in the config, with the run's choice of default sampling spacing (``--sample-spacing``)."""
+    from tdd.diagnostics import teacher_forced_curve, timestep_grid
+
+    n = min(256, len(evals.sources))
+    images = torch.stack([preprocess_rgb(s, args.image_size) for s in evals.sources[:n]]).to(env.device)
+    tokens, _ = encode(tokenizer, [refs[0] for refs in evals.references[:n]], model.config.max_len, truncate=True)
+    g = torch.Generator(device=env.device).manual_seed(args.seed)
+    with torch.inference_mode():
+        cond = model.encode(images)
+        rows = teacher_forced_curve(model, diffusion, cond, tokens.to(env.device), timestep_grid(args.num_timesteps),
+                                    generator=g)  # fmt: skip
+    model.config.ce_curve_t = [r["t"] for r in rows]
+    model.config.ce_curve = [round(r["ce"], 5) for r in rows]
+    model.config.spacing = args.sample_spacing
+
+
 def clip_rows(args: argparse.Namespace, evals: EvalSet, rows: dict[str, list[str]], device) -> dict[str, float]:
     """Mean CLIP score of each row of captions, plus the ground truth and the shuffled ground truth (Tab. 3)."""
     from tdd.evaluation import clip_image_features, load_clip, mean_clip_score
@@ -331,7 +390,8 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
     torch.manual_seed(args.seed)
     model = build_model(args, tokenizer.get_vocab_size(), max_len)
     data = cached_features(args, model, data, env)
-    diffusion = TweedieDiffusion(model.config.vocab_size, args.schedule, args.num_timesteps)
+    diffusion = TweedieDiffusion(model.config.vocab_size, args.schedule, args.num_timesteps, args.onehot_scale)
+    timesteps = training_timesteps(args, diffusion) if args.method == "tdd" else None
     process = MaskedDiffusion(model.config.vocab_size, MASK_ID)
     if env.is_main:
         n_params = sum(p.numel() for p in model.parameters())
@@ -340,7 +400,7 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
     def loss_fn(model, batch, generator):
         images, texts = batch
         tokens, _ = encode(tokenizer, texts, max_len, truncate=True)
-        return batch_loss(model, args, images, tokens.to(images.device), diffusion, process, generator)
+        return batch_loss(model, args, images, tokens.to(images.device), diffusion, process, generator, timesteps)
 
     def evaluate(ema) -> dict[str, float]:
         captions = generate(ema, tokenizer, evals, args, env)  # every rank captions its share
@@ -348,8 +408,11 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
 
     config = engine_config(args, steps=args.steps, lr=args.lr, warmup_steps=args.warmup_steps)
     config.log_every, config.eval_every = args.log_every, args.eval_every
-    run = train(model, data, loss_fn, config, env, evaluate=evaluate)
+    stateful = timesteps if hasattr(timesteps, "state_dict") else None
+    run = train(model, data, loss_fn, config, env, evaluate=evaluate, stateful=stateful)
     ema = run.ema_model.eval()
+    if args.method == "tdd":  # the CE curve on held-out data: informative spacing, kept with the checkpoint
+        store_ce_curve(ema, tokenizer, evals, args, diffusion, env)
     result = {k: v for k, v in run.metrics.items() if k not in ("step", "epoch", "lr", "images_per_s", "seconds")}
     result["eval_steps"] = args.eval_steps
     if args.clip_model:
@@ -367,4 +430,4 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    run_main(main, parse_with_config(get_parser()))
+    run_main(main, parse_args())

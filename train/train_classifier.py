@@ -89,6 +89,7 @@ def get_parser() -> argparse.ArgumentParser:
     # diffusion
     p.add_argument("--schedule", default="linear", choices=["linear", "cosine"])
     p.add_argument("--num-timesteps", type=int, default=1000)
+    p.add_argument("--onehot-scale", type=float, default=1.0, help="λ of the λ-hot (§3.2), kept in the checkpoint")
     p.add_argument("--kfold", type=int, default=4, help="§3.3 feature reuse: timesteps per image (MAR: 4)")
     p.add_argument("--cond-drop", type=float, default=0.1, help="condition dropout for CFG")
     # optimisation (paper §4.1, A.1)

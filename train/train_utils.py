@@ -38,6 +38,8 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--keep-checkpoints", type=int, default=2)
     g.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in OUTPUT/checkpoints")
     g.add_argument("--threads", type=int, default=0, help="torch CPU threads per process (0: torch's default)")
+    budget = "stop after this many seconds of training; the lr schedule follows the budget (0: none)"
+    g.add_argument("--time-budget", type=float, default=0.0, help=budget)
     push = "at the end, upload OUTPUT/final with a generated model card to this Hub repository"
     g.add_argument("--push-to-hub", default=None, metavar="OWNER/NAME", help=push)
 
@@ -71,6 +73,7 @@ def engine_config(args: argparse.Namespace, *, steps: int, lr: float, warmup_ste
         save_every=args.save_every,
         keep_checkpoints=args.keep_checkpoints,
         resume=args.resume,
+        time_budget=args.time_budget,
         run_args=vars(args),
     )
 

@@ -19,12 +19,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tdd.diffusion import TweedieDiffusion
 from tdd.models.conditioning import ImageConditioner
 from tdd.models.layers import TimestepEmbedder, modulate
 from tdd.models.registry import PretrainedModel, register_model
 
 MEMORY_TOKENS_NAME = "kv"  # the condition dict: {"kv": ((k, v) per layer), "c": (B, W)}
-PREPARED_EMB_NAME = "emb"  # a prepared condition: {"emb": embedded c (B, W), "kv": KVBuffer per layer}
+PREPARED_EMB_NAME = "emb"
+INPUT_PRECONDS = ("none", "unit_var", "posterior")
+SPACINGS = ("uniform", "informative")  # a prepared condition: {"emb": embedded c (B, W), "kv": KVBuffer per layer}
 
 
 def _scenes_vit() -> dict[str, Any]:
@@ -36,7 +39,20 @@ def _scenes_vit() -> dict[str, Any]:
 class CaptionerConfig:
     """Args: vocab_size V and max_len N of the captions; the encoder and conditioning module as for
     :class:`~tdd.models.classifier.ClassifierConfig`; depth/heads of the decoder; the diffusion
-    settings (TDD) and the mask id (MDD) the model was trained with."""
+    settings (TDD) and the mask id (MDD) the model was trained with.
+
+    TDD's levers (:mod:`tdd.timesteps`, issue "TDD that learns fast"); the defaults are the paper's, and a
+    checkpoint without these fields loads with them:
+
+    - ``onehot_scale``: λ of the λ-hot (§3.2), used by training and sampling alike.
+    - ``input_precond``: how y_t enters the decoder: ``"none"`` (``Linear(V, W)(y_t)``), ``"unit_var"``
+      (EDM's c_in · y_t, unit mean square at every t) or ``"posterior"`` (the exact p(y_0 | y_t), an
+      in-situ function of y_t, through ``Linear(V, W)``).
+    - ``adaln_zero``: DiT's initialisation (every block's modulation and the output head start at zero).
+    - ``self_cond``: the previous prediction p̂ ``(B, N, V)`` enters through a zero-initialised projection.
+    - ``spacing``: the sampling timesteps used by default, ``"uniform"`` (the paper) or ``"informative"``
+      (equal drops of ``ce_curve``, the model's held-out CE at ``ce_curve_t``, measured after training).
+    """
 
     vocab_size: int
     max_len: int = 16
@@ -54,6 +70,21 @@ class CaptionerConfig:
     num_timesteps: int = 1000
     parameterization: str = "x0"
     mask_id: int = 1
+    onehot_scale: float = 1.0
+    input_precond: str = "none"
+    adaln_zero: bool = False
+    self_cond: bool = False
+    spacing: str = "uniform"
+    ce_curve_t: list[int] | None = None
+    ce_curve: list[float] | None = None
+
+    def __post_init__(self):
+        if self.input_precond not in INPUT_PRECONDS:
+            raise ValueError(f"input_precond must be one of {INPUT_PRECONDS}, got {self.input_precond!r}")
+        if self.spacing not in SPACINGS:
+            raise ValueError(f"spacing must be one of {SPACINGS}, got {self.spacing!r}")
+        if self.spacing == "informative" and not self.ce_curve:
+            raise ValueError("spacing 'informative' needs the measured ce_curve")
 
 
 @dataclass
@@ -162,6 +193,16 @@ class _Captioner(PretrainedModel):
         self.null_memory = nn.Parameter(torch.randn(1, 1, w) * 0.02)  # CFG: the unconditional memory token
         self.norm = nn.LayerNorm(w)
         self.head = nn.Linear(w, config.vocab_size)
+        if getattr(config, "adaln_zero", False):
+            self._zero_init()
+
+    def _zero_init(self) -> None:
+        """adaLN-Zero (DiT): each block starts as the identity (shift, scale, gate = 0) and the logits at 0."""
+        for block in self.blocks:
+            nn.init.zeros_(block.modulation[-1].weight)
+            nn.init.zeros_(block.modulation[-1].bias)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
 
     @property
     def num_outputs(self) -> int:
@@ -234,11 +275,39 @@ class TDDCaptioner(_Captioner):
         super().__init__(config, pretrained_encoder)
         self.in_proj = nn.Linear(config.vocab_size, config.width)  # noisy one-hot → width
         self.t_embed = TimestepEmbedder(config.width)
+        # the noise process, for the input preconditioning only (c_in, the exact posterior)
+        self.diffusion = TweedieDiffusion(config.vocab_size, config.schedule, config.num_timesteps, config.onehot_scale)
+        if config.self_cond:
+            self.self_cond_proj = nn.Linear(config.vocab_size, config.width)
+            nn.init.zeros_(self.self_cond_proj.weight)  # starts as the model without self-conditioning
+            nn.init.zeros_(self.self_cond_proj.bias)
 
-    def forward(self, y_t: torch.Tensor, t: torch.Tensor, cond: dict, drop_cond: torch.Tensor | None = None):
-        """``y_t`` ``(B, N, V)``, ``t`` ``(B,)``, ``cond`` from :meth:`encode` → logits ``(B, N, V)``."""
+    def embed_input(self, y_t: torch.Tensor, t: torch.Tensor, self_cond: torch.Tensor | None = None) -> torch.Tensor:
+        """y_t ``(B, N, V)`` (and the previous prediction, with ``self_cond``) → decoder input ``(B, N, W)``."""
+        precond = self.config.input_precond
+        if precond == "unit_var":
+            y_t = y_t * self.diffusion.input_scale(t).to(y_t.dtype)[:, None, None]
+        elif precond == "posterior":
+            y_t = self.diffusion.posterior(y_t, t).to(y_t.dtype)
+        x = self.in_proj(y_t)
+        if self.config.self_cond:
+            x = x + self.self_cond_proj(torch.zeros_like(y_t) if self_cond is None else self_cond.to(y_t.dtype))
+        return x
+
+    def forward(
+        self,
+        y_t: torch.Tensor,
+        t: torch.Tensor,
+        cond: dict,
+        drop_cond: torch.Tensor | None = None,
+        self_cond: torch.Tensor | None = None,
+    ):
+        """``y_t`` ``(B, N, V)``, ``t`` ``(B,)``, ``cond`` from :meth:`encode` → logits ``(B, N, V)``.
+
+        ``self_cond`` ``(B, N, V)``: the previous prediction's probabilities (models with ``self_cond``;
+        ``None`` is the all-zero "no previous prediction" input)."""
         emb, kv = self._condition(cond, drop_cond)
-        return self._decode(self.in_proj(y_t), emb + self.t_embed(t), kv)
+        return self._decode(self.embed_input(y_t, t, self_cond), emb + self.t_embed(t), kv)
 
     def example_forward(self, batch_size: int, generator: torch.Generator | None = None) -> torch.Tensor:
         c = self.config

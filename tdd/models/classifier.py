@@ -41,7 +41,8 @@ class ClassifierConfig:
         image_size, in_chans: the input images ``(in_chans, image_size, image_size)``.
         width, cond_depth, cond_heads, num_class_tokens, pool: the conditioning module (M = cond_depth).
         denoiser_width, denoiser_depth: the adaLN MLP denoiser (TDD only).
-        schedule, num_timesteps, parameterization: how the TDD model was trained (read by the sampler).
+        schedule, num_timesteps, parameterization, onehot_scale: how the TDD model was trained (read by
+            the sampler; ``onehot_scale`` is λ of the λ-hot, §3.2).
     """
 
     num_classes: int = 10
@@ -59,6 +60,7 @@ class ClassifierConfig:
     schedule: str = "linear"
     num_timesteps: int = 1000
     parameterization: str = "x0"
+    onehot_scale: float = 1.0
 
 
 def _tiny_config() -> ClassifierConfig:

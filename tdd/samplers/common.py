@@ -101,8 +101,9 @@ class GuidedDenoiser:
             return cond, drop
         return prepare(cond, drop, self.seq_len), None
 
-    def __call__(self, x: torch.Tensor, t: torch.Tensor | int, scale: float) -> torch.Tensor:
-        """The guided prediction for ``x``; ``t`` is ``(B,)`` or one timestep shared by the batch."""
+    def __call__(self, x: torch.Tensor, t: torch.Tensor | int, scale: float, **inputs: torch.Tensor) -> torch.Tensor:
+        """The guided prediction for ``x``; ``t`` is ``(B,)`` or one timestep shared by the batch;
+        ``inputs`` are further batch-first inputs of the model (e.g. ``self_cond``), doubled with CFG."""
         guided = scale != 1.0
         if not isinstance(t, torch.Tensor):  # made at the size the call needs (CFG doubles the batch)
             t = torch.full((len(x) * (2 if guided else 1),), t, dtype=torch.long, device=x.device)
@@ -112,14 +113,15 @@ class GuidedDenoiser:
             if self._single is None:
                 self._single = self._prepare(self.cond, None)
             cond, drop = self._single
-            return self.model(x, t, cond, drop)
+            return self.model(x, t, cond, drop, **inputs)
         if self._double is None:
             both = map_tensors(lambda c: torch.cat([c, c]), self.cond)
             b = self.batch_size
             drop = torch.cat([torch.zeros(b, dtype=torch.bool), torch.ones(b, dtype=torch.bool)]).to(x.device)
             self._double = self._prepare(both, drop)
         cond, drop = self._double
-        out_cond, out_uncond = self.model(torch.cat([x, x]), t, cond, drop).chunk(2)
+        inputs = {k: torch.cat([v, v]) for k, v in inputs.items()}
+        out_cond, out_uncond = self.model(torch.cat([x, x]), t, cond, drop, **inputs).chunk(2)
         return torch.lerp(out_uncond, out_cond, scale)  # eq. (1), A.3: uncond + s · (cond − uncond)
 
 
@@ -140,6 +142,8 @@ class StepRecord:
             at the last step of single-label sampling (TDD classifiers); else ``None``.
         is_masked: MDD only, ``(B, N)`` bool.
         guidance_scale: γ_i used at this step.
+        fed_probs: TDD with self-conditioning, ``(B[, N], K)``: the previous step's probabilities that
+            this step's network saw (zeros at the first step; ``None`` for K > ``FULL_PROBS_MAX_CLASSES``).
     """
 
     step: int
@@ -153,6 +157,7 @@ class StepRecord:
     probs: torch.Tensor | None = None
     is_masked: torch.Tensor | None = None
     guidance_scale: float = 1.0
+    fed_probs: torch.Tensor | None = None
 
     @property
     def is_last(self) -> bool:

@@ -20,6 +20,7 @@ from tdd.diffusion import TweedieDiffusion
 from tdd.rng import Generators
 from tdd.samplers.common import (
     DEFAULT_RECORD_TOPK,
+    FULL_PROBS_MAX_CLASSES,
     Denoiser,
     Guidance,
     GuidedDenoiser,
@@ -30,6 +31,7 @@ from tdd.samplers.common import (
     draw,
     summarize,
 )
+from tdd.timesteps import explicit_spacing
 
 PARAMETERIZATIONS = ("x0", "epsilon")
 
@@ -47,6 +49,11 @@ class TDDSampler(Sampler):
         parameterization: ``"x0"`` when the network outputs class logits (TDD), ``"epsilon"`` when
             it predicts the noise (Tab. 2's regression ablation; decoded by Tweedie's formula).
         record_topk: how many candidates per position a :class:`StepRecord` keeps.
+        timesteps: the S timesteps to visit, largest first (:func:`tdd.timesteps.informative_spacing`,
+            :func:`~tdd.timesteps.explicit_spacing`); ``None`` is the paper's uniform respacing of
+            ``steps``. When given, ``steps`` must equal its length.
+        self_cond: feed each step the previous step's probabilities (a model trained with
+            self-conditioning); the records keep what was fed (``fed_probs``).
     """
 
     diffusion: TweedieDiffusion
@@ -56,9 +63,15 @@ class TDDSampler(Sampler):
     temperature: float = 1.0
     parameterization: str = "x0"
     record_topk: int = DEFAULT_RECORD_TOPK
+    timesteps: list[int] | None = None
+    self_cond: bool = False
 
     def __post_init__(self):
         check_sampling_args(self.steps, self.to_one, self.temperature)
+        if self.timesteps is not None:
+            self.timesteps = explicit_spacing(self.timesteps, self.diffusion.num_timesteps)
+            if len(self.timesteps) != self.steps:
+                raise ValueError(f"{len(self.timesteps)} timesteps given for steps={self.steps}")
         if self.parameterization not in PARAMETERIZATIONS:
             raise ValueError(f"parameterization must be one of {PARAMETERIZATIONS}, got {self.parameterization!r}")
 
@@ -92,7 +105,7 @@ class TDDSampler(Sampler):
         clamp = check_clamp(clamp_tokens, clamp_mask, shape)
         if clamp is not None:
             clamp = (clamp[0].to(device), clamp[1].to(device))
-        timesteps = diffusion.schedule.respace(self.steps).tolist()
+        timesteps = self.timesteps or diffusion.schedule.respace(self.steps).tolist()
 
         y = diffusion.prior(shape, generator=generator, device=device)  # y_T, (B[, N], K)
         if clamp is not None:
@@ -100,10 +113,11 @@ class TDDSampler(Sampler):
             y = self._clamp_input(y, t_start, clamp, generator)
         net = GuidedDenoiser(model, cond, batch_size, seq_len)
         previous = None
+        fed = torch.zeros_like(y) if self.self_cond else None  # the previous prediction (none at first)
         for i, t_now in enumerate(timesteps):
             gamma = self.guidance.scale_at(i, self.steps)
             # 1. predict
-            out = net(y, t_now, gamma).float()  # (B[, N], K)
+            out = (net(y, t_now, gamma) if fed is None else net(y, t_now, gamma, self_cond=fed)).float()  # (B[, N], K)
             if self.parameterization == "x0":
                 scores = out
             else:  # Tweedie's formula from the predicted noise
@@ -121,6 +135,10 @@ class TDDSampler(Sampler):
                 tokens = torch.where(clamp[1], clamp[0], tokens)
             changed = torch.ones_like(tokens, dtype=torch.bool) if previous is None else tokens != previous
             previous = tokens
+            fed_probs = None
+            if fed is not None:
+                fed_probs = fed if fed.shape[-1] <= FULL_PROBS_MAX_CLASSES else None
+                fed = probs.to(fed.dtype)  # what the next step will see
             yield StepRecord(
                 step=i,
                 num_steps=self.steps,
@@ -128,6 +146,7 @@ class TDDSampler(Sampler):
                 tokens=tokens,
                 changed=changed,
                 guidance_scale=gamma,
+                fed_probs=fed_probs,
                 **summary,
             )
             if is_last:

@@ -1,0 +1,193 @@
+"""Ablation of TDD's training and sampling levers on the scenes captioner, at an equal time budget.
+
+Every row trains ``train/train_captioner.py`` with the scenes config of its method for ``--budget``
+seconds of training on one thread (``--time-budget``: the lr schedule follows the budget), then is
+evaluated on ``--eval-size`` held-out scenes: exact match and attribute accuracy at 2, 5, 10 and 20
+steps, teacher-forced CE in bands of t, optimizer steps, images seen and sampling ms per caption.
+
+    python experiments/tdd_levers.py --row paper --seed 0     # one row (trains, then evaluates)
+    python experiments/tdd_levers.py --rows paper self_cond   # several, one after the other
+    python experiments/tdd_levers.py --table                  # results/tdd_levers.md from the runs made
+
+A row's run lives in ``--runs-dir/levers/<row>_b<budget>_s<seed>`` and is reused (``--resume``) when the
+script is run again; rows can run two at a time on two cores (each uses one thread).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+import train_captioner
+from captioning import held_out
+from common import ROOT, command_line, experiment_parser, markdown_table, write_result
+
+from tdd.caption import caption
+from tdd.data.scenes import caption_metrics
+from tdd.data.tokenizer import encode, load_tokenizer
+from tdd.diagnostics import teacher_forced_curve
+from tdd.diffusion import TweedieDiffusion
+from tdd.models.registry import PretrainedModel
+
+CONFIGS = {m: ROOT / "train" / "configs" / f"scenes_{m}.yaml" for m in ("tdd", "mdd", "ar")}
+# row → (method, training flags, sampling options); "informative" re-samples the paper row's model
+ROWS: dict[str, tuple[str, list[str], dict]] = {
+    "paper": ("tdd", [], {}),
+    "alpha_bar": ("tdd", ["--train-timesteps", "alpha_bar"], {}),
+    "adaptive": ("tdd", ["--train-timesteps", "adaptive"], {}),
+    "lambda2": ("tdd", ["--onehot-scale", "2"], {}),
+    "unit_var": ("tdd", ["--input-precond", "unit_var"], {}),
+    "posterior": ("tdd", ["--input-precond", "posterior"], {}),
+    "adaln_zero": ("tdd", ["--adaln-zero"], {}),
+    "self_cond": ("tdd", ["--self-cond"], {}),
+    "unroll": ("tdd", ["--unroll", "0.25"], {}),
+    "informative": ("tdd", [], {"spacing": "informative"}),
+    "improved": ("tdd", ["--recipe", "improved"], {}),
+    "mdd": ("mdd", [], {}),
+    "ar": ("ar", [], {}),
+}
+TRAINS_AS = {"informative": "paper"}  # rows that evaluate another row's model
+STEP_COUNTS = (2, 5, 10, 20)
+BANDS = ((1, 60), (60, 160), (160, 420), (420, 600), (600, 1000))
+TIMING_IMAGES = 10
+
+
+def get_parser():
+    p = experiment_parser(__doc__)
+    p.add_argument("--row", default=None, choices=sorted(ROWS))
+    p.add_argument("--rows", nargs="*", default=[], choices=sorted(ROWS))
+    p.add_argument("--table", action="store_true", help="write results/tdd_levers.md from the finished rows")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--budget", type=float, default=360.0, help="seconds of training per row (one thread)")
+    p.add_argument("--eval-size", type=int, default=500)
+    return p
+
+
+def run_dir(args, row: str, budget: float | None = None, seed: int | None = None) -> Path:
+    budget = args.budget if budget is None else budget
+    seed = args.seed if seed is None else seed
+    return Path(args.runs_dir).parent / "levers" / f"{TRAINS_AS.get(row, row)}_b{budget:g}_s{seed}"
+
+
+def train_row(args, row: str) -> Path:
+    method, flags, _ = ROWS[row]
+    out = run_dir(args, row)
+    if (out / "final" / "config.json").is_file():
+        print(f"reusing {out}", flush=True)
+        return out
+    argv = ["--config", str(CONFIGS[method]), *flags, "--seed", str(args.seed), "--threads", "1",
+            "--time-budget", str(args.budget), "--steps", "100000", "--eval-every", "0", "--log-every", "100",
+            "--save-every", "200", "--eval-size", "16", "--output", str(out), "--resume"]  # fmt: skip
+    if args.smoke:
+        argv += ["--time-budget", "3", "--train-size", "64", "--batch-size", "8", "--warmup-steps", "2"]
+    print(f"training {row}: {' '.join(argv)}", flush=True)
+    train_captioner.main(train_captioner.parse_args(argv))
+    return out
+
+
+def band_ce(model, tokenizer, images, references, seed: int) -> dict[str, float]:
+    """Teacher-forced CE (nats/token) averaged over a few t in each band of ``BANDS``."""
+    c = model.config
+    diffusion = TweedieDiffusion(c.vocab_size, c.schedule, c.num_timesteps, c.onehot_scale)
+    tokens, _ = encode(tokenizer, [r[0] for r in references], c.max_len, truncate=True)
+    g = torch.Generator().manual_seed(seed)
+    with torch.inference_mode():
+        cond = model.encode(images)
+        out = {}
+        for lo, hi in BANDS:
+            ts = torch.linspace(lo, hi, 5).round().long().tolist()
+            rows = teacher_forced_curve(model, diffusion, cond, tokens, ts, generator=g)
+            out[f"ce_{lo}_{hi}"] = statistics.mean(r["ce"] for r in rows)
+    return out
+
+
+def evaluate_row(args, row: str, out: Path) -> dict:
+    method, _, sampling = ROWS[row]
+    model = PretrainedModel.from_pretrained(out / "final").eval()
+    tokenizer = load_tokenizer(out / "final")
+    n = 8 if args.smoke else args.eval_size
+    images, descriptions, references, _ = held_out(n, "test", model.config.image_size)
+    metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    trained = next(m for m in reversed(metrics) if "seconds" in m)
+    result = {"row": row, "method": method, "seed": args.seed, "budget": args.budget, "steps": trained["step"],
+              "images_seen": trained["step"] * model.checkpoint_extra["train_args"]["batch_size"],
+              "train_seconds": trained["seconds"], "eval_size": n}  # fmt: skip
+    counts = (None,) if method == "ar" else STEP_COUNTS
+    for steps in counts:
+        kw = {} if steps is None else {"steps": steps, **sampling}
+        captions = []
+        g = torch.Generator().manual_seed(args.seed)
+        for i in range(0, n, 100):
+            captions += caption(model, tokenizer, images[i : i + 100], generator=g, **kw).captions
+        result[f"at_{steps or 'greedy'}"] = caption_metrics(captions, descriptions)
+    timing_kw = {} if method == "ar" else {"steps": 20, **sampling}
+    times = []
+    for x in images[:TIMING_IMAGES]:
+        start = time.perf_counter()
+        caption(model, tokenizer, x[None], generator=torch.Generator().manual_seed(0), **timing_kw)
+        times.append(time.perf_counter() - start)
+    result["ms_per_caption"] = 1000 * statistics.median(times)
+    if method == "tdd":
+        result.update(band_ce(model, tokenizer, images, references, args.seed))
+    (out / f"ablation_{row}.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def run_row(args, row: str) -> dict:
+    torch.set_num_threads(1)
+    return evaluate_row(args, row, train_row(args, row))
+
+
+def _fmt(values: list[float], scale: float = 100.0, digits: int = 1) -> str:
+    """One value, or mean ± spread (half the range) over seeds."""
+    if len(values) == 1:
+        return f"{scale * values[0]:.{digits}f}"
+    mean = statistics.mean(values)
+    return f"{scale * mean:.{digits}f} ± {scale * (max(values) - min(values)) / 2:.{digits}f}"
+
+
+def table(args) -> str:
+    found: dict[tuple[str, float], list[dict]] = {}
+    for path in sorted((Path(args.runs_dir).parent / "levers").glob("*/ablation_*.json")):
+        r = json.loads(path.read_text())
+        found.setdefault((r["row"], r["budget"]), []).append(r)
+    header = ["row", "budget s", "seeds", "steps", "images seen"]
+    header += [f"exact@{s}" for s in STEP_COUNTS] + ["shape@20", "colour@20", "size@20", "count@20", "relation@20"]
+    header += [f"CE t∈[{lo},{hi}]" for lo, hi in BANDS] + ["ms/caption"]
+    rows = []
+    order = {name: i for i, name in enumerate(ROWS)}
+    for (row, budget), runs in sorted(found.items(), key=lambda kv: (kv[0][1], order[kv[0][0]])):
+        line = [row, f"{budget:g}", ",".join(str(r["seed"]) for r in runs)]
+        line += [_fmt([r["steps"] for r in runs], 1, 0), _fmt([r["images_seen"] for r in runs], 1, 0)]
+        for s in STEP_COUNTS:
+            key = "at_greedy" if runs[0]["method"] == "ar" else f"at_{s}"
+            line.append(_fmt([r[key]["exact_match"] for r in runs]))
+        last = "at_greedy" if runs[0]["method"] == "ar" else "at_20"
+        line += [_fmt([r[last][a] for r in runs]) for a in ("shape", "colour", "size", "count", "relation")]
+        for lo, hi in BANDS:
+            key = f"ce_{lo}_{hi}"
+            line.append(_fmt([r[key] for r in runs], 1, 3) if key in runs[0] else "–")
+        line.append(_fmt([r["ms_per_caption"] for r in runs], 1, 1))
+        rows.append(line)
+    return markdown_table(header, rows)
+
+
+def main() -> None:
+    args = get_parser().parse_args()
+    for row in ([args.row] if args.row else []) + args.rows:
+        run_row(args, row)
+    if args.table:
+        text = "# TDD's levers on the scenes captioner, at an equal time budget\n\n"
+        text += f"Command: `{command_line()}` (each row: `python experiments/tdd_levers.py --row NAME --seed S "
+        text += "--budget B`). Exact match and attributes in % on held-out test scenes, argmax sampling, no CFG "
+        text += "(AR: greedy, the same figure in every step column); CE: teacher-forced, nats per token.\n\n"
+        text += table(args)
+        write_result(args, "tdd_levers.md", text)
+
+
+if __name__ == "__main__":
+    main()

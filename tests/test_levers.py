@@ -1,0 +1,230 @@
+"""TDD's levers (issue "TDD that learns fast"): λ-hot, input preconditioning, adaLN-Zero,
+self-conditioning, unrolled training, informative spacing, the time budget — their mathematics, that each
+is stored in the checkpoint and picked up by sampling, and that checkpoints without them are unchanged."""
+
+import dataclasses
+import json
+import math
+
+import pytest
+import torch
+
+from tdd.caption import caption, captioner_sampler
+from tdd.data.images import rgb_to_tensor
+from tdd.data.scenes import make_scene, vocabulary
+from tdd.data.tokenizer import MASK_ID, encode, word_tokenizer
+from tdd.diagnostics import onehot_information, teacher_forced_curve, timestep_grid
+from tdd.diffusion import TweedieDiffusion
+from tdd.engine import lr_factor
+from tdd.models import TDDCaptioner
+from tdd.models.captioner import CaptionerConfig
+from tdd.models.registry import PretrainedModel
+from tdd.timesteps import curve_on_grid, sampling_timesteps
+from tdd.training import tdd_loss, unrolled_input
+
+LEVERS = {
+    "onehot_scale": 2.0,
+    "input_precond": "posterior",
+    "adaln_zero": True,
+    "self_cond": True,
+}
+
+
+def _tiny(**levers):
+    torch.manual_seed(0)
+    config = dataclasses.replace(TDDCaptioner.tiny_config(), **levers)
+    return TDDCaptioner(config).eval()
+
+
+def _cond(model, n=3):
+    return model.encode(model.example_images(n, torch.Generator().manual_seed(1)))
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+def test_unit_variance_input_at_every_t(scale):
+    d = TweedieDiffusion(37, onehot_scale=scale)
+    g = torch.Generator().manual_seed(0)
+    labels = torch.randint(37, (4000,), generator=g)
+    for t in (1, 50, 200, 500, 1000):
+        tt = torch.full((4000,), t)
+        y = d.q_sample(d.one_hot(labels), tt, generator=g) * d.input_scale(tt)[:, None]
+        assert y.pow(2).mean().item() == pytest.approx(1.0, abs=0.02), t
+
+
+def test_posterior_is_exact_bayes_and_uniform_at_T():
+    d = TweedieDiffusion(5, onehot_scale=1.5)
+    y = torch.randn(2, 5)
+    t = torch.tensor([100, 1000])
+    a = d.schedule.alpha_bar(t)[:, None]
+    # Bayes by hand: log N(y; √ᾱ λ e_k, (1 − ᾱ) I) for each k, normalised
+    means = a.sqrt()[:, :, None] * 1.5 * torch.eye(5)[None]  # (B, K candidates, K dims)
+    log_lik = -((y[:, None, :] - means) ** 2).sum(-1) / (2 * (1 - a))
+    torch.testing.assert_close(d.posterior(y, t), torch.softmax(log_lik, -1), rtol=1e-4, atol=1e-5)
+    assert d.posterior(y, torch.tensor([1000, 1000])).max() < 0.3  # nearly uniform: nothing to see
+
+
+def test_onehot_information_matches_the_notes():
+    """../notes/one-hot-snr.md: P(argmax = token) ≈ 0.50 at t = 138, ≈ 1/V at T; information < 0.1 nat at 420."""
+    rows = onehot_information(TweedieDiffusion(37), [138, 420, 1000], generator=torch.Generator().manual_seed(0))
+    assert rows[0]["p_argmax"] == pytest.approx(0.501, abs=0.03)
+    assert rows[1]["mutual_info"] < 0.12 and rows[2]["mutual_info"] < 0.01
+    assert rows[2]["p_argmax"] == pytest.approx(1 / 37, abs=0.01)
+    grid = timestep_grid(1000)
+    assert grid[0] == 1 and grid[-1] == 1000 and grid == sorted(set(grid))
+
+
+def test_adaln_zero_starts_as_identity_blocks_and_zero_logits():
+    model = _tiny(adaln_zero=True)
+    y = torch.randn(3, 5, 11)
+    out = model(y, torch.tensor([1, 500, 1000]), _cond(model))
+    assert torch.count_nonzero(out) == 0
+    for block in model.blocks:
+        assert torch.count_nonzero(block.modulation[-1].weight) == 0
+
+
+def test_self_conditioning_off_is_the_old_model_bit_for_bit():
+    """With self_cond, a zero-initialised projection: before training the output does not depend on p̂;
+    without it, the forward and the loss's random draws are exactly the paper's."""
+    plain, with_sc = _tiny(), _tiny(self_cond=True)
+    missing, unexpected = with_sc.load_state_dict(plain.state_dict(), strict=False)
+    assert unexpected == [] and set(missing) == {"self_cond_proj.weight", "self_cond_proj.bias"}
+    y, t, cond = torch.randn(3, 5, 11), torch.tensor([3, 300, 900]), _cond(plain)
+    p_hat = torch.softmax(torch.randn(3, 5, 11), -1)
+    torch.testing.assert_close(with_sc(y, t, cond, None, self_cond=p_hat), plain(y, t, cond), rtol=0, atol=0)
+    d, labels = TweedieDiffusion(11), torch.randint(11, (3, 5), generator=torch.Generator().manual_seed(2))
+    a = tdd_loss(plain, d, cond, labels, generator=torch.Generator().manual_seed(3))
+    b = tdd_loss(plain, d, cond, labels, generator=torch.Generator().manual_seed(3), self_cond=False, unroll=0.0)
+    assert a.item() == b.item()
+
+
+def test_self_conditioned_sampler_feeds_the_previous_probabilities():
+    model = _tiny(self_cond=True)
+    with torch.no_grad():  # make p̂ matter
+        model.self_cond_proj.weight.normal_(0, 1.0)
+    sampler = captioner_sampler(model, steps=4)
+    assert sampler.self_cond
+    records = list(sampler.iterate(model, _cond(model), batch_size=3, seq_len=5, generator=torch.Generator()))
+    assert torch.count_nonzero(records[0].fed_probs) == 0  # nothing before the first step
+    for before, after in zip(records, records[1:]):
+        torch.testing.assert_close(after.fed_probs, before.probs)
+
+
+def test_unrolled_input_rebuilds_a_share_from_the_models_draft():
+    model, d = _tiny(), TweedieDiffusion(11)
+    cond = _cond(model, 4)
+    labels = torch.randint(11, (4, 5), generator=torch.Generator().manual_seed(0))
+    t = torch.tensor([10, 200, 600, 1000])
+    y_t, _, noise = d.training_pair(labels, t=t, generator=torch.Generator().manual_seed(1))
+    drop = torch.zeros(4, dtype=torch.bool)
+    out = unrolled_input(model, d, cond, labels, y_t, t, noise, drop, 1.0, torch.Generator().manual_seed(2))
+    torch.testing.assert_close(out[3], y_t[3])  # t = T has no noisier step
+    changed = [not torch.equal(out[i], y_t[i]) for i in range(3)]
+    assert any(changed)
+    for i in range(3):  # each rebuilt row is a clean one-hot (of some draft) noised to t with the same ε
+        a = d.schedule.alpha_bar(t[i : i + 1])
+        y0 = (out[i] - (1 - a).sqrt() * noise[i]) / a.sqrt()
+        assert torch.allclose(y0.sum(-1), torch.ones(5), atol=1e-4) and torch.allclose(
+            y0.max(-1).values, torch.ones(5), atol=1e-4
+        )
+    with pytest.raises(ValueError, match="unroll"):
+        unrolled_input(model, d, cond, labels, y_t, t, noise, drop, 1.5, None)
+
+
+def test_informative_sampling_timesteps_from_the_stored_curve():
+    config = TDDCaptioner.tiny_config()
+    assert sampling_timesteps(config, 10) is None  # uniform: the paper's respacing
+    config.ce_curve_t, config.ce_curve = [1, 100, 200, 400, 1000], [0.0, 0.2, 2.0, 3.5, 3.6]
+    ts = sampling_timesteps(config, 10, "informative")
+    assert ts[0] == 1000 and ts == sorted(ts, reverse=True) and len(set(ts)) == 10
+    assert sum(100 <= t <= 400 for t in ts) >= 6  # where the CE falls
+    assert sampling_timesteps(config, 3, [900, 300, 10]) == [900, 300, 10]
+    grid = curve_on_grid(config.ce_curve_t, config.ce_curve, 1000)
+    assert grid[0] == 0.0 and grid[149].item() == pytest.approx(1.1) and grid[-1] == 3.6
+    with pytest.raises(ValueError, match="spacing"):
+        sampling_timesteps(config, 3, "bogus")
+    with pytest.raises(ValueError, match="ce_curve"):
+        dataclasses.replace(TDDCaptioner.tiny_config(), spacing="informative")
+
+
+def test_a_checkpoint_with_every_lever_reloads_and_samples_the_same(tmp_path):
+    model = _tiny(**LEVERS)
+    model.config.ce_curve_t, model.config.ce_curve = [1, 300, 1000], [0.1, 2.0, 2.4]
+    model.config.spacing = "informative"
+    model.save_pretrained(tmp_path / "m")
+    again = PretrainedModel.from_pretrained(tmp_path / "m").eval()
+    assert dataclasses.asdict(again.config) == dataclasses.asdict(model.config)
+    sampler = captioner_sampler(again, steps=5)
+    assert sampler.self_cond and sampler.diffusion.onehot_scale == 2.0
+    assert sampler.timesteps == sampling_timesteps(model.config, 5, "informative") and sampler.timesteps[0] == 1000
+    images = model.example_images(2, torch.Generator().manual_seed(0))
+    tok = word_tokenizer([f"w{i}" for i in range(11 - 2)])
+    a = caption(model, tok, images, generator=torch.Generator().manual_seed(0), steps=5)
+    b = caption(again, tok, images, generator=torch.Generator().manual_seed(0), steps=5)
+    assert torch.equal(a.tokens, b.tokens) and [r.t for r in a.records] == [float(t) for t in sampler.timesteps]
+    u = caption(again, tok, images, generator=torch.Generator().manual_seed(0), steps=5, spacing="uniform")
+    assert [r.t for r in u.records] == [1000.0, 750.0, 500.0, 251.0, 1.0]
+
+
+def test_an_old_checkpoint_without_lever_fields_loads_and_samples_as_before(tmp_path):
+    model = _tiny()
+    model.save_pretrained(tmp_path / "old")
+    path = tmp_path / "old" / "config.json"
+    saved = json.loads(path.read_text())
+    for name in ("onehot_scale", "input_precond", "adaln_zero", "self_cond", "spacing", "ce_curve_t", "ce_curve"):
+        saved["config"].pop(name)
+    path.write_text(json.dumps(saved))
+    old = PretrainedModel.from_pretrained(tmp_path / "old").eval()
+    sampler = captioner_sampler(old, steps=4)
+    assert sampler.timesteps is None and not sampler.self_cond and sampler.diffusion.onehot_scale == 1.0
+    cond = _cond(model)
+    reference = TDDSampler_reference(model, cond)
+    got = sampler.sample(old, cond, batch_size=3, seq_len=5, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(got.tokens, reference)
+
+
+def TDDSampler_reference(model, cond):
+    from tdd.samplers import TDDSampler
+
+    sampler = TDDSampler(TweedieDiffusion(11), steps=4)
+    return sampler.sample(model, cond, batch_size=3, seq_len=5, generator=torch.Generator().manual_seed(4)).tokens
+
+
+def test_lr_follows_the_time_budget():
+    assert lr_factor(0, 100, 10) == pytest.approx(0.1)
+    assert lr_factor(50, 100, 10, progress=0.0) == 1.0
+    assert lr_factor(50, 100, 10, progress=0.5) == pytest.approx(0.5)
+    assert lr_factor(50, 100, 10, progress=2.0) == pytest.approx(0.0)
+
+
+def test_tiny_captioner_with_every_lever_overfits_a_handful_of_scenes():
+    """Adaptive timesteps, posterior input, adaLN-Zero, self-conditioning and unrolling together learn
+    four scenes' captions; the CE curve then gives informative steps that caption them right."""
+    from tdd.timesteps import make_timesteps
+
+    torch.manual_seed(0)
+    tok = word_tokenizer(vocabulary())
+    scenes = [make_scene(i, 0, "train", 32) for i in range(4)]
+    images = torch.stack([rgb_to_tensor(s.image) for s in scenes])
+    tokens, _ = encode(tok, [s.caption for s in scenes], 16)
+    kw = dict(img_size=32, patch_size=8, in_chans=3, embed_dim=32, depth=1, num_heads=2)
+    config = CaptionerConfig(tok.get_vocab_size(), encoder_kwargs=kw, image_size=32, width=64, depth=2, heads=2,
+                             mask_id=MASK_ID, **LEVERS)  # fmt: skip
+    model = TDDCaptioner(config)
+    d = TweedieDiffusion(config.vocab_size, onehot_scale=config.onehot_scale)
+    timesteps = make_timesteps("adaptive", d.schedule, bins=10)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(300):
+        loss = tdd_loss(model, d, model.encode(images), tokens, kfold=8, generator=g, timesteps=timesteps,
+                        self_cond=True, unroll=0.25)  # fmt: skip
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert math.isfinite(loss.item()) and not timesteps.ce.isnan().any()
+    model.eval()
+    with torch.inference_mode():
+        rows = teacher_forced_curve(model, d, model.encode(images), tokens, timestep_grid(1000, 20))
+    model.config.ce_curve_t, model.config.ce_curve = [r["t"] for r in rows], [r["ce"] for r in rows]
+    model.config.spacing = "informative"
+    out = caption(model, tok, images, generator=torch.Generator().manual_seed(0), steps=10)
+    assert out.captions == [s.caption for s in scenes]
