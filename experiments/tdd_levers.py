@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 import torch
-import train_captioner
 from captioning import held_out
 from common import ROOT, command_line, experiment_parser, markdown_table, write_result
 
@@ -73,6 +72,8 @@ def run_dir(args, row: str, budget: float | None = None, seed: int | None = None
 
 
 def train_row(args, row: str) -> Path:
+    import train_captioner  # train/ is on sys.path once common is imported
+
     method, flags, _ = ROWS[row]
     out = run_dir(args, row)
     if (out / "final" / "config.json").is_file():

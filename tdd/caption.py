@@ -32,6 +32,7 @@ def captioner_sampler(
     omega: float = 0.0,
     window: tuple[float, float] = (0.3, 0.55),
     spacing: str | list[int] | None = None,
+    omega_steps: int | None = None,
 ) -> TDDSampler | MDDSampler:
     """The sampler matching ``model``: :class:`TDDSampler` for TDD, :class:`MDDSampler` for MDD.
 
@@ -47,7 +48,9 @@ def captioner_sampler(
                           timesteps=timesteps, self_cond=c.self_cond)  # fmt: skip
     if isinstance(model, MDDCaptioner):
         process = MaskedDiffusion(c.vocab_size, c.mask_id)
-        return MDDSampler(process, steps, guidance, to_one, temperature, remasking, omega, window)
+        return MDDSampler(
+            process, steps, guidance, to_one, temperature, remasking, omega, window, omega_steps=omega_steps
+        )
     raise TypeError(f"{type(model).__name__} has no denoising sampler (the AR captioner decodes greedily)")
 
 

@@ -17,6 +17,8 @@ SCRIPTS = [
     "eval_captioners",
     "caption_steps",
     "omega_sweep",
+    "timestep_information",
+    "tdd_levers",
     "fig9_sentences",
     "fig10_settle",
     "tab3_clip_score",
@@ -24,6 +26,7 @@ SCRIPTS = [
 
 
 OUTPUT = {"eval_shipped": "shipped_models", "eval_captioners": "captioners"}
+EXTRA = {"tdd_levers": ["--rows", "paper", "informative", "mdd", "--table"]}
 PLOTS = {"fig3_accuracy_per_epoch", "fig5_steps", "fig6_distributions", "fig10_settle", "caption_steps"}
 
 
@@ -36,12 +39,14 @@ def dirs(tmp_path_factory):
 @pytest.mark.parametrize("script", SCRIPTS)  # in this order: later scripts reuse earlier runs
 def test_experiment_script_smoke(script, dirs):
     runs, results = dirs
-    cmd = [sys.executable, str(ROOT / "experiments" / f"{script}.py"), "--smoke"]
+    cmd = [sys.executable, str(ROOT / "experiments" / f"{script}.py"), "--smoke", *EXTRA.get(script, [])]
     out = subprocess.run(
         [*cmd, "--runs-dir", str(runs), "--results-dir", str(results)], capture_output=True, text=True, timeout=600
     )
     assert out.returncode == 0, out.stderr[-3000:]
     table = (results / f"{OUTPUT.get(script, script)}.md").read_text()
     assert table.startswith("# ") and "| " in table and "Command: `python" in table
+    if script == "timestep_information":
+        assert "plotly" in (results / "timestep_information.html").read_text()
     if script in PLOTS:
         assert (results / f"{script}.png").stat().st_size > 1000

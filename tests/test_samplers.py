@@ -178,7 +178,24 @@ def test_mdd_omega_zero_never_remasks_and_omega_remasks_only_in_window(cond):
     process = MaskedDiffusion(K, MASK_ID)
     assert remasked_steps(MDDSampler(process, steps=20, omega=0.0)) == []
     steps = remasked_steps(MDDSampler(process, steps=20, omega=0.5, window=(0.3, 0.55)))
-    assert steps and all(0.3 <= s / 20 < 0.55 for s in steps)
+    assert steps and all(0.3 <= s / 20 <= 0.55 for s in steps)
+    active = [i for i in range(20) if MDDSampler(process, steps=20, omega=0.5, window=(0.3, 0.55)).remask_active(i)]
+    assert active == [6, 7, 8, 9, 10, 11]  # the window's right end (i/S = 0.55) included
+
+
+def test_mdd_omega_steps_makes_the_total_remasking_independent_of_the_step_count():
+    """ω of a 4096-step sampler: a decoded token's chance to survive the window is the same at any S."""
+    process = MaskedDiffusion(K, MASK_ID)
+    survive = []
+    for steps in (20, 256, 4096):
+        sampler = MDDSampler(process, steps=steps, omega=0.01, window=(0.3, 0.55), omega_steps=4096)
+        active = sum(sampler.remask_active(i) for i in range(steps))
+        survive.append((1 - sampler.step_omega) ** active)
+    assert survive[0] == pytest.approx(survive[2], rel=1e-6) and survive[1] == pytest.approx(survive[2], rel=1e-6)
+    assert MDDSampler(process, steps=4096, omega=0.01, omega_steps=4096).step_omega == pytest.approx(0.01)
+    assert MDDSampler(process, steps=20, omega=0.01).step_omega == 0.01  # per step, as given
+    with pytest.raises(ValueError, match="omega_steps"):
+        MDDSampler(process, steps=20, omega=0.01, omega_steps=0)
 
 
 def test_mdd_clamped_positions_never_change(cond):

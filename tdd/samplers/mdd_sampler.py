@@ -3,12 +3,18 @@ DLC appendix's random remasking of already-decoded tokens with ratio ω inside a
 
     x ← all [MASK] (clamped positions hold their tokens)
     for step i = 0..S-1:
-        0. remask   if i/S ∈ [w_lo, w_hi): each decoded, unclamped token → [MASK] with prob. ω
+        0. remask   if i/S ∈ [w_lo, w_hi]: each decoded, unclamped token → [MASK] with prob. ω_S
         1. predict  p = softmax(f_θ(x, t, c)) with CFG; [MASK] is never predicted
         2. to-one   x̂_0 = argmax p  or  multinomial(p)
         3. unmask   keep x̂_0 at the k_i masked positions of highest confidence (LLaDA's
                     ``low_confidence``) or at k_i random ones (``random``); the rest stay masked.
                     k_i = ceil(#masked / (S − i)), so the last step unmasks everything.
+
+ω is the DLC appendix's per-step rate, of a 4096-step sampler there. Run with S steps, the same ω per
+step remasks far less in total at S = 20 than at S = 4096. With ``omega_steps`` = S_ref, ω is read as
+the rate of an S_ref-step sampler and each of the A_S active steps of this one (those in the window) uses
+ω_S = 1 − (1 − ω)^(A_ref / A_S), so that a decoded token survives the window with the same probability
+(1 − ω)^A_ref whatever S; ``None`` uses ω per step as given.
 """
 
 from __future__ import annotations
@@ -49,7 +55,9 @@ class MDDSampler(Sampler):
         remasking: how the k_i positions to decode are chosen: ``"low_confidence"`` or ``"random"``.
         omega: ω, the probability that a decoded token is masked again at a step inside ``window``;
             0 disables remasking.
-        window: ``(lo, hi)`` fractions of the trajectory in which ω is active.
+        window: ``(lo, hi)`` fractions of the trajectory in which ω is active (both ends included).
+        omega_steps: S_ref, the step count ω refers to (4096 for the DLC appendix's ω); ``None``: ω per
+            step of this sampler, as given.
     """
 
     process: MaskedDiffusion
@@ -61,6 +69,7 @@ class MDDSampler(Sampler):
     omega: float = 0.0
     window: tuple[float, float] = DEFAULT_REMASK_WINDOW
     record_topk: int = DEFAULT_RECORD_TOPK
+    omega_steps: int | None = None
 
     def __post_init__(self):
         check_sampling_args(self.steps, self.to_one, self.temperature)
@@ -71,11 +80,25 @@ class MDDSampler(Sampler):
         lo, hi = self.window
         if not 0 <= lo <= hi <= 1:
             raise ValueError(f"window must satisfy 0 ≤ lo ≤ hi ≤ 1, got {self.window}")
+        if self.omega_steps is not None and self.omega_steps < 1:
+            raise ValueError(f"omega_steps must be a positive step count, got {self.omega_steps}")
+
+        self.step_omega = self._step_omega()  # ω_S, the remasking probability at each active step
+
+    def _step_omega(self) -> float:
+        if self.omega_steps is None or self.omega in (0.0, 1.0):
+            return self.omega
+        active = self._active_steps(self.steps)
+        return 1 - (1 - self.omega) ** (self._active_steps(self.omega_steps) / active) if active else 0.0
+
+    def _active_steps(self, steps: int) -> int:
+        lo, hi = self.window
+        return sum(lo <= i / steps <= hi for i in range(steps))
 
     def remask_active(self, step: int) -> bool:
-        """Whether ω-remasking applies at 0-based ``step`` (its progress i/S lies in the window)."""
+        """Whether ω-remasking applies at 0-based ``step`` (its progress i/S lies in the window, ends included)."""
         lo, hi = self.window
-        return self.omega > 0 and lo <= step / self.steps < hi
+        return self.omega > 0 and lo <= step / self.steps <= hi
 
     @torch.inference_mode()
     def iterate(
@@ -109,7 +132,7 @@ class MDDSampler(Sampler):
             # 0. ω-remasking of decoded tokens inside the window (DLC appendix, Fig. 8)
             if self.remask_active(i):
                 u = rng.rand(shape, generator, device)
-                x = torch.where((x != mask_id) & ~pinned & (u < self.omega), torch.full_like(x, mask_id), x)
+                x = torch.where((x != mask_id) & ~pinned & (u < self.step_omega), torch.full_like(x, mask_id), x)
             is_masked = x == mask_id  # (B, N)
             ratio = is_masked.float().mean(-1)  # t of eq. (4): the current masking ratio, (B,)
             gamma = self.guidance.scale_at(i, self.steps)
