@@ -90,7 +90,17 @@ class UploadedImage(gr.Image):
 
 
 def _settings(
-    steps, cfg, cfg_schedule, to_one, temperature, seed, remasking="low_confidence", omega=0.0, w0=0.3, w1=0.55
+    steps,
+    cfg,
+    cfg_schedule,
+    to_one,
+    temperature,
+    seed,
+    remasking="low_confidence",
+    omega=0.0,
+    w0=0.3,
+    w1=0.55,
+    spacing="checkpoint",
 ):
     return core.Settings(
         steps=steps,
@@ -102,6 +112,7 @@ def _settings(
         remasking=remasking,
         omega=omega,
         window=(w0, w1),
+        spacing=spacing,
     )
 
 
@@ -204,11 +215,23 @@ def side_by_side(image, steps, seed):
         raise gr.Error(str(e)) from e
 
 
-def api_caption(image, steps=20, cfg=1.0, seed=0, method="tdd", model="", to_one="argmax", temperature=1.0, pins=""):
-    """Caption an image; JSON with ``result`` (the caption), ``seconds`` and the per-step ``trajectory``."""
+def api_caption(
+    image,
+    steps=20,
+    cfg=1.0,
+    seed=0,
+    method="tdd",
+    model="",
+    to_one="argmax",
+    temperature=1.0,
+    pins="",
+    spacing="checkpoint",
+):
+    """Caption an image; JSON with ``result`` (the caption), ``seconds`` and the per-step ``trajectory``.
+    ``spacing``: TDD's sampling timesteps, ``checkpoint`` (the model's own), ``uniform`` or ``informative``."""
     try:
         name = model or f"scenes-{core.check_method(method)}"
-        settings = _settings(steps, cfg, "constant", to_one, temperature, seed)
+        settings = _settings(steps, cfg, "constant", to_one, temperature, seed, spacing=spacing)
         core.check_model(name, "caption")
         run = core.run_to_end(name, image, settings, pins or "", task="caption")
         return run.to_json(core.load(name))
@@ -242,7 +265,13 @@ def _sampling_controls(masked: bool):
         omega = gr.Slider(0.0, 0.5, value=0.0, step=0.001, label="ω remasking (masked baseline)", visible=masked)
         w0 = gr.Slider(0.0, 1.0, value=0.3, step=0.05, label="ω window start", visible=masked)
         w1 = gr.Slider(0.0, 1.0, value=0.55, step=0.05, label="ω window end", visible=masked)
-    return [steps, cfg, cfg_schedule, to_one, temperature, seed, remasking, omega, w0, w1]
+        spacing = gr.Radio(
+            list(core.SPACING_CHOICES),
+            value="checkpoint",
+            label="TDD timesteps (checkpoint: the model's own; informative: where its CE falls)",
+            visible=masked,
+        )
+    return [steps, cfg, cfg_schedule, to_one, temperature, seed, remasking, omega, w0, w1, spacing]
 
 
 def _task_tab(task: str, examples: list[str]):
@@ -375,10 +404,11 @@ def build() -> gr.Blocks:
             a_steps, a_cfg, a_seed = gr.Number(20, precision=0), gr.Number(1.0), gr.Number(0, precision=0)
             a_method, a_model, a_to_one = gr.Textbox("tdd"), gr.Textbox(""), gr.Textbox("argmax")
             a_temp, a_pins, a_out = gr.Number(1.0), gr.Textbox(""), gr.JSON()
+            a_spacing = gr.Textbox("checkpoint")
             a_cap, a_cls = gr.Button(), gr.Button()
         a_cap.click(
             api_caption,
-            [a_image, a_steps, a_cfg, a_seed, a_method, a_model, a_to_one, a_temp, a_pins],
+            [a_image, a_steps, a_cfg, a_seed, a_method, a_model, a_to_one, a_temp, a_pins, a_spacing],
             a_out,
             api_name="caption",
             concurrency_id="run",

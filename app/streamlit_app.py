@@ -30,12 +30,13 @@ def sampling_controls(task: str) -> core.Settings:
         to_one = st.radio("to-one operation", ["argmax", "multinomial"], horizontal=True)
         temperature = st.slider("temperature (multinomial)", 0.1, 3.0, 1.0, 0.1)
         seed = st.number_input("seed", value=0, step=1)
-        remasking, omega, window = "low_confidence", 0.0, (0.3, 0.55)
+        remasking, omega, window, spacing = "low_confidence", 0.0, (0.3, 0.55), "checkpoint"
         if task == "caption":
+            spacing = st.radio("TDD timesteps (checkpoint: the model's own)", core.SPACING_CHOICES, horizontal=True)
             remasking = st.radio("remasking (masked baseline)", ["low_confidence", "random"], horizontal=True)
             omega = st.slider("ω remasking (masked baseline)", 0.0, 0.5, 0.0, 0.001)
             window = st.slider("ω window", 0.0, 1.0, (0.3, 0.55), 0.05)
-    return core.Settings(steps, cfg, cfg_schedule, to_one, temperature, int(seed), remasking, omega, window)
+    return core.Settings(steps, cfg, cfg_schedule, to_one, temperature, int(seed), remasking, omega, window, spacing)
 
 
 @st.cache_resource

@@ -204,6 +204,8 @@ def _caption(args: argparse.Namespace) -> int:
     rows: dict[int, dict] = {}
     if inputs:
         kw = {} if isinstance(model, ARCaptioner) else dict(steps=args.steps, cfg=args.cfg, to_one=args.to_one)
+        if args.spacing is not None and isinstance(model, TDDCaptioner):
+            kw["spacing"] = args.spacing
         generators = _generators(args.seed, len(inputs))
         result = caption(model, tokenizer, torch.stack(list(inputs.values())), generator=generators, **kw)
         per_image = result.seconds / len(inputs)
@@ -211,6 +213,17 @@ def _caption(args: argparse.Namespace) -> int:
             trajectory = [decode(tokenizer, r.tokens[b : b + 1])[0] for r in result.records]
             rows[i] = {"caption": result.captions[b], "trajectory": trajectory, "seconds": per_image}
     return _emit(args.images, rows, errors, args.json, lambda path, row: f"{path}: {row['caption']}")
+
+
+def _spacing(text: str) -> str | list[int]:
+    """``--spacing``: a name, or comma-separated timesteps."""
+    if text in ("uniform", "informative"):
+        return text
+    try:
+        return [int(t) for t in text.split(",")]
+    except ValueError:
+        expected = "expected uniform, informative or timesteps like 1000,300,50"
+        raise argparse.ArgumentTypeError(f"{expected}; got {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -234,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--steps", type=int, default=20, help="sampling steps S (diffusion methods)")
     cap.add_argument("--cfg", type=float, default=1.0, help="classifier-free guidance scale")
     cap.add_argument("--to-one", default="argmax", choices=["argmax", "multinomial"])
+    cap.add_argument("--spacing", default=None, type=_spacing,
+                     help="TDD sampling timesteps: uniform, informative or a list such as 1000,300,120,50 "
+                          "(default: the checkpoint's own; a list sets the step count)")  # fmt: skip
     cap.add_argument("--seed", type=int, default=0)
     cap.add_argument("--json", action="store_true", help="one JSON object per image with the trajectory")
     cap.set_defaults(func=_caption)

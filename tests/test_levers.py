@@ -228,3 +228,28 @@ def test_tiny_captioner_with_every_lever_overfits_a_handful_of_scenes():
     model.config.spacing = "informative"
     out = caption(model, tok, images, generator=torch.Generator().manual_seed(0), steps=10)
     assert out.captions == [s.caption for s in scenes]
+
+
+def test_cli_and_app_switch_the_sampling_timesteps(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from PIL import Image
+
+    from tdd import demo
+
+    image = tmp_path / "scene.png"
+    Image.fromarray(make_scene(0, split="test").image).save(image)
+    cli = [sys.executable, "-m", "tdd", "caption", str(image), "--json", "--spacing"]
+    run = subprocess.run([*cli, "1000,300,120,50"], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    assert run.returncode == 0, run.stderr
+    assert len(json.loads(run.stdout)["trajectory"]) == 4  # the list sets the step count
+    bad = subprocess.run([*cli, "soon"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "timesteps like 1000,300,50" in bad.stderr
+    with pytest.raises(demo.DemoError, match="timesteps must be one of"):
+        demo.Settings(spacing="soon")
+    uniform = demo.run_to_end("scenes-tdd", str(image), demo.Settings(steps=4, spacing="uniform"))
+    assert [r.t for r in uniform.records] == [1000.0, 667.0, 334.0, 1.0]
+    with pytest.raises(demo.DemoError, match="no measured CE curve"):  # the bundled model predates the curve
+        demo.run_to_end("scenes-tdd", str(image), demo.Settings(steps=4, spacing="informative"))

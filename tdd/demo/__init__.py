@@ -53,6 +53,7 @@ from tdd.demo.export import (  # noqa: F401
     export_json,
 )
 from tdd.demo.inputs import (  # noqa: F401
+    SPACING_CHOICES,
     Settings,
     flatten_drawing,
     image_input,

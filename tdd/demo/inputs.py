@@ -40,6 +40,9 @@ def image_input(image: Any, loaded: Loaded):
     return x.unsqueeze(0)
 
 
+SPACING_CHOICES = ("checkpoint", "uniform", "informative")  # TDD sampling timesteps: the model's own, or a choice
+
+
 @dataclass
 class Settings:
     """Sampling settings shared by every control surface (Gradio, Streamlit, API)."""
@@ -53,6 +56,7 @@ class Settings:
     remasking: str = "low_confidence"
     omega: float = 0.0
     window: tuple[float, float] = (0.3, 0.55)
+    spacing: str = "checkpoint"
 
     def __post_init__(self):
         """Cast and check every field; a value out of its documented range gets a message naming it.
@@ -80,6 +84,13 @@ class Settings:
             raise DemoError(f"to-one must be one of {TO_ONE}, got {str(self.to_one)[:40]!r}")
         if self.remasking not in ("low_confidence", "random"):
             raise DemoError(f"remasking must be low_confidence or random, got {str(self.remasking)[:40]!r}")
+        if self.spacing not in SPACING_CHOICES:
+            raise DemoError(f"timesteps must be one of {', '.join(SPACING_CHOICES)}, got {str(self.spacing)[:40]!r}")
+
+    @property
+    def sampling_spacing(self) -> str | None:
+        """For :func:`tdd.caption.captioner_sampler`: ``None`` keeps the checkpoint's own spacing."""
+        return None if self.spacing == "checkpoint" else self.spacing
 
 
 def _number(name: str, value: Any, low: float, high: float, open_low: bool = False) -> float:

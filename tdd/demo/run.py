@@ -125,17 +125,21 @@ def stream(
         clamp_tokens, clamp_mask = parse_pins(pins, loaded)
         if clamp_mask is not None:
             run.pinned = [bool(m) for m in clamp_mask[0]]
-        sampler = captioner_sampler(
-            loaded.model,
-            steps=settings.steps,
-            cfg=settings.cfg,
-            cfg_schedule=settings.cfg_schedule,
-            to_one=settings.to_one,
-            temperature=settings.temperature,
-            remasking=settings.remasking,
-            omega=settings.omega,
-            window=settings.window,
-        )
+        try:
+            sampler = captioner_sampler(
+                loaded.model,
+                steps=settings.steps,
+                cfg=settings.cfg,
+                cfg_schedule=settings.cfg_schedule,
+                to_one=settings.to_one,
+                temperature=settings.temperature,
+                remasking=settings.remasking,
+                omega=settings.omega,
+                window=settings.window,
+                spacing=settings.sampling_spacing,
+            )
+        except ValueError as e:  # e.g. informative timesteps for a model without a measured CE curve
+            raise DemoError(f"{name}: {e}") from None
         steps = caption_steps(loaded.model, x, sampler, generator=g, clamp_tokens=clamp_tokens, clamp_mask=clamp_mask)
     # run.seconds counts the model's own work (input, sampler, decoding), not the time the consumer
     # spends between steps drawing or sending its views
