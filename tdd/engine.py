@@ -46,6 +46,7 @@ from tdd.training import make_ema
 
 log = logging.getLogger(__name__)
 AMP_MODES = ("auto", "bf16", "fp16", "none")
+BUDGET_CLOCKS = ("wall", "cpu")
 LossFn = Callable[[nn.Module, Any, torch.Generator], torch.Tensor]
 
 
@@ -65,6 +66,9 @@ class EngineConfig:
             With a budget the learning-rate schedule follows the elapsed share of it (warmup by steps,
             then cosine to 0 at the budget), so that runs of equal budget are compared fairly; ``steps``
             stays an upper bound. All processes stop at the same step (the mean elapsed time decides).
+        budget_clock: what the budget counts: ``"wall"`` seconds, or ``"cpu"`` seconds of this process
+            (``time.process_time``), which other work on a shared machine does not eat into: with one
+            thread per run, rows of an ablation then get the same compute even when the machine is busy.
     """
 
     output: str
@@ -86,6 +90,7 @@ class EngineConfig:
     log_every: int = 10
     resume: bool = False
     time_budget: float = 0.0
+    budget_clock: str = "wall"
     run_args: dict | None = None  # the script's arguments, kept in every checkpoint
 
 
@@ -231,7 +236,10 @@ def train(
     scaler = torch.amp.GradScaler(env.device.type, enabled=dtype == torch.float16)
     generators = shard_generators(config.seed, env, accum)
 
-    step, elapsed_before, skipped = 0, 0.0, 0
+    if config.budget_clock not in BUDGET_CLOCKS:
+        raise ValueError(f"budget_clock must be one of {BUDGET_CLOCKS}, got {config.budget_clock!r}")
+    clock = time.process_time if config.budget_clock == "cpu" else time.perf_counter
+    step, elapsed_before, skipped, budget_before = 0, 0.0, 0, 0.0
     state = load_latest(ckpt_dir) if config.resume else None
     if state is not None:
         model.load_state_dict(state["model"])
@@ -240,6 +248,7 @@ def train(
         scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
         step, elapsed_before, skipped = state["step"], state["seconds"], state["skipped_unreadable"]
+        budget_before = state.get("budget_seconds", elapsed_before)
         if stateful is not None and state.get("extra") is not None:
             stateful.load_state_dict(state["extra"])
         saved_rngs = state["rng"]
@@ -281,6 +290,7 @@ def train(
                 "scaler": scaler.state_dict(),
                 "rng": rngs,
                 "seconds": seconds,
+                "budget_seconds": budget_before + clock() - budget_start,
                 "skipped_unreadable": skipped,
                 "world_size": env.world_size,
                 "args": json.loads(json.dumps(config.run_args or {}, default=str)),
@@ -293,12 +303,12 @@ def train(
         scores = evaluate(ema.module) if evaluate is not None else {}
         return scores if env.is_main else {}
 
-    start = time.perf_counter()
+    start, budget_start = time.perf_counter(), clock()
     interval = 0.5 if sys.stderr.isatty() else 60.0  # a log file (SLURM) gets a bar line a minute, not a flood
     bar = tqdm(total=config.steps, initial=step, disable=not env.is_main, mininterval=interval, desc="train")
     window_loss, window_steps, window_start, last = 0.0, 0, time.perf_counter(), {}
     try:
-        done = bool(config.time_budget and elapsed_before >= config.time_budget)  # resumed past the budget
+        done = bool(config.time_budget and budget_before >= config.time_budget)  # resumed past the budget
         while step < config.steps and not done:
             epoch, first = divmod(step, steps_per_epoch)
             sampler.set_epoch(epoch, first)
@@ -327,7 +337,7 @@ def train(
                             loss = wrapped(batch, generators[j])
                         scaler.scale(loss / accum).backward()
                     loss_sum += loss.detach().float()
-                now = elapsed_before + time.perf_counter() - start
+                now = budget_before + clock() - budget_start  # on the budget's clock
                 extras = torch.tensor([float(step_skipped), now], device=env.device)
                 totals = all_reduce_sum(torch.cat([loss_sum.reshape(1), extras]))
                 loss_total, skipped_now, now_sum = totals.tolist()  # the step's one host sync
@@ -348,6 +358,9 @@ def train(
                 scaler.update()
                 optimizer.zero_grad(set_to_none=True)
                 scheduler.step()
+                if config.time_budget:  # log the lr this step used, not the step-based schedule's next one
+                    for group in optimizer.param_groups:
+                        group["lr"] = config.lr * factor
                 step += 1
                 ema.update(model, step=step)
                 skipped += int(skipped_now)
@@ -372,6 +385,8 @@ def train(
                         "skipped_unreadable": skipped,
                         "seconds": seconds,
                     }
+                    if config.time_budget:
+                        last["budget_seconds"] = round(now_sum / env.world_size, 3)
                     window_loss, window_steps, window_start = 0.0, 0, time.perf_counter()
                     if eval_due:
                         last.update(run_eval())

@@ -253,3 +253,28 @@ def test_cli_and_app_switch_the_sampling_timesteps(tmp_path):
     assert [r.t for r in uniform.records] == [1000.0, 667.0, 334.0, 1.0]
     with pytest.raises(demo.DemoError, match="no measured CE curve"):  # the bundled model predates the curve
         demo.run_to_end("scenes-tdd", str(image), demo.Settings(steps=4, spacing="informative"))
+
+
+def test_a_time_budget_stops_training_and_a_resume_past_it_trains_no_more(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "run"
+    cmd = [sys.executable, str(root / "train" / "train_captioner.py"), "--config",
+           str(root / "train" / "configs" / "scenes_tdd.yaml"), "--train-size", "64", "--batch-size", "4",
+           "--steps", "100000", "--time-budget", "3", "--budget-clock", "cpu", "--warmup-steps", "2",
+           "--eval-every", "0", "--log-every", "1", "--eval-size", "4", "--eval-steps", "2", "--threads", "1",
+           "--encoder-kwargs", '{"channels": [8, 8, 8, 8], "stem_width": 8, "output_stride": 8}',
+           "--width", "32", "--depth", "1", "--heads", "2", "--output", str(out), "--resume"]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    trained = [r for r in rows if "budget_seconds" in r]
+    assert 2 < len(trained) < 100000 and 3.0 <= trained[-1]["budget_seconds"] < 6.0
+    assert trained[-1]["lr"] < 0.05 * 1e-3  # the cosine reached (nearly) 0 at the budget
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    more = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert max(r["step"] for r in more) == trained[-1]["step"]  # resumed past the budget: no further step

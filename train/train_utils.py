@@ -40,6 +40,8 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--threads", type=int, default=0, help="torch CPU threads per process (0: torch's default)")
     budget = "stop after this many seconds of training; the lr schedule follows the budget (0: none)"
     g.add_argument("--time-budget", type=float, default=0.0, help=budget)
+    clock = "what --time-budget counts: wall-clock seconds, or this process's CPU seconds (fair on a busy machine)"
+    g.add_argument("--budget-clock", default="wall", choices=["wall", "cpu"], help=clock)
     push = "at the end, upload OUTPUT/final with a generated model card to this Hub repository"
     g.add_argument("--push-to-hub", default=None, metavar="OWNER/NAME", help=push)
 
@@ -74,6 +76,7 @@ def engine_config(args: argparse.Namespace, *, steps: int, lr: float, warmup_ste
         keep_checkpoints=args.keep_checkpoints,
         resume=args.resume,
         time_budget=args.time_budget,
+        budget_clock=args.budget_clock,
         run_args=vars(args),
     )
 
