@@ -12,6 +12,7 @@ measured within the same run.
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import random
@@ -111,7 +112,7 @@ def latency(cfg: BenchConfig, models: dict) -> dict[str, dict]:
         for b in cfg.batches:
             x = _images(model, b, cfg.device, cfg.seed)
             if name == "scenes-ar":
-                cases[f"{name}|b{b}|greedy|-"] = lambda m=model, t=tok, x=x: caption(m, t, x)
+                cases[f"{name}|b{b}|greedy|-"] = functools.partial(caption, model, tok, x)
                 continue
             for s in cfg.steps:
                 for scale in (1.0, 2.0):

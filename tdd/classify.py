@@ -81,6 +81,7 @@ def classify(
     sampler = classifier_sampler(model, steps=steps, cfg=cfg, to_one=to_one, temperature=temperature)
     records = list(classify_steps(model, images, sampler, generator=generator))
     last = records[-1]
+    assert last.probs is not None  # a classifier's last record keeps the whole distribution
     return Classification(last.tokens, last.probs, records)
 
 
@@ -95,7 +96,7 @@ def accuracy(
 ) -> float:
     """Top-1 accuracy of :func:`classify` over a dataset held in memory, seeded."""
     g = torch.Generator(device=images.device).manual_seed(seed)
-    correct = 0
+    correct = 0.0
     for i in range(0, len(images), batch_size):
         result = classify(model, images[i : i + batch_size], generator=g, **kwargs)
         correct += (result.labels.cpu() == labels[i : i + batch_size].cpu()).sum().item()

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -330,7 +330,11 @@ def train(
                 for j in range(accum):
                     batch, n_skipped = next(batches)
                     step_skipped += n_skipped
-                    sync = contextlib.nullcontext() if not env.distributed or j == accum - 1 else wrapped.no_sync()
+                    sync = (
+                        contextlib.nullcontext()
+                        if not env.distributed or j == accum - 1
+                        else cast(Any, wrapped).no_sync()
+                    )
                     with sync:
                         with torch.autocast(env.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
                             batch = map_tensors(lambda x: x.to(env.device, non_blocking=True), batch)

@@ -61,7 +61,11 @@ def download(repo_id: str, revision: str | None = None, cache_dir: str | os.Path
     where = f"{repo_id}@{revision}" if revision else repo_id
     try:
         path = snapshot_download(
-            repo_id, revision=revision, cache_dir=cache_dir, allow_patterns=CHECKPOINT_FILES, library_name=LIBRARY_NAME
+            repo_id,
+            revision=revision,
+            cache_dir=None if cache_dir is None else str(cache_dir),
+            allow_patterns=CHECKPOINT_FILES,
+            library_name=LIBRARY_NAME,
         )
     except RevisionNotFoundError:
         raise CheckpointError(where, "the Hugging Face Hub repository has no such revision") from None

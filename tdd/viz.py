@@ -161,7 +161,7 @@ def token_candidates(records: Sequence, position: int, index: int = 0, top: int 
         per_step.append(dict(zip(ids, ps)))
         for i, p in zip(ids, ps):
             best[i] = max(best.get(i, 0.0), p)
-    chosen = sorted(best, key=best.get, reverse=True)[:top]
+    chosen = sorted(best, key=lambda i: best[i], reverse=True)[:top]
     z = np.array([[step.get(c, 0.0) for step in per_step] for c in chosen])
     return chosen, z
 

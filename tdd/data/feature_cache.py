@@ -15,11 +15,12 @@ for something else is refused. Images are decoded by DataLoader workers (``num_w
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -38,6 +39,12 @@ def _item_path(root: Path, index: int) -> Path:
 def _read_meta(root: Path) -> dict[str, Any] | None:
     path = root / META_NAME
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _save_item(tmp: Any, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
+    from safetensors.torch import save_file
+
+    save_file(tensors, tmp, metadata=metadata)
 
 
 class _Indexed:
@@ -76,7 +83,6 @@ def build_feature_cache(
         num_workers: DataLoader processes decoding images for this rank.
     Returns the cache directory; every rank returns once all ranks are done.
     """
-    from safetensors.torch import save_file
     from torch.utils.data import DataLoader
 
     root = Path(root)
@@ -92,7 +98,9 @@ def build_feature_cache(
     root.mkdir(parents=True, exist_ok=True)
     encoder = encoder.eval().to(env.device)
     todo = [i for i in range(env.rank, len(dataset), env.world_size) if not _item_path(root, i).is_file()]
-    loader = DataLoader(_Indexed(dataset, todo), batch_size=batch_size, num_workers=num_workers, collate_fn=list)
+    loader: DataLoader = DataLoader(
+        cast(Any, _Indexed(dataset, todo)), batch_size=batch_size, num_workers=num_workers, collate_fn=list
+    )
     for batch in loader:
         kept = [(i, item) for i, item in batch if item is not None]
         if not kept:
@@ -103,7 +111,7 @@ def build_feature_cache(
         for (i, (_, target)), a, b in zip(kept, tokens, flipped):
             meta_i = {"target": json.dumps(target.item() if isinstance(target, torch.Tensor) else target)}
             tensors = {"tokens": a.contiguous(), "tokens_flip": b.contiguous()}
-            atomic_write(_item_path(root, i), lambda tmp, t=tensors, m=meta_i: save_file(t, tmp, metadata=m))
+            atomic_write(_item_path(root, i), functools.partial(_save_item, tensors=tensors, metadata=meta_i))
     barrier()
     if env.is_main:  # what is missing now could not be read (in this run or a killed earlier one)
         missing = [i for i in range(len(dataset)) if not _item_path(root, i).is_file()]

@@ -16,6 +16,7 @@ ties the data order to the world size; the subclass changes only that.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sized
+from typing import Any, cast
 
 import torch
 from torch.utils.data import DistributedSampler
@@ -43,7 +44,9 @@ class ResumableDistributedSampler(DistributedSampler):
         shuffle: bool = True,
         seed: int = 0,
     ):
-        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed, drop_last=True)
+        super().__init__(
+            cast(Any, dataset), num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed, drop_last=True
+        )
         self.micro_batch_size = micro_batch_size
         self.accum_steps = accum_steps
         self.global_batch_size = micro_batch_size * accum_steps * num_replicas
@@ -63,7 +66,7 @@ class ResumableDistributedSampler(DistributedSampler):
         self.start_step = start_step
 
     def __iter__(self) -> Iterator[int]:
-        n = len(self.dataset)
+        n = len(cast(Sized, self.dataset))
         if self.shuffle:
             g = torch.Generator().manual_seed(self.seed + self.epoch)
             order = torch.randperm(n, generator=g)

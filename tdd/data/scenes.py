@@ -75,7 +75,7 @@ class SceneDescription:
     second: Group | None = None
 
     def canonical(self) -> SceneDescription:
-        if self.second is None:
+        if self.second is None or self.relation is None:
             return self
         flipped = SceneDescription(self.second, INVERSE[self.relation], self.first)
         key = lambda d: (d.relation in ("to the right of", "below"), d.first.words(), d.second.words())  # noqa: E731
@@ -101,11 +101,13 @@ def caption_of(description: SceneDescription, template: int = 0) -> str:
         g = description.first
         lead = ("there is " if g.count == 1 else "there are ") if template % 2 else ""
         return lead + g.words()
+    assert description.relation is not None  # two groups always have a relation
     d = (
         description
         if template % 2 == 0
         else SceneDescription(description.second, INVERSE[description.relation], description.first)
     )
+    assert d.second is not None
     verb = ""
     if template // 2 % 2:
         verb = "is " if d.first.count == 1 else "are "
@@ -256,7 +258,7 @@ def _draw(draw: ImageDraw.ImageDraw, shape: str, colour: str, x: float, y: float
 def _place_group(rng, group: Group, box: tuple[float, float, float, float], placed: list) -> list | None:
     """Non-overlapping centres for the group's objects inside ``box`` (x0, y0, x1, y1) in [0, 1]."""
     r = SIZES[group.size]
-    out = []
+    out: list = []
     for _ in range(group.count):
         for _attempt in range(60):
             x0, y0, x1, y1 = box[0] + r, box[1] + r, box[2] - r, box[3] - r
@@ -276,6 +278,7 @@ def _layout(rng: np.random.Generator, d: SceneDescription) -> list[tuple[Group, 
     if d.second is None:
         spots = _place_group(rng, d.first, (0.03, 0.03, 0.97, 0.97), [])
         return None if spots is None else [(d.first, x, y) for x, y, _ in spots]
+    assert d.relation is not None  # two groups always have a relation
     # Split the canvas: the second group on one side, the first on the other, with a gap.
     cut = rng.uniform(0.42, 0.58)
     gap = 0.03

@@ -56,6 +56,11 @@ TYPE_TO_TASK = {
 }
 
 
+def _task_of(model_type: str | None) -> str:
+    """The app task of a model type ("" for a type the app cannot run, or none)."""
+    return TYPE_TO_TASK.get(model_type or "", ("", ""))[0]
+
+
 def available_models(task: str, runs: Path | None = None) -> list[str]:
     """Bundled model names for ``task``, then checkpoint directories (with ``config.json``) found
     up to three levels under the runs folder."""
@@ -63,13 +68,13 @@ def available_models(task: str, runs: Path | None = None) -> list[str]:
 
     if task not in TASKS:
         raise DemoError(f"task must be one of {TASKS}, got {task!r}")
-    names = [n for n in bundled_checkpoints() if TYPE_TO_TASK.get(_model_type(BUNDLED_DIR / n), ("",))[0] == task]
+    names = [n for n in bundled_checkpoints() if _task_of(_model_type(BUNDLED_DIR / n)) == task]
     root = runs if runs is not None else runs_dir()
     if root.is_dir():
         found = sorted(
             {p.parent for pattern in ("config.json", "*/config.json", "*/*/config.json") for p in root.glob(pattern)}
         )
-        names += [str(d) for d in found if TYPE_TO_TASK.get(_model_type(d), ("",))[0] == task]
+        names += [str(d) for d in found if _task_of(_model_type(d)) == task]
     return names
 
 
@@ -133,8 +138,8 @@ def load(name: str) -> Loaded:
         model = PretrainedModel.from_pretrained(name)
     except (CheckpointError, FileNotFoundError) as e:
         raise DemoError(f"cannot load model {name!r}: {e}") from e
-    task, method = TYPE_TO_TASK.get(model.model_type, (None, None))
-    if task is None:
+    task, method = TYPE_TO_TASK.get(model.model_type, ("", ""))
+    if not task:
         raise DemoError(f"{name!r} holds a {type(model).__name__}, which the app cannot run")
     tokenizer = load_tokenizer(resolve_checkpoint(name)) if task == "caption" else None
     return Loaded(name, model, task, method, tokenizer)

@@ -71,7 +71,7 @@ def export_gif(run: Run, loaded: Loaded, image: Any, directory: str | os.PathLik
                 for t, p, c in zip(r.tokens[0].tolist(), r.top_probs[0, :, 0].tolist(), r.changed[0].tolist())
                 if t != PAD_ID
             ]
-        x, y = 150, 44
+        x, y = 150.0, 44
         for word, p, changed in words:
             w = draw.textlength(word, font=font) + 10
             if x + w > 630:

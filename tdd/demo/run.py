@@ -76,7 +76,9 @@ def timing_text(run: Run) -> str:
     if not run.records:
         what = "written left to right" if run.method == "ar" else "one softmax"
         return f"{what} in {ms:.0f} ms (compute; no denoising steps)"
-    return f"{run.num_steps} steps (compute {ms:.0f} ms, first step after {run.first_step_seconds * 1000:.0f} ms)"
+    return (
+        f"{run.num_steps} steps (compute {ms:.0f} ms, first step after {(run.first_step_seconds or 0.0) * 1000:.0f} ms)"
+    )
 
 
 def _generator(seed: int):
@@ -117,10 +119,10 @@ def stream(
         yield run
         return
     if loaded.task == "classify":
-        sampler = classifier_sampler(
+        label_sampler = classifier_sampler(
             loaded.model, settings.steps, settings.cfg, settings.cfg_schedule, settings.to_one, settings.temperature
         )
-        steps = classify_steps(loaded.model, x, sampler, generator=g)
+        steps = classify_steps(loaded.model, x, label_sampler, generator=g)
     else:
         clamp_tokens, clamp_mask = parse_pins(pins, loaded)
         if clamp_mask is not None:

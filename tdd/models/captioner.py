@@ -13,7 +13,7 @@ For CFG the dropped rows attend to a learned null memory instead.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -199,10 +199,14 @@ class _Captioner(PretrainedModel):
     def _zero_init(self) -> None:
         """adaLN-Zero (DiT): each block starts as the identity (shift, scale, gate = 0) and the logits at 0."""
         for block in self.blocks:
-            nn.init.zeros_(block.modulation[-1].weight)
-            nn.init.zeros_(block.modulation[-1].bias)
+            last = cast(nn.Linear, cast(MemoryAttentionBlock, block).modulation[-1])
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
+
+    def _blocks(self) -> list[MemoryAttentionBlock]:
+        return [cast(MemoryAttentionBlock, b) for b in self.blocks]
 
     @property
     def num_outputs(self) -> int:
@@ -211,7 +215,7 @@ class _Captioner(PretrainedModel):
     def encode(self, images: torch.Tensor) -> dict[str, Any]:
         """Run the image path once: images ``(B, C, H, W)`` → ``{"c": (B, W), "kv": ((k, v) per layer)}``."""
         c, tokens = self.conditioner(images)
-        return {"c": c, MEMORY_TOKENS_NAME: tuple(block.project_memory(tokens) for block in self.blocks)}
+        return {"c": c, MEMORY_TOKENS_NAME: tuple(block.project_memory(tokens) for block in self._blocks())}
 
     def prepare_condition(self, cond: dict[str, Any], drop: torch.Tensor | None, seq_len: int | None = None):
         """For sampling: the condition with CFG's null rows applied once, and each layer's keys and values
@@ -238,7 +242,7 @@ class _Captioner(PretrainedModel):
             return self.c_embed(c), kv
         c = torch.where(drop[:, None], self.null_c.to(c.dtype).expand_as(c), c)
         out = []
-        for block, (k, v) in zip(self.blocks, kv):
+        for block, (k, v) in zip(self._blocks(), kv):
             nk, nv = block.project_memory(self.null_memory)  # (1, H, 1, d)
             # the null memory is one token; pad it to L by repeating, so both halves share one batch
             nk, nv = nk.expand_as(k), nv.expand_as(v)

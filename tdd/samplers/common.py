@@ -5,7 +5,7 @@ and the summary of a predicted distribution that a step record keeps.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -164,7 +164,7 @@ class StepRecord:
         return self.step == self.num_steps - 1
 
 
-def summarize(probs: torch.Tensor, topk: int, keep_full: bool = False) -> dict[str, torch.Tensor | None]:
+def summarize(probs: torch.Tensor, topk: int, keep_full: bool = False) -> dict[str, Any]:
     """Top-k candidates, entropy and the whole distribution of ``probs`` ``(..., K)`` when K is small
     or ``keep_full`` (the final prediction of a classifier, whatever K)."""
     k = min(topk, probs.shape[-1])
@@ -214,8 +214,7 @@ def check_clamp(
 class Sampler:
     """Base of the samplers: ``iterate(...)`` yields step records, ``sample(...)`` runs it to the end."""
 
-    def iterate(self, model: Denoiser, cond: Any, **kwargs: Any):  # pragma: no cover - abstract
-        raise NotImplementedError
+    iterate: Callable[..., Iterator[StepRecord]]  # (model, cond, *, batch_size, …) in each sampler
 
     def sample(self, model: Denoiser, cond: Any, **kwargs: Any) -> StepRecord:
         """Run :meth:`iterate` to the end and return the last record (its ``tokens`` are the result)."""
