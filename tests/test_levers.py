@@ -278,3 +278,30 @@ def test_a_time_budget_stops_training_and_a_resume_past_it_trains_no_more(tmp_pa
     assert again.returncode == 0, again.stderr[-2000:]
     more = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert max(r["step"] for r in more) == trained[-1]["step"]  # resumed past the budget: no further step
+
+
+def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides():
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "train"))
+    import train_captioner
+
+    config = str(root / "train" / "configs" / "scenes_tdd_improved.yaml")
+    args = train_captioner.parse_args(["--config", config])
+    assert (args.recipe, args.train_timesteps, args.input_precond, args.self_cond, args.sample_spacing) == (
+        "improved", "adaptive", "posterior", True, "informative"
+    )  # fmt: skip
+    assert train_captioner.parse_args(["--config", config, "--no-self-cond"]).self_cond is False
+    assert (
+        train_captioner.parse_args(["--recipe", "improved", "--train-timesteps", "uniform"]).train_timesteps
+        == "uniform"
+    )
+    paper = train_captioner.parse_args([])
+    assert (paper.recipe, paper.train_timesteps, paper.input_precond, paper.self_cond) == (
+        "paper",
+        "uniform",
+        "none",
+        False,
+    )
