@@ -4,7 +4,7 @@ import torch
 from tdd.diffusion import TweedieDiffusion
 from tdd.masked import MaskedDiffusion
 from tdd.models import ARCaptioner, MDDCaptioner, TDDCaptioner
-from tdd.samplers import Guidance, GuidedDenoiser, MDDSampler, TDDSampler, guided_forward
+from tdd.samplers import Guidance, GuidedDenoiser, MDDSampler, TDDSampler
 
 
 def _model(cls):
@@ -70,7 +70,7 @@ def test_prepared_condition_gives_the_same_outputs_step_after_step(cls):
         model(x, t, prepared, drop)
 
 
-def test_guided_denoiser_equals_guided_forward_and_prepares_once():
+def test_guided_denoiser_gives_eq1_and_prepares_once():
     model = _model(TDDCaptioner)
     cond = model.encode(_images(model))
     calls = []
@@ -86,7 +86,7 @@ def test_guided_denoiser_equals_guided_forward_and_prepares_once():
         c_, u_ = model(y, t, cond), model(y, t, cond, torch.ones(3, dtype=torch.bool))  # unprepared halves
         for scale in scales:  # a one-off call gives eq. (1)
             torch.testing.assert_close(
-                guided_forward(model, y, t, cond, scale), u_ + scale * (c_ - u_), rtol=1e-5, atol=1e-5
+                GuidedDenoiser(model, cond, 3)(y, t, scale), u_ + scale * (c_ - u_), rtol=1e-5, atol=1e-5
             )
         model.prepare_condition = counting
         net = GuidedDenoiser(model, cond, batch_size=3, seq_len=5)

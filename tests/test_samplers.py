@@ -5,7 +5,7 @@ from torch import nn
 from tdd.diffusion import TweedieDiffusion
 from tdd.masked import MaskedDiffusion
 from tdd.models import MLPDenoiser, MLPDenoiserConfig
-from tdd.samplers import Guidance, MDDSampler, TDDSampler, guided_forward
+from tdd.samplers import Guidance, GuidedDenoiser, MDDSampler, TDDSampler
 from tdd.training import NullCondition
 
 K, D, B, N = 11, 6, 3, 5
@@ -73,7 +73,7 @@ def test_guidance_one_is_the_conditional_model_alone(denoiser, cond):
         assert torch.equal(g.tokens, a.tokens) and torch.equal(g.probs, a.probs)
 
 
-def test_guided_forward_is_one_batched_call_of_eq1(denoiser, cond):
+def test_guided_denoiser_is_one_batched_call_of_eq1(denoiser, cond):
     y, t = torch.randn(B, K), torch.full((B,), 500)
     sizes = []
 
@@ -81,7 +81,7 @@ def test_guided_forward_is_one_batched_call_of_eq1(denoiser, cond):
         sizes.append((x.shape[0], drop.tolist()))
         return denoiser(x, t_, c, drop)
 
-    out = guided_forward(spy, y, t, cond, 3.0)
+    out = GuidedDenoiser(spy, cond, B)(y, t, 3.0)
     assert sizes == [(2 * B, [False] * B + [True] * B)]
     c_ = denoiser(y, t, cond, None)
     u_ = denoiser(y, t, cond, torch.ones(B, dtype=torch.bool))

@@ -64,10 +64,3 @@ class CaptionFolder:
     @property
     def captions(self) -> list[str]:
         return [text for _, text in self.entries]
-
-    def vocabulary(self) -> list[str]:
-        """Every word of the captions, sorted (for a word-level tokenizer)."""
-        return sorted({w for text in self.captions for w in text.split()})
-
-    def max_words(self) -> int:
-        return max(len(text.split()) for text in self.captions)

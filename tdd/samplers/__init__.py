@@ -6,7 +6,6 @@ from tdd.samplers.common import (
     GuidedDenoiser,
     Sampler,
     StepRecord,
-    guided_forward,
 )
 from tdd.samplers.mdd_sampler import MDDSampler
 from tdd.samplers.tdd_sampler import TDDSampler
@@ -19,5 +18,4 @@ __all__ = [
     "Sampler",
     "StepRecord",
     "TDDSampler",
-    "guided_forward",
 ]

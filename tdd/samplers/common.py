@@ -68,18 +68,10 @@ def map_tensors(fn: Callable[[torch.Tensor], torch.Tensor], obj: Any) -> Any:
     return obj
 
 
-def guided_forward(model: Denoiser, x: torch.Tensor, t: torch.Tensor, cond: Any, scale: float) -> torch.Tensor:
-    """One network call with CFG: the conditional and unconditional halves in a single batched forward.
-
-    A one-off :class:`GuidedDenoiser`; a sampling loop keeps one for the whole run instead.
-    """
-    return GuidedDenoiser(model, cond, x.shape[0])(x, t, scale)
-
-
 class GuidedDenoiser:
     """The network calls of one sampling run, with CFG, and the condition prepared once per run.
 
-    ``net(x, t, scale)`` is :func:`guided_forward`. The condition doubled for CFG (conditional
+    ``net(x, t, scale)`` is eq. (1) of A.3 in one batched forward. The condition doubled for CFG (conditional
     half, null half) is built on first use and kept for the later steps instead of being rebuilt
     every step. A model may also offer ``prepare_condition(cond, drop_cond, seq_len)``, which
     applies its null condition once (and may lay out per-layer buffers, as the captioners do) and
