@@ -14,7 +14,7 @@ SCRIPTS = [
     "fig5_steps",
     "fig6_distributions",
     "eval_shipped",
-    "eval_captioners",
+    "eval_scenes_captioners",
     "caption_steps",
     "omega_sweep",
     "timestep_information",
@@ -25,7 +25,7 @@ SCRIPTS = [
 ]
 
 
-OUTPUT = {"eval_shipped": "shipped_models", "eval_captioners": "captioners"}
+OUTPUT = {"eval_shipped": "shipped_models", "eval_scenes_captioners": "captioners"}
 EXTRA = {"tdd_levers": ["--rows", "paper", "informative", "mdd", "--table"]}
 PLOTS = {"fig3_accuracy_per_epoch", "fig5_steps", "fig6_distributions", "fig10_settle", "caption_steps"}
 

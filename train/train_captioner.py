@@ -25,7 +25,7 @@ and folder data use a word tokenizer. Evaluation on ``--eval-size`` held-out ima
 five references each): exact match, BLEU-4 and CIDEr (scenes: exact match and attribute accuracy),
 every ``--eval-every`` steps; at the end, with ``--clip-model``/``--clip-weights``, the CLIP score
 of the ground truth, shuffled ground truth and this model's captions (Tab. 3 rows;
-``train/eval_captioners.py`` puts several trained models in one table).
+``train/compare_captioners.py`` puts several trained models in one table).
 
 Outputs under ``--output``: ``metrics.jsonl``, ``tb/``, ``checkpoints/`` (resumable: ``--resume``),
 ``tokenizer.json``, ``final/`` (EMA weights + tokenizer) and ``result.json``.

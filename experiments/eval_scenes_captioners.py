@@ -1,7 +1,7 @@
 """The shipped scenes captioners on held-out scenes: exact match, per-attribute accuracy, BLEU-4 and
 CIDEr, on the test split and on the compositional split (colour×shape pairs never seen in training).
 
-python experiments/eval_captioners.py
+python experiments/eval_scenes_captioners.py
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 shuffled ground truth and every given model's captions, with exact match / BLEU-4 / CIDEr, on the
 same held-out images (the data flags are train_captioner.py's).
 
-    python train/eval_captioners.py --data coco --data-dir /data/coco --eval-size 5000 \\
+    python train/compare_captioners.py --data coco --data-dir /data/coco --eval-size 5000 \\
         --checkpoints runs/coco_mdd/final runs/coco_ar/final runs/coco_tdd/final \\
         --clip-model ViT-B-32 --clip-weights /weights/open_clip_vit_b_32.bin --output results/coco_tab3.md
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> str:
             model = PretrainedModel.from_pretrained(path).to(env.device).eval()
             tokenizer = load_tokenizer(path)
         except CheckpointError as e:
-            raise SystemExit(f"eval_captioners.py: error: {e}") from None
+            raise SystemExit(f"compare_captioners.py: error: {e}") from None
         args.image_size = model.config.image_size
         name = f"{model.model_type} ({path})"
         rows[name] = generate(model, tokenizer, evals, args, env)
