@@ -17,6 +17,14 @@ ROOT = Path(__file__).resolve().parent.parent
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 
+def pytest_collection_modifyitems(config, items):
+    """Notebooks (collected by nbmake) carry the ``notebook`` and ``slow`` markers."""
+    for item in items:
+        if str(item.path).endswith(".ipynb"):
+            item.add_marker(pytest.mark.notebook)
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def gen():
     return torch.Generator().manual_seed(0)

@@ -2,9 +2,12 @@
 
 import json
 
+import pytest
+
 from tdd.cli import main
 
 
+@pytest.mark.slow
 def test_bench_quick_writes_its_report(tmp_path, capsys):
     assert main(["bench", "--quick", "--output", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "bench.json").read_text())

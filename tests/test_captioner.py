@@ -106,6 +106,7 @@ def test_samplers_drive_the_captioners_with_cfg():
     assert not bool(rec.is_masked.any())
 
 
+@pytest.mark.slow
 def test_train_script_and_caption_cli_end_to_end(tmp_path):
     """A few steps of each method's training, then `tdd caption` on its checkpoint, with a bad file."""
     import json

@@ -66,6 +66,7 @@ def test_both_polarities_reach_the_model_alike(split):
     assert a.shape == (1, 28, 28) and (a - b).abs().mean() < 0.02
 
 
+@pytest.mark.slow
 def test_tiny_classifier_overfits_a_batch_with_tdd_sampling(split):
     torch.manual_seed(0)
     x, y = to_model_input(split.train_images[:64], 16), split.train_labels[:64]
@@ -105,6 +106,7 @@ def test_encoder_loads_an_explicit_local_weights_file(tmp_path):
         ImageEncoder("vit_tiny_patch16_224", pretrained_file=tmp_path / "missing.pth", **kw)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["digits-tdd", "digits-linear"])
 def test_shipped_checkpoint_meets_its_target(split, name):
     assert name in bundled_checkpoints()
@@ -136,6 +138,7 @@ def _cli(*args):
     return subprocess.run([sys.executable, "-m", "tdd", "classify", *args], capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_cli_json_schema_and_examples():
     images = sorted(EXAMPLES.glob("*.png"))
     out = _cli(*map(str, images), "--json", "--steps", "5")
@@ -151,6 +154,7 @@ def test_cli_json_schema_and_examples():
     assert sum(a == b for a, b in labelled) >= len(labelled) - 1  # the examples are read as their digits
 
 
+@pytest.mark.slow
 def test_cli_bad_files_are_reported_and_the_rest_classified(tmp_path):
     empty = tmp_path / "empty.png"
     empty.write_bytes(b"")
@@ -165,11 +169,13 @@ def test_cli_bad_files_are_reported_and_the_rest_classified(tmp_path):
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_cli_bad_model_is_a_clear_error(tmp_path):
     out = _cli(str(EXAMPLES / "digit_3.png"), "--model", str(tmp_path))
     assert out.returncode == 2 and "config.json: missing" in out.stderr and "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_training_script_smoke(tmp_path):
     out = subprocess.run(
         [
@@ -197,6 +203,7 @@ def test_training_script_smoke(tmp_path):
     assert isinstance(model, TDDClassifier) and model.checkpoint_extra["train_args"]["max_steps"] == 3
 
 
+@pytest.mark.slow
 def test_cli_json_gives_every_input_a_line_in_order(tmp_path):
     empty = tmp_path / "empty.png"
     empty.write_bytes(b"")
@@ -210,6 +217,7 @@ def test_cli_json_gives_every_input_a_line_in_order(tmp_path):
     assert set(rows[2]) == {"image", "error"} and "no such" in rows[2]["error"]
 
 
+@pytest.mark.slow
 def test_a_thousand_class_classifier_classifies_in_the_library_and_the_cli(tmp_path):
     from tdd.classify import classify
     from tdd.viz import class_heatmap

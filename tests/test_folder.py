@@ -56,6 +56,7 @@ def test_missing_folder_or_listing(tmp_path):
         CaptionFolder(tmp_path, 16)
 
 
+@pytest.mark.slow
 def test_train_script_on_a_folder(tmp_path):
     import json
 

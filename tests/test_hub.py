@@ -87,6 +87,7 @@ def test_hub_errors_are_clear(hub_cache):
         PretrainedModel.from_pretrained("alice/tiny-digits@v1")
 
 
+@pytest.mark.slow
 def test_cli_and_tokenizer_load_from_a_hub_id_honouring_hf_home(hub_cache):
     cache, *_ = hub_cache
     env = {**os.environ, "HF_HOME": str(cache.parent), "HF_HUB_OFFLINE": "1"}

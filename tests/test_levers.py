@@ -196,6 +196,7 @@ def test_lr_follows_the_time_budget():
     assert lr_factor(50, 100, 10, progress=2.0) == pytest.approx(0.0)
 
 
+@pytest.mark.slow
 def test_tiny_captioner_with_every_lever_overfits_a_handful_of_scenes():
     """Adaptive timesteps, posterior input, adaLN-Zero, self-conditioning and unrolling together learn
     four scenes' captions; the CE curve then gives informative steps that caption them right."""
@@ -230,6 +231,7 @@ def test_tiny_captioner_with_every_lever_overfits_a_handful_of_scenes():
     assert out.captions == [s.caption for s in scenes]
 
 
+@pytest.mark.slow
 def test_cli_and_app_switch_the_sampling_timesteps(tmp_path):
     import subprocess
     import sys
@@ -255,6 +257,7 @@ def test_cli_and_app_switch_the_sampling_timesteps(tmp_path):
         demo.run_to_end("scenes-tdd", str(image), demo.Settings(steps=4, spacing="informative"))
 
 
+@pytest.mark.slow
 def test_a_time_budget_stops_training_and_a_resume_past_it_trains_no_more(tmp_path):
     import subprocess
     import sys

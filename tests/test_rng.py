@@ -53,6 +53,7 @@ def test_an_image_alone_in_two_and_in_six_gives_one_trajectory(name, kw):
         torch.testing.assert_close(other_probs, probs, rtol=1e-4, atol=1e-5)  # matmuls differ with batch size
 
 
+@pytest.mark.slow
 def test_cli_captions_do_not_depend_on_the_other_images():
     def run(*paths):
         out = subprocess.run([sys.executable, "-m", "tdd", "caption", *map(str, paths), "--json", "--to-one",

@@ -34,6 +34,7 @@ def test_all_three_are_bundled():
     assert {"scenes-tdd", "scenes-mdd", "scenes-ar"} <= set(bundled_checkpoints())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FLOORS))
 def test_shipped_captioner_meets_its_measured_quality(name, held_out):
     images, references = held_out

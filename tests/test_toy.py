@@ -10,6 +10,7 @@ def task():
     return ToyTask()  # K = 200 classes
 
 
+@pytest.mark.slow
 def test_tdd_learns_and_eps_regression_is_clearly_worse(task):
     model, diffusion, losses = train_toy(task, ToyConfig(objective="ce"))
     assert losses[-1] < losses[0] / 5

@@ -23,6 +23,7 @@ from tdd.train_state import list_states, load_latest, load_state, save_state
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN = ROOT / "train"
+pytestmark = pytest.mark.slow
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 TINY_VIT = ["--encoder", "vit_tiny_patch16_224", "--encoder-kwargs",
             '{"img_size": 32, "patch_size": 8, "embed_dim": 32, "depth": 1, "num_heads": 2}',
@@ -218,6 +219,7 @@ def test_evaluation_runs_on_its_own_schedule_not_only_at_log_rows(tmp_path):
 # torchrun: two processes equal one process with two accumulation steps
 
 
+@pytest.mark.distributed
 def test_torchrun_two_processes_match_one_process_with_accumulation(tmp_path):
     tiny = '{"img_size": 32, "patch_size": 8, "in_chans": 1, "embed_dim": 32, "depth": 1, "num_heads": 2}'
     common = ["--config", TRAIN / "configs" / "digits_tdd.yaml", "--encoder", "vit_tiny_patch16_224",
@@ -240,6 +242,7 @@ def test_torchrun_two_processes_match_one_process_with_accumulation(tmp_path):
     assert losses[0] == pytest.approx(losses[1], rel=1e-5)
 
 
+@pytest.mark.distributed
 def test_torchrun_captioner_on_coco_with_sharded_evaluation(tmp_path, coco):
     out = tmp_path / "run"
     _run(sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
