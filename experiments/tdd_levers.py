@@ -154,11 +154,51 @@ def _fmt(values: list[float], scale: float = 100.0, digits: int = 1) -> str:
     return f"{scale * mean:.{digits}f} ± {scale * (max(values) - min(values)) / 2:.{digits}f}"
 
 
-def table(args) -> str:
+def _exact(runs: list[dict], steps: int) -> float:
+    key = "at_greedy" if runs[0]["method"] == "ar" else f"at_{steps}"
+    return statistics.mean(r[key]["exact_match"] for r in runs)
+
+
+def verdicts(found: dict[tuple[str, float], list[dict]], budget: float) -> list[str]:
+    """Per lever against the paper's row (exact match at 20 steps; within 2 points: no effect), and the
+    issue's targets for the improved recipe."""
+    rows = {row: runs for (row, b), runs in found.items() if b == budget}
+    if "paper" not in rows:
+        return []
+    paper = _exact(rows["paper"], 20)
+    lines = [f"Verdicts at {budget:g} s (exact match at 20 steps against the paper's {100 * paper:.1f} %; "
+             "within ±2 points: no effect):", ""]  # fmt: skip
+    for row, runs in rows.items():
+        if row in ("paper", "mdd", "ar"):
+            continue
+        diff = 100 * (_exact(runs, 20) - paper)
+        word = "helps" if diff > 2 else "hurts" if diff < -2 else "no effect"
+        lines.append(f"- {row}: {word} ({diff:+.1f} points, {len(runs)} seed{'s' * (len(runs) > 1)})")
+    if "improved" in rows:
+        imp = {s: 100 * _exact(rows["improved"], s) for s in STEP_COUNTS}
+        checks = [(f"improved@20 ≥ paper@20 + 15 ({imp[20]:.1f} vs {100 * paper + 15:.1f})", imp[20] >= 100 * paper + 15),
+                  (f"improved@5 within 2 points of improved@20 ({imp[5]:.1f} vs {imp[20]:.1f})", abs(imp[5] - imp[20]) <= 2)]  # fmt: skip
+        if "ar" in rows:
+            ar = 100 * _exact(rows["ar"], 20)
+            checks.append((f"improved@20 ≥ AR − 2 ({imp[20]:.1f} vs {ar:.1f})", imp[20] >= ar - 2))
+        if "mdd" in rows:
+            mdd = {s: 100 * _exact(rows["mdd"], s) for s in STEP_COUNTS}
+            shown = ", ".join(f"{imp[s]:.1f} vs {mdd[s]:.1f}" for s in STEP_COUNTS)
+            checks.append((f"improved > MDD at every step count ({shown})", all(imp[s] > mdd[s] for s in STEP_COUNTS)))
+        lines += ["", "Targets of the issue at this budget:", ""]
+        lines += [f"- {text}: {'met' if ok else '**not met**'}" for text, ok in checks]
+    return lines
+
+
+def collect(args) -> dict[tuple[str, float], list[dict]]:
     found: dict[tuple[str, float], list[dict]] = {}
     for path in sorted((Path(args.runs_dir).parent / "levers").glob("*/ablation_*.json")):
         r = json.loads(path.read_text())
         found.setdefault((r["row"], r["budget"]), []).append(r)
+    return found
+
+
+def table(found: dict[tuple[str, float], list[dict]]) -> str:
     header = ["row", "budget s", "seeds", "steps", "images seen"]
     header += [f"exact@{s}" for s in STEP_COUNTS] + ["shape@20", "colour@20", "size@20", "count@20", "relation@20"]
     header += [f"CE t∈[{lo},{hi}]" for lo, hi in BANDS] + ["CPU ms/caption"]
@@ -189,7 +229,8 @@ def main() -> None:
         text += f"Command: `{command_line()}` (each row: `python experiments/tdd_levers.py --row NAME --seed S "
         text += "--budget B`). Exact match and attributes in % on held-out test scenes, argmax sampling, no CFG "
         text += "(AR: greedy, the same figure in every step column); CE: teacher-forced, nats per token.\n\n"
-        text += table(args)
+        found = collect(args)
+        text += table(found) + "\n" + "\n".join(verdicts(found, args.budget)) + "\n"
         write_result(args, "tdd_levers.md", text)
 
 
