@@ -45,7 +45,8 @@ DEFAULT_IMAGE_SIZE = 64
 SUPERSAMPLE = 4  # draw at 4× and downsample, for smooth edges
 MAX_CAPTION_WORDS = 16
 
-SPLIT_OFFSETS = {"train": 0, "test": 1_000_003, "compositional": 2_000_003}  # disjoint index streams
+SPLIT_OFFSETS = {"train": 0, "test": 1_000_003, "compositional": 2_000_003, "style": 3_000_003}  # disjoint streams
+STYLES = ("plain", "random")  # the training renderers: this module's, and domain-randomised (scene_styles)
 
 
 @dataclass(frozen=True)
@@ -255,9 +256,12 @@ def _draw(draw: ImageDraw.ImageDraw, shape: str, colour: str, x: float, y: float
         draw.polygon(_polygon(shape, x, y, r), fill=fill)
 
 
-def _place_group(rng, group: Group, box: tuple[float, float, float, float], placed: list) -> list | None:
-    """Non-overlapping centres for the group's objects inside ``box`` (x0, y0, x1, y1) in [0, 1]."""
-    r = SIZES[group.size]
+def _place_group(
+    rng, group: Group, box: tuple[float, float, float, float], placed: list, r: float | None = None
+) -> list | None:
+    """Non-overlapping centres for the group's objects (radius ``r``, by default its size's) inside
+    ``box`` (x0, y0, x1, y1) in [0, 1]; ``(x, y, r)`` each."""
+    r = SIZES[group.size] if r is None else r
     out: list = []
     for _ in range(group.count):
         for _attempt in range(60):
@@ -275,9 +279,18 @@ def _place_group(rng, group: Group, box: tuple[float, float, float, float], plac
 
 def _layout(rng: np.random.Generator, d: SceneDescription) -> list[tuple[Group, float, float]] | None:
     """Object centres that make ``d`` true: for a relation, the first group lies wholly on that side."""
+    spots = layout(rng, d, {g: SIZES[g.size] for g in d.groups()})
+    return None if spots is None else [(g, x, y) for g, x, y, _ in spots]
+
+
+def layout(
+    rng: np.random.Generator, d: SceneDescription, radius: dict[Group, float]
+) -> list[tuple[Group, float, float, float]] | None:
+    """``(group, x, y, r)`` per object, in [0, 1], that make ``d`` true with each group's ``radius``: for a
+    relation, the first group lies wholly on that side of a cut. ``None`` when this draw does not fit."""
     if d.second is None:
-        spots = _place_group(rng, d.first, (0.03, 0.03, 0.97, 0.97), [])
-        return None if spots is None else [(d.first, x, y) for x, y, _ in spots]
+        spots = _place_group(rng, d.first, (0.03, 0.03, 0.97, 0.97), [], radius[d.first])
+        return None if spots is None else [(d.first, x, y, r) for x, y, r in spots]
     assert d.relation is not None  # two groups always have a relation
     # Split the canvas: the second group on one side, the first on the other, with a gap.
     cut = rng.uniform(0.42, 0.58)
@@ -289,13 +302,13 @@ def _layout(rng: np.random.Generator, d: SceneDescription) -> list[tuple[Group, 
         "below": ((0.02, cut + gap, 0.98, 0.98), (0.02, 0.02, 0.98, cut - gap)),
     }
     first_box, second_box = halves[d.relation]
-    second = _place_group(rng, d.second, second_box, [])
+    second = _place_group(rng, d.second, second_box, [], radius[d.second])
     if second is None:
         return None
-    first = _place_group(rng, d.first, first_box, second)
+    first = _place_group(rng, d.first, first_box, second, radius[d.first])
     if first is None:
         return None
-    return [(d.first, x, y) for x, y, _ in first] + [(d.second, x, y) for x, y, _ in second]
+    return [(d.first, x, y, r) for x, y, r in first] + [(d.second, x, y, r) for x, y, r in second]
 
 
 def render(description: SceneDescription, rng: np.random.Generator, size: int = DEFAULT_IMAGE_SIZE) -> tuple:
@@ -317,21 +330,36 @@ def render(description: SceneDescription, rng: np.random.Generator, size: int = 
     return image, objects
 
 
-def make_scene(index: int, seed: int = 0, split: str = "train", size: int = DEFAULT_IMAGE_SIZE) -> Scene:
-    """The scene at ``index`` of ``split`` (``train``, ``test`` or ``compositional``), the same on any machine.
+def make_scene(
+    index: int, seed: int = 0, split: str = "train", size: int = DEFAULT_IMAGE_SIZE, style: str = "plain"
+) -> Scene:
+    """The scene at ``index`` of ``split``, the same on any machine.
 
-    ``train`` and ``test`` never use the held-out colour×shape pairs; ``compositional`` always uses at
-    least one of them.
+    Splits: ``train``, ``test`` and ``style`` never use the held-out colour×shape pairs; ``compositional``
+    always uses at least one of them. ``style`` is drawn by the held-out renderer
+    (:mod:`tdd.data.scene_heldout`), which no training split uses; the others by ``style``: ``plain``
+    (this module's renderer) or ``random`` (domain randomisation, :mod:`tdd.data.scene_styles`).
     """
     if split not in SPLIT_OFFSETS:
         raise ValueError(f"split must be one of {sorted(SPLIT_OFFSETS)}, got {split!r}")
+    if style not in STYLES:
+        raise ValueError(f"style must be one of {STYLES}, got {style!r}")
     rng = np.random.default_rng([seed, SPLIT_OFFSETS[split] + index])
     while True:
         description = sample_description(rng)
         if _uses_held_out(description) == (split == "compositional"):
             break
     template = int(rng.integers(NUM_TEMPLATES))
-    image, objects = render(description, rng, size)
+    if split == "style":
+        from tdd.data.scene_heldout import render_heldout
+
+        image, objects = render_heldout(description, rng, size)
+    elif style == "random":
+        from tdd.data.scene_styles import render_randomised
+
+        image, objects = render_randomised(description, rng, size)
+    else:
+        image, objects = render(description, rng, size)
     return Scene(image, description.canonical(), caption_of(description, template), objects)
 
 
@@ -380,8 +408,10 @@ class ScenesDataset:
     A ``torch.utils.data.Dataset`` by duck typing; indexing is deterministic (``make_scene``).
     """
 
-    def __init__(self, length: int, split: str = "train", seed: int = 0, size: int = DEFAULT_IMAGE_SIZE):
-        self.length, self.split, self.seed, self.size = length, split, seed, size
+    def __init__(
+        self, length: int, split: str = "train", seed: int = 0, size: int = DEFAULT_IMAGE_SIZE, style: str = "plain"
+    ):
+        self.length, self.split, self.seed, self.size, self.style = length, split, seed, size, style
 
     def __len__(self) -> int:
         return self.length
@@ -391,5 +421,5 @@ class ScenesDataset:
 
         if not 0 <= i < self.length:
             raise IndexError(i)
-        scene = make_scene(i, self.seed, self.split, self.size)
+        scene = make_scene(i, self.seed, self.split, self.size, self.style)
         return rgb_to_tensor(scene.image), scene.caption
