@@ -19,7 +19,8 @@ import math
 import numpy as np
 from PIL import Image
 
-from tdd.data.scenes import SceneDescription, layout
+from tdd.data.scene_render import layout
+from tdd.data.scenes import SceneDescription
 
 PALETTE = {
     "red": (178, 34, 34),

@@ -25,7 +25,8 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from tdd.data.scenes import SUPERSAMPLE, SceneDescription, _polygon, layout
+from tdd.data.scene_render import _polygon, layout
+from tdd.data.scenes import SUPERSAMPLE, SceneDescription
 
 # name → (hue centre in degrees, hue half-width, saturation range, value range); white: hue unused
 COLOUR_BANDS: dict[str, tuple[float, float, tuple[float, float], tuple[float, float]]] = {
