@@ -94,7 +94,9 @@ def main() -> None:
                 show(core.live_views(run, loaded, pace), boxes, f"live-{run.num_steps}")
             truth = core.truth_of(str(image) if upload is None else upload.getvalue(), example_truths())
             st.session_state["run"], st.session_state["run_model"] = run, model
-            st.session_state["truth"] = core.truth_html(run.text, truth) if truth and task == "caption" else ""
+            source = str(image) if upload is None else upload.getvalue()
+            note = core.domain_note(source, loaded.model) if task == "caption" else ""
+            st.session_state["truth"] = core.truth_html(run.text, truth) if truth and task == "caption" else note
         except core.DemoError as e:
             st.error(str(e))
             return

@@ -189,8 +189,10 @@ def _caption(args: argparse.Namespace) -> int:
     import torch
 
     from tdd.caption import caption
+    from tdd.data.domain import unlike_scenes
     from tdd.data.images import preprocess_rgb
     from tdd.data.tokenizer import decode, load_tokenizer
+    from tdd.demo.truth import trained_on_scenes
     from tdd.models.captioner import ARCaptioner, MDDCaptioner, TDDCaptioner
     from tdd.models.registry import PretrainedModel, resolve_checkpoint
 
@@ -212,7 +214,13 @@ def _caption(args: argparse.Namespace) -> int:
         for b, i in enumerate(inputs):
             trajectory = [decode(tokenizer, r.tokens[b : b + 1])[0] for r in result.records]
             rows[i] = {"caption": result.captions[b], "trajectory": trajectory, "seconds": per_image}
-    return _emit(args.images, rows, errors, args.json, lambda path, row: f"{path}: {row['caption']}")
+            if trained_on_scenes(model) and (note := unlike_scenes(args.images[i])):
+                rows[i]["note"] = note  # what the captioner knows, for an image unlike its training scenes
+
+    def line(path: str, row: dict) -> str:
+        return f"{path}: {row['caption']}" + (f"\n{path}: note: {row['note']}" if "note" in row else "")
+
+    return _emit(args.images, rows, errors, args.json, line)
 
 
 def _spacing(text: str) -> str | list[int]:

@@ -55,3 +55,51 @@ def test_the_heldout_style_has_its_own_test_set_and_the_dataset_takes_a_style():
     assert [h.description for h in heldout] != [t.description for t in test]  # its own index stream
     image, caption = ScenesDataset(4, "train", style="random")[2]
     assert image.shape == (3, 64, 64) and caption == make_scene(2, style="random").caption
+
+
+def _photographs():
+    """The photographs that scikit-learn and matplotlib ship (nothing is downloaded)."""
+    import matplotlib.cbook as cbook
+    from PIL import Image
+    from sklearn.datasets import load_sample_images
+
+    photos = list(load_sample_images().images)
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        photos.append(np.asarray(Image.open(f).convert("RGB")))
+    return photos
+
+
+def test_scenes_of_every_renderer_look_like_scenes_and_photographs_do_not():
+    from tdd.data.domain import SCENE_MAX_COLOURS, distinct_colours, unlike_scenes
+
+    scenes = [make_scene(i, 0, "test").image for i in range(150)]
+    scenes += [make_scene(i, 0, "train", style="random").image for i in range(300)]
+    scenes += [make_scene(i, 0, "style").image for i in range(100)]
+    assert max(distinct_colours(s) for s in scenes) <= SCENE_MAX_COLOURS
+    for photo in _photographs():
+        note = unlike_scenes(photo)
+        assert note is not None and "generated scenes of coloured shapes" in note and "--data folder" in note
+    assert unlike_scenes(scenes[0]) is None
+
+
+def test_the_app_and_the_cli_say_what_a_scenes_captioner_knows(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    from tdd import demo
+    from tdd.models import PretrainedModel
+
+    photo = tmp_path / "photo.jpg"
+    Image.fromarray(_photographs()[0]).save(photo)
+    scene = tmp_path / "scene.png"
+    Image.fromarray(make_scene(0, 0, "test").image).save(scene)
+    model = PretrainedModel.from_pretrained("scenes-tdd")
+    assert demo.trained_on_scenes(model)
+    assert "generated scenes" in demo.domain_note(str(photo), model) and demo.domain_note(str(scene), model) == ""
+    out = subprocess.run([sys.executable, "-m", "tdd", "caption", str(photo), str(scene), "--json", "--steps", "2"],
+                         capture_output=True, text=True)  # fmt: skip
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert out.returncode == 0 and "generated scenes" in rows[0]["note"] and "note" not in rows[1]

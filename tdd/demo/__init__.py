@@ -70,8 +70,10 @@ from tdd.demo.run import (  # noqa: F401
     timing_text,
     warm_up,
 )
-from tdd.demo.truth import (  # noqa: F401
+from tdd.demo.truth import (  # noqa: F401  # noqa: F401
+    domain_note,
     example_truths,
+    trained_on_scenes,
     truth_html,
     truth_of,
 )

@@ -64,3 +64,26 @@ def truth_html(answer: str, truth: str) -> str:
         f'<div class="tdd-truth" style="font-size:15px;margin-top:6px">true caption: <b>{html.escape(truth)}</b>'
         f"<br>the answer, word by word: {words} <small>({right}/{content} right{note})</small></div>"
     )
+
+
+def trained_on_scenes(model: Any) -> bool:
+    """Whether a checkpoint was trained on the generated scenes (its saved training arguments say so)."""
+    return getattr(model, "checkpoint_extra", {}).get("train_args", {}).get("data") == "scenes"
+
+
+def domain_note(image: Any, model: Any) -> str:
+    """HTML saying what a scenes captioner knows, when ``image`` looks unlike a scene (``""`` otherwise,
+    and for models trained on other data); :func:`tdd.data.domain.unlike_scenes` is the test."""
+    from tdd.data.domain import unlike_scenes
+    from tdd.data.images import ImageError
+    from tdd.demo.inputs import flatten_drawing
+
+    if not trained_on_scenes(model):
+        return ""
+    try:
+        note = unlike_scenes(flatten_drawing(image))
+    except (ImageError, TypeError, ValueError):
+        return ""
+    if note is None:
+        return ""
+    return f'<div class="tdd-domain" style="color:#a61e4d;margin-top:6px">{html.escape(note)}</div>'
