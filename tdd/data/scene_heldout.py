@@ -19,7 +19,7 @@ import math
 import numpy as np
 from PIL import Image
 
-from tdd.data.scene_render import layout
+from tdd.data.scene_render import fit_layout
 from tdd.data.scenes import SceneDescription
 
 PALETTE = {
@@ -87,12 +87,7 @@ def _paper(rng: np.random.Generator, size: int) -> np.ndarray:
 def render_heldout(description: SceneDescription, rng: np.random.Generator, size: int) -> tuple:
     """Draw ``description`` in the held-out style; ``(image (size, size, 3) uint8, objects)``."""
     radius = {g: RADIUS[g.size] for g in description.groups()}
-    for _ in range(100):
-        spots = layout(rng, description, radius)
-        if spots is not None:
-            break
-    else:  # pragma: no cover - the radii above always fit
-        raise RuntimeError(f"could not lay out {description}")
+    spots = fit_layout(rng, description, radius)
     big = size * GRID
     img = np.array(Image.fromarray((_paper(rng, size) * 255).astype(np.uint8)).resize((big, big))) / 255.0
     py, px = (np.mgrid[0:big, 0:big] + 0.5) / big

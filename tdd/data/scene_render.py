@@ -140,3 +140,14 @@ def render(description: SceneDescription, rng: np.random.Generator, size: int = 
         objects.append((group.shape, group.colour, group.size, x, y))
     image = np.array(canvas.resize((size, size), Image.Resampling.LANCZOS))  # a writable copy
     return image, objects
+
+
+def fit_layout(
+    rng: np.random.Generator, d: SceneDescription, radius: dict[Group, float], attempts: int = 100
+) -> list[tuple[Group, float, float, float]]:
+    """:func:`layout`, drawn again until it fits (the size ranges always fit within a few draws)."""
+    for _ in range(attempts):
+        spots = layout(rng, d, radius)
+        if spots is not None:
+            return spots
+    raise RuntimeError(f"could not lay out {d}")  # pragma: no cover

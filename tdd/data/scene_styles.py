@@ -25,7 +25,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from tdd.data.scene_render import _polygon, layout
+from tdd.data.scene_render import _polygon, fit_layout
 from tdd.data.scenes import SUPERSAMPLE, SceneDescription
 
 # name → (hue centre in degrees, hue half-width, saturation range, value range); white: hue unused
@@ -124,12 +124,7 @@ def render_randomised(description: SceneDescription, rng: np.random.Generator, s
     """Draw ``description`` in a random style; returns ``(image (size, size, 3) uint8, objects)``."""
     groups = description.groups()
     radius = {g: float(rng.uniform(*SIZE_RANGES[g.size])) for g in groups}
-    for _ in range(100):
-        spots = layout(rng, description, radius)
-        if spots is not None:
-            break
-    else:  # pragma: no cover - the ranges above always fit
-        raise RuntimeError(f"could not lay out {description}")
+    spots = fit_layout(rng, description, radius)
     colours = {g: sample_colour(rng, g.colour) for g in groups}
     draw_size = int(rng.integers(48, 129)) if rng.random() < 0.3 else size
     for _ in range(20):
