@@ -9,10 +9,11 @@ in the batch: same image + same seed → same trajectory.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeAlias
 
 import torch
 
-Generators = torch.Generator | Sequence[torch.Generator] | None
+Generators: TypeAlias = torch.Generator | Sequence[torch.Generator] | None
 
 
 def _rows(generator: Generators, batch: int) -> Sequence[torch.Generator] | None:

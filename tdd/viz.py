@@ -13,6 +13,7 @@ app, the notebooks and the experiment scripts.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,7 @@ def _probs_matrix(records: Sequence, index: int, position: int | None = None) ->
             continue
         ids = r.top_ids[index] if position is None else r.top_ids[index, position]
         top = r.top_probs[index] if position is None else r.top_probs[index, position]
-        row = np.zeros(_num_classes(records), np.float32)
+        row: Any = np.zeros(_num_classes(records), np.float32)
         row[ids.cpu().numpy()] = top.detach().float().cpu().numpy()
         rows.append(row)
     return np.stack(rows)

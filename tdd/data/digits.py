@@ -18,6 +18,7 @@ import gzip
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -132,7 +133,7 @@ def mnist_format(gray: np.ndarray) -> np.ndarray:
     scale = MNIST_BOX / max(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     box = np.asarray(Image.fromarray(gray).resize(size, Image.Resampling.LANCZOS), dtype=np.float32).clip(0, 1)
-    frame = np.zeros((MNIST_SIDE, MNIST_SIDE), np.float32)
+    frame: Any = np.zeros((MNIST_SIDE, MNIST_SIDE), np.float32)
     hh, ww = box.shape
     total = float(box.sum())
     cy = float((box.sum(1) * np.arange(hh)).sum()) / total if total > 0 else (hh - 1) / 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from typing import TypeAlias
 
 import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
@@ -11,7 +12,7 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 MAX_IMAGE_PIXELS = 50_000_000  # larger images are refused as decompression bombs (PIL's own check)
 MAX_FILE_BYTES = 25 * 1024 * 1024
 
-ImageInput = str | os.PathLike | bytes | Image.Image | np.ndarray
+ImageInput: TypeAlias = str | os.PathLike | bytes | Image.Image | np.ndarray
 
 
 class ImageError(ValueError):
