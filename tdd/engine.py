@@ -229,9 +229,13 @@ def train(
     ema = make_ema(model, decay=config.ema_decay)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay, betas=config.betas)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(s, config.steps, config.warmup_steps)
-    )  # fmt: skip
+    budget_share: list[float | None] = [None]  # with a time budget: the elapsed share, which the schedule follows
+
+    def schedule(s: int) -> float:
+        share = budget_share[0]
+        return lr_factor(s, config.steps, config.warmup_steps, None if share is None else max(s / config.steps, share))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     dtype = amp_dtype(config.amp, env.device)
     scaler = torch.amp.GradScaler(env.device.type, enabled=dtype == torch.float16)
     generators = shard_generators(config.seed, env, accum)
@@ -351,20 +355,14 @@ def train(
                         f"loss is {mean_loss} at step {step + 1}; stopping the run before the update "
                         f"(resume from the last checkpoint in {ckpt_dir} with a lower lr, or --amp none)"
                     )
-                if config.time_budget:  # the schedule follows the elapsed share of the budget
-                    progress = max(step / config.steps, now_sum / env.world_size / config.time_budget)
-                    factor = lr_factor(step, config.steps, config.warmup_steps, progress=progress)
-                    for group in optimizer.param_groups:
-                        group["lr"] = config.lr * factor
                 scaler.unscale_(optimizer)
                 torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
                 scaler.step(optimizer)
                 scaler.update()
                 optimizer.zero_grad(set_to_none=True)
+                if config.time_budget:
+                    budget_share[0] = now_sum / env.world_size / config.time_budget
                 scheduler.step()
-                if config.time_budget:  # log the lr this step used, not the step-based schedule's next one
-                    for group in optimizer.param_groups:
-                        group["lr"] = config.lr * factor
                 step += 1
                 ema.update(model, step=step)
                 skipped += int(skipped_now)
