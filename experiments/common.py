@@ -49,8 +49,12 @@ def train_run(args: argparse.Namespace, name: str, head: str, seed: int, *extra:
     if (out / "result.json").is_file() and done.is_file() and done.read_text() == key:
         print(f"reusing {out}", flush=True)
         return out
-    print(f"training {name}: {' '.join(argv)}", flush=True)
-    train_classifier.main(train_classifier.parse_args(argv))
+    if any((out / "checkpoints").glob("*.pt")):
+        argv_run = [*argv, "--resume"]  # a killed run continues from its last checkpoint
+    else:
+        argv_run = argv
+    print(f"training {name}: {' '.join(argv_run)}", flush=True)
+    train_classifier.main(train_classifier.parse_args(argv_run))
     done.write_text(key)
     return out
 

@@ -12,6 +12,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -63,8 +64,9 @@ def main() -> None:
     port = free_port()
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
     start = time.perf_counter()
+    log = tempfile.TemporaryFile()
     proc = subprocess.Popen([sys.executable, str(ROOT / "app" / "main.py"), "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                            stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     url = f"http://127.0.0.1:{port}/"
     try:
         while True:
@@ -72,6 +74,10 @@ def main() -> None:
                 urllib.request.urlopen(url, timeout=1)
                 break
             except OSError:
+                if proc.poll() is not None:  # the app died before serving: say why instead of waiting forever
+                    log.seek(0)
+                    tail = log.read().decode(errors="replace")[-2000:]
+                    raise SystemExit(f"the app exited with code {proc.returncode} before serving:\n{tail}") from None
                 time.sleep(0.05)
         serve_s = time.perf_counter() - start
         clicks, lines = browser_runs(url)  # the first of them is the first Run after start
