@@ -35,7 +35,7 @@ _EXPORTS = {
     "StepRecord": "tdd.samplers",
     "kfold_expand": "tdd.training",
     "sample_drop_mask": "tdd.training",
-    "NullCondition": "tdd.training",
+    "NullCondition": "tdd.models.layers",
     "make_ema": "tdd.training",
     "CheckpointError": "tdd.checkpoint",
     "PretrainedModel": "tdd.models",

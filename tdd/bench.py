@@ -153,7 +153,7 @@ class _TimedModel:
         if self.images is not None:  # the uncached variant: the image path runs again every step
             cond = self.model.encode(self.images)
             if drop_cond is not None and len(drop_cond) != len(self.images):  # CFG doubles the batch
-                from tdd.samplers.common import map_tensors
+                from tdd.tensors import map_tensors
 
                 cond = map_tensors(lambda v: torch.cat([v, v]), cond)
         return self.model(x, t, cond, drop_cond)

@@ -15,12 +15,12 @@ from tdd.data.scenes import make_scene, vocabulary
 from tdd.data.tokenizer import MASK_ID, encode, word_tokenizer
 from tdd.diagnostics import onehot_information, teacher_forced_curve, timestep_grid
 from tdd.diffusion import TweedieDiffusion
-from tdd.engine import lr_factor
 from tdd.models import TDDCaptioner
 from tdd.models.captioner import CaptionerConfig
 from tdd.models.registry import PretrainedModel
 from tdd.timesteps import curve_on_grid, sampling_timesteps
 from tdd.training import tdd_loss, unrolled_input
+from tdd.training.loop import lr_factor
 
 LEVERS = {
     "onehot_scale": 2.0,

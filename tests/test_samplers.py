@@ -5,8 +5,8 @@ from torch import nn
 from tdd.diffusion import TweedieDiffusion
 from tdd.masked import MaskedDiffusion
 from tdd.models import MLPDenoiser, MLPDenoiserConfig
+from tdd.models.layers import NullCondition
 from tdd.samplers import Guidance, GuidedDenoiser, MDDSampler, TDDSampler
-from tdd.training import NullCondition
 
 K, D, B, N = 11, 6, 3, 5
 

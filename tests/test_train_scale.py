@@ -19,7 +19,7 @@ from PIL import Image
 
 from tdd.checkpoint import CheckpointError
 from tdd.data.sampler import ResumableDistributedSampler
-from tdd.train_state import list_states, load_latest, load_state, save_state
+from tdd.training.state import list_states, load_latest, load_state, save_state
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN = ROOT / "train"
@@ -176,9 +176,9 @@ def test_checkpoints_keep_the_newest_and_fall_back_past_a_damaged_one(tmp_path):
 
 
 def test_a_non_finite_loss_stops_the_run_naming_the_step(tmp_path):
-    from tdd.distributed import DistEnv
-    from tdd.engine import EngineConfig, train
     from tdd.models import MLPDenoiser
+    from tdd.training.distributed import DistEnv
+    from tdd.training.loop import EngineConfig, train
 
     model = MLPDenoiser(MLPDenoiser.tiny_config())
     data = [torch.zeros(1)] * 8
@@ -196,9 +196,9 @@ def test_a_non_finite_loss_stops_the_run_naming_the_step(tmp_path):
 
 
 def test_evaluation_runs_on_its_own_schedule_not_only_at_log_rows(tmp_path):
-    from tdd.distributed import DistEnv
-    from tdd.engine import EngineConfig, train
     from tdd.models import MLPDenoiser
+    from tdd.training.distributed import DistEnv
+    from tdd.training.loop import EngineConfig, train
 
     model = MLPDenoiser(MLPDenoiser.tiny_config())
     evaluated = []

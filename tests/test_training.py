@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from tdd.models import MLPDenoiser
-from tdd.training import NullCondition, kfold_expand, make_ema, sample_drop_mask
+from tdd.models.layers import NullCondition
+from tdd.training import kfold_expand, make_ema, sample_drop_mask
 
 
 def test_kfold_expand_repeats_each_instance_adjacently():
@@ -41,8 +42,41 @@ def test_ema_follows_the_model():
 
 
 def test_lr_warms_up_linearly_then_decays_to_zero():
-    from tdd.engine import lr_factor
+    from tdd.training.loop import lr_factor
 
     assert [lr_factor(s, 100, 4) for s in range(4)] == [0.25, 0.5, 0.75, 1.0]
     assert lr_factor(4, 100, 4) == 1.0 and lr_factor(52, 100, 4) == pytest.approx(0.5)
     assert lr_factor(100, 100, 4) == pytest.approx(0.0) and lr_factor(200, 100, 4) == pytest.approx(0.0)
+
+
+def test_baseline_losses_draw_dropout_then_ratio_then_mask():
+    """mdd_loss / ar_loss (moved out of the captioner script) equal their parts composed by hand."""
+    import torch.nn.functional as F
+
+    from tdd.losses import masked_diffusion_loss
+    from tdd.masked import MaskedDiffusion
+    from tdd.training import ar_loss, mdd_loss
+
+    V, B, N = 7, 4, 5
+    tokens = torch.randint(0, V - 1, (B, N), generator=torch.Generator().manual_seed(1))
+    proj = torch.nn.Embedding(V, V)
+
+    def mdd_model(x_t, ratio, cond, drop):
+        return proj(x_t) * (1 + ratio[:, None, None]) + cond[:, None] * (~drop)[:, None, None]
+
+    def ar_model(x, cond, drop):
+        return proj(x) + cond[:, None] * (~drop)[:, None, None]
+
+    process, cond = MaskedDiffusion(V, V - 1), torch.randn(B, 1)
+    loss = mdd_loss(mdd_model, process, cond, tokens, cond_drop=0.5, generator=torch.Generator().manual_seed(3))
+    g = torch.Generator().manual_seed(3)
+    drop = sample_drop_mask(B, 0.5, generator=g)
+    ratio = process.sample_ratio(B, generator=g)
+    x_t, masked = process.q_sample(tokens, ratio, generator=g)
+    assert torch.equal(loss, masked_diffusion_loss(mdd_model(x_t, ratio, cond, drop), tokens, masked, ratio))
+    loss = ar_loss(ar_model, cond, tokens, cond_drop=0.5, generator=torch.Generator().manual_seed(3))
+    drop = sample_drop_mask(B, 0.5, generator=torch.Generator().manual_seed(3))
+    logits = ar_model(tokens, cond, drop)
+    assert torch.equal(loss, F.cross_entropy(logits.reshape(-1, V), tokens.reshape(-1)))
+    loss.backward()
+    assert proj.weight.grad is not None and torch.isfinite(proj.weight.grad).all()

@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
@@ -72,13 +71,12 @@ from tdd.data.tokenizer import (  # noqa: E402
     word_tokenizer,
 )
 from tdd.diffusion import TweedieDiffusion  # noqa: E402
-from tdd.distributed import DistEnv, all_gather_objects, barrier  # noqa: E402
-from tdd.engine import train  # noqa: E402
-from tdd.losses import masked_diffusion_loss  # noqa: E402
 from tdd.masked import MaskedDiffusion  # noqa: E402
 from tdd.models.captioner import INPUT_PRECONDS, ARCaptioner, CaptionerConfig, MDDCaptioner, TDDCaptioner  # noqa: E402
 from tdd.timesteps import SAMPLING_SPACINGS, TRAINING_TIMESTEPS, make_timesteps  # noqa: E402
-from tdd.training import OBJECTIVES, sample_drop_mask, tdd_loss  # noqa: E402
+from tdd.training import OBJECTIVES, ar_loss, mdd_loss, tdd_loss  # noqa: E402
+from tdd.training.distributed import DistEnv, all_gather_objects, barrier  # noqa: E402
+from tdd.training.loop import train  # noqa: E402
 
 METHODS = {"tdd": TDDCaptioner, "mdd": MDDCaptioner, "ar": ARCaptioner}
 # A named recipe sets these defaults; a config file or a flag given on the command line still wins.
@@ -207,13 +205,9 @@ def batch_loss(model, args, images, tokens, diffusion, process, g, timesteps=Non
     if args.method == "tdd":
         return tdd_loss(model, diffusion, cond, tokens, objective=args.loss, kfold=args.kfold, cond_drop=args.cond_drop,
                         generator=g, timesteps=timesteps, self_cond=args.self_cond, unroll=args.unroll)  # fmt: skip
-    drop = sample_drop_mask(len(tokens), args.cond_drop, generator=g, device=tokens.device)
     if args.method == "mdd":
-        ratio = process.sample_ratio(len(tokens), generator=g, device=tokens.device)
-        x_t, is_masked = process.q_sample(tokens, ratio, generator=g)
-        return masked_diffusion_loss(model(x_t, ratio, cond, drop), tokens, is_masked, ratio)
-    logits = model(tokens, cond, drop)  # AR, teacher forcing
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens.reshape(-1))
+        return mdd_loss(model, process, cond, tokens, cond_drop=args.cond_drop, generator=g)
+    return ar_loss(model, cond, tokens, cond_drop=args.cond_drop, generator=g)  # AR, teacher forcing
 
 
 # ----------------------------------------------------------------------------------------------

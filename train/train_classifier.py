@@ -52,10 +52,10 @@ from tdd.checkpoint import atomic_write_text  # noqa: E402
 from tdd.classify import classifier_diffusion, classify  # noqa: E402
 from tdd.data.imagenet import DEFAULT_AUTO_AUGMENT  # noqa: E402
 from tdd.data.loading import TrainItems, collate_counting_skips  # noqa: E402
-from tdd.distributed import DistEnv, all_reduce_sum  # noqa: E402
-from tdd.engine import train  # noqa: E402
 from tdd.models.classifier import ClassifierConfig, LinearClassifier, TDDClassifier  # noqa: E402
 from tdd.training import OBJECTIVES, tdd_loss  # noqa: E402
+from tdd.training.distributed import DistEnv, all_reduce_sum  # noqa: E402
+from tdd.training.loop import train  # noqa: E402
 
 DATA = ("digits", "imagefolder", "hf")
 

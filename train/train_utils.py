@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tdd.engine import AMP_MODES
+from tdd.training.config import AMP_MODES
 
 
 def parse_with_config(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
@@ -27,7 +27,7 @@ def parse_with_config(parser: argparse.ArgumentParser, argv: list[str] | None = 
 
 
 def add_engine_args(p: argparse.ArgumentParser) -> None:
-    """The flags of :class:`tdd.engine.EngineConfig` and the process set-up, shared by the scripts."""
+    """The flags of :class:`tdd.training.config.EngineConfig` and the process set-up, shared by the scripts."""
     g = p.add_argument_group("run: devices, checkpoints, logging")
     g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: this rank's GPU if any")
     g.add_argument("--micro-batch-size", type=int, default=0,
@@ -56,8 +56,8 @@ def push_final(args: argparse.Namespace, final_dir: Path):
 
 
 def engine_config(args: argparse.Namespace, *, steps: int, lr: float, warmup_steps: int):
-    """An :class:`tdd.engine.EngineConfig` from the script's arguments."""
-    from tdd.engine import EngineConfig
+    """An :class:`tdd.training.config.EngineConfig` from the script's arguments."""
+    from tdd.training.config import EngineConfig
 
     return EngineConfig(
         output=args.output,
@@ -104,7 +104,7 @@ def start(args: argparse.Namespace):
     """Threads, then the process group from the torchrun environment; returns the DistEnv."""
     import torch
 
-    from tdd.distributed import setup
+    from tdd.training.distributed import setup
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -118,7 +118,7 @@ def run_main(main, args: argparse.Namespace):
     process with the message and exit status 1 rather than a traceback on every rank.
     """
     from tdd.checkpoint import CheckpointError
-    from tdd.distributed import cleanup
+    from tdd.training.distributed import cleanup
 
     env = start(args)
     try:

@@ -26,7 +26,7 @@ import torch
 
 from tdd.checkpoint import atomic_write, atomic_write_text
 from tdd.data.loading import UNREADABLE
-from tdd.distributed import DistEnv, barrier
+from tdd.training.distributed import DistEnv, barrier
 
 log = logging.getLogger(__name__)
 META_NAME = "cache.json"

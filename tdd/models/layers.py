@@ -67,3 +67,19 @@ class AdaLNOutput(nn.Module):
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         shift, scale = self.modulation(emb).chunk(2, dim=-1)
         return self.proj(modulate(self.norm(x), shift, scale))
+
+
+class NullCondition(nn.Module):
+    """A learned null embedding that replaces the condition where ``drop`` is set (A.3: "a dedicated
+    unconditional class embedding"). Wraps condition tensors ``(B, ...)`` of a fixed trailing shape.
+    """
+
+    def __init__(self, *shape: int):
+        super().__init__()
+        self.embedding = nn.Parameter(torch.randn(*shape) * 0.02)
+
+    def forward(self, cond: torch.Tensor, drop: torch.Tensor | None) -> torch.Tensor:
+        if drop is None:
+            return cond
+        drop = drop.reshape(-1, *([1] * (cond.ndim - 1)))
+        return torch.where(drop, self.embedding.to(cond.dtype).expand_as(cond), cond)

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from tdd.models.layers import AdaLNMLPBlock, AdaLNOutput, TimestepEmbedder
+from tdd.models.layers import AdaLNMLPBlock, AdaLNOutput, NullCondition, TimestepEmbedder
 from tdd.models.registry import PretrainedModel, register_model
-from tdd.training import NullCondition
 
 
 @dataclass

@@ -13,6 +13,7 @@ import torch
 
 from tdd import rng
 from tdd.rng import Generators
+from tdd.tensors import map_tensors
 
 GUIDANCE_SCHEDULES = ("constant", "linear")
 TO_ONE = ("argmax", "multinomial")  # the "to-one" operations of A.2
@@ -55,17 +56,6 @@ class Guidance:
         if self.schedule == "constant" or num_steps == 1:
             return self.scale
         return 1.0 + (self.scale - 1.0) * step / (num_steps - 1)
-
-
-def map_tensors(fn: Callable[[torch.Tensor], torch.Tensor], obj: Any) -> Any:
-    """Apply ``fn`` to every tensor in a (nested) tuple/list/dict condition."""
-    if isinstance(obj, torch.Tensor):
-        return fn(obj)
-    if isinstance(obj, (tuple, list)):
-        return type(obj)(map_tensors(fn, o) for o in obj)
-    if isinstance(obj, dict):
-        return {k: map_tensors(fn, v) for k, v in obj.items()}
-    return obj
 
 
 class GuidedDenoiser:

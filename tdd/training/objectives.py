@@ -1,5 +1,6 @@
-"""Training helpers shared by every task: K-fold feature reuse (§3.3), condition dropout for CFG
-(A.3), and EMA (A.3, eq. 2) from timm.
+"""The training objectives and their helpers: TDD's loss with its levers (K-fold feature reuse §3.3,
+condition dropout for CFG A.3, self-conditioning, unrolling), the baselines' losses (masked diffusion,
+autoregressive teacher forcing), and EMA (A.3, eq. 2) from timm.
 """
 
 from __future__ import annotations
@@ -7,12 +8,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from tdd.samplers.common import map_tensors
+from tdd.tensors import map_tensors
 
 if TYPE_CHECKING:
     from tdd.diffusion import TweedieDiffusion
+    from tdd.masked import MaskedDiffusion
     from tdd.timesteps import UniformTimesteps
 
 DEFAULT_EMA_DECAY = 0.9999  # A.3
@@ -40,22 +43,6 @@ def sample_drop_mask(
     if not 0 <= prob < 1:
         raise ValueError(f"condition-dropout probability must lie in [0, 1), got {prob}")
     return torch.rand(batch_size, generator=generator, device=device) < prob
-
-
-class NullCondition(nn.Module):
-    """A learned null embedding that replaces the condition where ``drop`` is set (A.3: "a dedicated
-    unconditional class embedding"). Wraps condition tensors ``(B, ...)`` of a fixed trailing shape.
-    """
-
-    def __init__(self, *shape: int):
-        super().__init__()
-        self.embedding = nn.Parameter(torch.randn(*shape) * 0.02)
-
-    def forward(self, cond: torch.Tensor, drop: torch.Tensor | None) -> torch.Tensor:
-        if drop is None:
-            return cond
-        drop = drop.reshape(-1, *([1] * (cond.ndim - 1)))
-        return torch.where(drop, self.embedding.to(cond.dtype).expand_as(cond), cond)
 
 
 def tdd_loss(
@@ -170,6 +157,39 @@ def unrolled_input(
     y_t = y_t.clone()
     y_t[pick] = diffusion.q_sample(diffusion.one_hot(draft).to(y_t.dtype), t_pick, noise[pick])
     return y_t
+
+
+def mdd_loss(
+    model: nn.Module,
+    process: MaskedDiffusion,
+    cond: Any,
+    tokens: torch.Tensor,
+    *,
+    cond_drop: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """The masked-diffusion baseline's loss (DLC appendix eq. 4): a mask ratio per item, the masked
+    positions' cross-entropy weighted by 1/ratio; condition dropout as for TDD."""
+    from tdd.losses import masked_diffusion_loss
+
+    drop = sample_drop_mask(len(tokens), cond_drop, generator=generator, device=tokens.device)
+    ratio = process.sample_ratio(len(tokens), generator=generator, device=tokens.device)
+    x_t, is_masked = process.q_sample(tokens, ratio, generator=generator)
+    return masked_diffusion_loss(model(x_t, ratio, cond, drop), tokens, is_masked, ratio)
+
+
+def ar_loss(
+    model: nn.Module,
+    cond: Any,
+    tokens: torch.Tensor,
+    *,
+    cond_drop: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """The autoregressive baseline's loss: next-token cross-entropy under teacher forcing."""
+    drop = sample_drop_mask(len(tokens), cond_drop, generator=generator, device=tokens.device)
+    logits = model(tokens, cond, drop)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens.reshape(-1))
 
 
 def per_item_ce(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
