@@ -10,14 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "train"))
-
-import train_classifier  # noqa: E402
 
 CONFIGS = {
     "tdd": ROOT / "train" / "configs" / "digits_tdd.yaml",
@@ -54,9 +51,16 @@ def train_run(args: argparse.Namespace, name: str, head: str, seed: int, *extra:
     else:
         argv_run = argv
     print(f"training {name}: {' '.join(argv_run)}", flush=True)
-    train_classifier.main(train_classifier.parse_args(argv_run))
+    run_script("train_classifier.py", argv_run)
     done.write_text(key)
     return out
+
+
+def run_script(script: str, argv: list[str]) -> None:
+    """Run a training script of ``train/`` as its own process (scripts are not imported as modules)."""
+    done = subprocess.run([sys.executable, str(ROOT / "train" / script), *argv])
+    if done.returncode:
+        raise SystemExit(f"train/{script} failed with exit code {done.returncode}")
 
 
 def load_metrics(run: Path) -> list[dict]:

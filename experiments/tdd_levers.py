@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 from captioning import held_out
-from common import ROOT, command_line, experiment_parser, markdown_table, write_result
+from common import ROOT, command_line, experiment_parser, markdown_table, run_script, write_result
 
 from tdd.caption import caption
 from tdd.data.scenes import caption_metrics
@@ -74,8 +74,6 @@ def run_dir(args, row: str, budget: float | None = None, seed: int | None = None
 
 
 def train_row(args, row: str) -> Path:
-    import train_captioner  # train/ is on sys.path once common is imported
-
     method, flags, _ = ROWS[row]
     out = run_dir(args, row)
     if (out / "final" / "config.json").is_file():
@@ -87,7 +85,7 @@ def train_row(args, row: str) -> Path:
     if args.smoke:
         argv += ["--time-budget", "3", "--train-size", "64", "--batch-size", "8", "--warmup-steps", "2"]
     print(f"training {row}: {' '.join(argv)}", flush=True)
-    train_captioner.main(train_captioner.parse_args(argv))
+    run_script("train_captioner.py", argv)
     return out
 
 

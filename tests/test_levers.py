@@ -284,12 +284,20 @@ def test_a_time_budget_stops_training_and_a_resume_past_it_trains_no_more(tmp_pa
 
 
 def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides():
+    import subprocess
     import sys
     from pathlib import Path
+    from types import SimpleNamespace
 
     root = Path(__file__).resolve().parent.parent
-    sys.path.insert(0, str(root / "train"))
-    import train_captioner
+
+    class train_captioner:  # the script run as a user runs it, asked for its resolved arguments
+        @staticmethod
+        def parse_args(argv: list[str]) -> SimpleNamespace:
+            cmd = [sys.executable, str(root / "train" / "train_captioner.py"), *argv, "--print-args"]
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, done.stderr[-2000:]
+            return SimpleNamespace(**json.loads(done.stdout.strip().splitlines()[-1]))
 
     config = str(root / "train" / "configs" / "scenes_tdd_improved.yaml")
     args = train_captioner.parse_args(["--config", config])

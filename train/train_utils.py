@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -29,6 +30,8 @@ def parse_with_config(parser: argparse.ArgumentParser, argv: list[str] | None = 
 def add_engine_args(p: argparse.ArgumentParser) -> None:
     """The flags of :class:`tdd.training.config.EngineConfig` and the process set-up, shared by the scripts."""
     g = p.add_argument_group("run: devices, checkpoints, logging")
+    resolved = "print the resolved arguments (defaults ← recipe ← config ← flags) as JSON, then exit"
+    g.add_argument("--print-args", action="store_true", help=resolved)
     g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: this rank's GPU if any")
     g.add_argument("--micro-batch-size", type=int, default=0,
                    help="per process and forward; 0: batch / processes (no gradient accumulation)")  # fmt: skip
@@ -120,6 +123,9 @@ def run_main(main, args: argparse.Namespace):
     from tdd.checkpoint import CheckpointError
     from tdd.training.distributed import cleanup
 
+    if args.print_args:  # what the defaults, recipe, config file and flags resolve to; nothing is run
+        print(json.dumps(vars(args), default=str, sort_keys=True))
+        return None
     env = start(args)
     try:
         return main(args, env)

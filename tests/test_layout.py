@@ -1,0 +1,50 @@
+"""The layout rules of CONTRIBUTING.md, checked: small files and functions in the library, the models
+apart from the training side, and no script imported as a module through ``sys.path`` edits."""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_FILE_LINES, MAX_FUNCTION_LINES = 400, 80
+NOT_YET_SPLIT = {"tdd/bench.py"}  # still holds the bundled names and a training loop (issue "one home per concept")
+
+
+def _library() -> list[Path]:
+    return sorted((ROOT / "tdd").rglob("*.py"))
+
+
+def test_library_files_and_functions_are_small():
+    long_files, long_functions = [], []
+    for path in _library():
+        name = path.relative_to(ROOT).as_posix()
+        source = path.read_text(encoding="utf-8")
+        if source.count("\n") > MAX_FILE_LINES and name not in NOT_YET_SPLIT:
+            long_files.append(f"{name}: {source.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    long_functions.append(f"{name}:{node.lineno} {node.name}: {length} lines")
+    assert not long_files, long_files
+    assert not long_functions, long_functions
+
+
+def test_the_models_do_not_import_the_training_side():
+    offenders = []
+    for path in sorted((ROOT / "tdd" / "models").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            offenders += [f"{path.name}: {n}" for n in names if n == "tdd.training" or n.startswith("tdd.training.")]
+    assert not offenders, offenders
+
+
+def test_no_sys_path_edits_outside_the_training_scripts():
+    """Experiments, notebooks, tests, the apps and the library run scripts as processes, not as imports."""
+    places = [ROOT / d for d in ("tdd", "app", "experiments", "tests", "notebooks", "scripts")]
+    files = [p for d in places for p in d.rglob("*") if p.suffix in (".py", ".ipynb") and p.name != "test_layout.py"]
+    offenders = [p.relative_to(ROOT).as_posix() for p in files if "sys.path.insert" in p.read_text(encoding="utf-8")]
+    assert not offenders, offenders
