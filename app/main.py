@@ -89,6 +89,9 @@ class UploadedImage(gr.Image):
         return super().preprocess(payload)
 
 
+DEFAULTS, CHOICES = core.Settings(), core.Settings.CHOICES  # read from the library, never copied
+
+
 def _settings(
     steps,
     cfg,
@@ -96,11 +99,11 @@ def _settings(
     to_one,
     temperature,
     seed,
-    remasking="low_confidence",
-    omega=0.0,
-    w0=0.3,
-    w1=0.55,
-    spacing="checkpoint",
+    remasking=DEFAULTS.remasking,
+    omega=DEFAULTS.omega,
+    w0=DEFAULTS.window[0],
+    w1=DEFAULTS.window[1],
+    spacing=DEFAULTS.spacing,
 ):
     return core.Settings(
         steps=steps,
@@ -220,21 +223,21 @@ def side_by_side(image, steps, seed):
 
 def api_caption(
     image,
-    steps=20,
-    cfg=1.0,
-    seed=0,
-    method="tdd",
+    steps=DEFAULTS.steps,
+    cfg=DEFAULTS.cfg,
+    seed=DEFAULTS.seed,
+    method=core.METHODS[0],
     model="",
-    to_one="argmax",
-    temperature=1.0,
+    to_one=DEFAULTS.to_one,
+    temperature=DEFAULTS.temperature,
     pins="",
-    spacing="checkpoint",
+    spacing=DEFAULTS.spacing,
 ):
     """Caption an image; JSON with ``result`` (the caption), ``seconds`` and the per-step ``trajectory``.
     ``spacing``: TDD's sampling timesteps, ``checkpoint`` (the model's own), ``uniform`` or ``informative``."""
     try:
         name = model or f"scenes-{core.check_method(method)}"
-        settings = _settings(steps, cfg, "constant", to_one, temperature, seed, spacing=spacing)
+        settings = _settings(steps, cfg, DEFAULTS.cfg_schedule, to_one, temperature, seed, spacing=spacing)
         core.check_model(name, "caption")
         run = core.run_to_end(name, image, settings, pins or "", task="caption")
         return run.to_json(core.load(name))
@@ -242,11 +245,19 @@ def api_caption(
         raise gr.Error(str(e)) from e
 
 
-def api_classify(image, steps=20, cfg=1.0, seed=0, model="digits-tdd", to_one="argmax", temperature=1.0):
+def api_classify(
+    image,
+    steps=DEFAULTS.steps,
+    cfg=DEFAULTS.cfg,
+    seed=DEFAULTS.seed,
+    model=core.DEFAULT_MODEL["classify"],
+    to_one=DEFAULTS.to_one,
+    temperature=DEFAULTS.temperature,
+):
     """Classify a digit image; JSON with ``result`` (the class), ``probs`` and the per-step ``trajectory``."""
     try:
-        name = model or "digits-tdd"
-        settings = _settings(steps, cfg, "constant", to_one, temperature, seed)
+        name = model or core.DEFAULT_MODEL["classify"]
+        settings = _settings(steps, cfg, DEFAULTS.cfg_schedule, to_one, temperature, seed)
         core.check_model(name, "classify")
         run = core.run_to_end(name, image, settings, task="classify")
         return run.to_json(core.load(name))
@@ -256,21 +267,22 @@ def api_classify(image, steps=20, cfg=1.0, seed=0, model="digits-tdd", to_one="a
 
 def _sampling_controls(masked: bool):
     with gr.Accordion("Sampling settings", open=False):
-        steps = gr.Slider(1, core.MAX_STEPS, value=20, step=1, label="steps")
-        cfg = gr.Slider(0.0, 5.0, value=1.0, step=0.1, label="CFG scale (1 = no guidance)")
-        cfg_schedule = gr.Radio(["constant", "linear"], value="constant", label="CFG schedule")
-        to_one = gr.Radio(["argmax", "multinomial"], value="argmax", label="to-one operation")
-        temperature = gr.Slider(0.1, 3.0, value=1.0, step=0.1, label="temperature (multinomial)")
-        seed = gr.Number(0, precision=0, label="seed")
+        d = DEFAULTS  # the sliders show a useful part of each range; the API accepts the whole of it
+        steps = gr.Slider(1, core.MAX_STEPS, value=d.steps, step=1, label="steps")
+        cfg = gr.Slider(0.0, 5.0, value=d.cfg, step=0.1, label="CFG scale (1 = no guidance)")
+        cfg_schedule = gr.Radio(list(CHOICES["cfg_schedule"]), value=d.cfg_schedule, label="CFG schedule")
+        to_one = gr.Radio(list(CHOICES["to_one"]), value=d.to_one, label="to-one operation")
+        temperature = gr.Slider(0.1, 3.0, value=d.temperature, step=0.1, label="temperature (multinomial)")
+        seed = gr.Number(d.seed, precision=0, label="seed")
         remasking = gr.Radio(
-            ["low_confidence", "random"], value="low_confidence", label="remasking (masked baseline)", visible=masked
+            list(CHOICES["remasking"]), value=d.remasking, label="remasking (masked baseline)", visible=masked
         )
-        omega = gr.Slider(0.0, 0.5, value=0.0, step=0.001, label="ω remasking (masked baseline)", visible=masked)
-        w0 = gr.Slider(0.0, 1.0, value=0.3, step=0.05, label="ω window start", visible=masked)
-        w1 = gr.Slider(0.0, 1.0, value=0.55, step=0.05, label="ω window end", visible=masked)
+        omega = gr.Slider(0.0, 0.5, value=d.omega, step=0.001, label="ω remasking (masked baseline)", visible=masked)
+        w0 = gr.Slider(0.0, 1.0, value=d.window[0], step=0.05, label="ω window start", visible=masked)
+        w1 = gr.Slider(0.0, 1.0, value=d.window[1], step=0.05, label="ω window end", visible=masked)
         spacing = gr.Radio(
-            list(core.SPACING_CHOICES),
-            value="checkpoint",
+            list(CHOICES["spacing"]),
+            value=d.spacing,
             label="TDD timesteps (checkpoint: the model's own; informative: where its CE falls)",
             visible=masked,
         )
@@ -323,7 +335,9 @@ def _task_tab(task: str, examples: list[str]):
             timing = gr.HTML(elem_id=f"timing-{task}")
             truth = gr.HTML(elem_id=f"truth-{task}")
             with gr.Row():
-                step = gr.Slider(1, 20, value=20, step=1, label="step (drag to revisit)", scale=4)
+                step = gr.Slider(
+                    1, DEFAULTS.steps, value=DEFAULTS.steps, step=1, label="step (drag to revisit)", scale=4
+                )
                 play_btn = gr.Button("▶ play", scale=1)
             position = gr.Dropdown(
                 [],
@@ -384,8 +398,8 @@ def build() -> gr.Blocks:
                             type="filepath", sources=["upload", "clipboard"], label="Image", height=256
                         )
                         gr.Examples(SCENE_EXAMPLES, inputs=sbs_image)
-                        sbs_steps = gr.Slider(1, core.MAX_STEPS, value=20, step=1, label="steps")
-                        sbs_seed = gr.Number(0, precision=0, label="seed")
+                        sbs_steps = gr.Slider(1, core.MAX_STEPS, value=DEFAULTS.steps, step=1, label="steps")
+                        sbs_seed = gr.Number(DEFAULTS.seed, precision=0, label="seed")
                         sbs_btn = gr.Button("Run all three", variant="primary", elem_id="run-sbs")
                     with gr.Column(scale=2):
                         gr.Markdown("**TDD**")
@@ -404,10 +418,11 @@ def build() -> gr.Blocks:
                 _task_tab("classify", DIGIT_EXAMPLES)
         with gr.Row(visible=False):  # the JSON API: /caption and /classify
             a_image = UploadedImage(type="filepath")
-            a_steps, a_cfg, a_seed = gr.Number(20, precision=0), gr.Number(1.0), gr.Number(0, precision=0)
-            a_method, a_model, a_to_one = gr.Textbox("tdd"), gr.Textbox(""), gr.Textbox("argmax")
-            a_temp, a_pins, a_out = gr.Number(1.0), gr.Textbox(""), gr.JSON()
-            a_spacing = gr.Textbox("checkpoint")
+            d = DEFAULTS
+            a_steps, a_cfg, a_seed = gr.Number(d.steps, precision=0), gr.Number(d.cfg), gr.Number(d.seed, precision=0)
+            a_method, a_model, a_to_one = gr.Textbox(core.METHODS[0]), gr.Textbox(""), gr.Textbox(d.to_one)
+            a_temp, a_pins, a_out = gr.Number(d.temperature), gr.Textbox(""), gr.JSON()
+            a_spacing = gr.Textbox(d.spacing)
             a_cap, a_cls = gr.Button(), gr.Button()
         a_cap.click(
             api_caption,

@@ -23,20 +23,34 @@ UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
 
 
 def sampling_controls(task: str) -> core.Settings:
+    d, choices = core.Settings(), core.Settings.CHOICES  # defaults and options from the library
     with st.expander("Sampling settings"):
-        steps = st.slider("steps", 1, core.MAX_STEPS, 20)
-        cfg = st.slider("CFG scale (1 = no guidance)", 0.0, 5.0, 1.0, 0.1)
-        cfg_schedule = st.radio("CFG schedule", ["constant", "linear"], horizontal=True)
-        to_one = st.radio("to-one operation", ["argmax", "multinomial"], horizontal=True)
-        temperature = st.slider("temperature (multinomial)", 0.1, 3.0, 1.0, 0.1)
-        seed = st.number_input("seed", value=0, step=1)
-        remasking, omega, window, spacing = "low_confidence", 0.0, (0.3, 0.55), "checkpoint"
+        steps = st.slider("steps", 1, core.MAX_STEPS, d.steps)
+        cfg = st.slider("CFG scale (1 = no guidance)", 0.0, 5.0, d.cfg, 0.1)
+        cfg_schedule = st.radio(
+            "CFG schedule", choices["cfg_schedule"], choices["cfg_schedule"].index(d.cfg_schedule), horizontal=True
+        )
+        to_one = st.radio("to-one operation", choices["to_one"], choices["to_one"].index(d.to_one), horizontal=True)
+        temperature = st.slider("temperature (multinomial)", 0.1, 3.0, d.temperature, 0.1)
+        seed = st.number_input("seed", value=d.seed, step=1)
+        remasking, omega, window, spacing = d.remasking, d.omega, d.window, d.spacing
         if task == "caption":
-            spacing = st.radio("TDD timesteps (checkpoint: the model's own)", core.SPACING_CHOICES, horizontal=True)
-            remasking = st.radio("remasking (masked baseline)", ["low_confidence", "random"], horizontal=True)
-            omega = st.slider("ω remasking (masked baseline)", 0.0, 0.5, 0.0, 0.001)
-            window = st.slider("ω window", 0.0, 1.0, (0.3, 0.55), 0.05)
-    return core.Settings(steps, cfg, cfg_schedule, to_one, temperature, int(seed), remasking, omega, window, spacing)
+            spacing = st.radio(
+                "TDD timesteps (checkpoint: the model's own)",
+                choices["spacing"],
+                choices["spacing"].index(d.spacing),
+                horizontal=True,
+            )
+            remasking = st.radio(
+                "remasking (masked baseline)",
+                choices["remasking"],
+                choices["remasking"].index(d.remasking),
+                horizontal=True,
+            )
+            omega = st.slider("ω remasking (masked baseline)", 0.0, 0.5, d.omega, 0.001)
+            window = st.slider("ω window", 0.0, 1.0, d.window, 0.05)
+    return core.Settings(steps=steps, cfg=cfg, cfg_schedule=cfg_schedule, to_one=to_one, temperature=temperature,
+                         seed=int(seed), remasking=remasking, omega=omega, window=window, spacing=spacing)  # fmt: skip
 
 
 @st.cache_resource

@@ -7,6 +7,8 @@ imported on first access.
 - :class:`LinearSchedule`, :class:`CosineSchedule`, :func:`make_schedule` — ᾱ_t tables, respacing
 - :func:`tdd_cross_entropy`, :func:`eps_mse_loss`, :func:`masked_diffusion_loss` — objectives
 - :class:`TDDSampler`, :class:`MDDSampler`, :class:`Guidance`, :class:`StepRecord` — samplers
+- :class:`SamplingConfig`, :func:`sampler_for`, :func:`diffusion_for` — sampling settings, defined once, and
+  the sampler and noise process that match a model
 - :class:`MaskedDiffusion` — the masked-diffusion baseline's forward process
 - :func:`kfold_expand`, :func:`sample_drop_mask`, :class:`NullCondition`, :func:`make_ema` — training
 - :class:`PretrainedModel`, :data:`MODELS`, :class:`CheckpointError` — models and checkpoints
@@ -33,6 +35,9 @@ _EXPORTS = {
     "MDDSampler": "tdd.samplers",
     "Guidance": "tdd.samplers",
     "StepRecord": "tdd.samplers",
+    "SamplingConfig": "tdd.samplers.config",
+    "sampler_for": "tdd.sampling",
+    "diffusion_for": "tdd.sampling",
     "kfold_expand": "tdd.training",
     "sample_drop_mask": "tdd.training",
     "NullCondition": "tdd.models.layers",

@@ -8,50 +8,27 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
-from tdd.diffusion import TweedieDiffusion
-from tdd.masked import MaskedDiffusion
 from tdd.models.captioner import ARCaptioner, MDDCaptioner, TDDCaptioner
 from tdd.rng import Generators
-from tdd.samplers import Guidance, MDDSampler, StepRecord, TDDSampler
-from tdd.timesteps import sampling_timesteps
+from tdd.samplers import MDDSampler, StepRecord, TDDSampler
+from tdd.samplers.config import SamplingConfig
+from tdd.sampling import sampler_for
 
 Captioner = TDDCaptioner | MDDCaptioner | ARCaptioner
 
 
-def captioner_sampler(
-    model: TDDCaptioner | MDDCaptioner,
-    steps: int = 20,
-    cfg: float = 1.0,
-    cfg_schedule: str = "constant",
-    to_one: str = "argmax",
-    temperature: float = 1.0,
-    remasking: str = "low_confidence",
-    omega: float = 0.0,
-    window: tuple[float, float] = (0.3, 0.55),
-    spacing: str | list[int] | None = None,
-    omega_steps: int | None = None,
-) -> TDDSampler | MDDSampler:
-    """The sampler matching ``model``: :class:`TDDSampler` for TDD, :class:`MDDSampler` for MDD.
-
-    TDD takes λ, self-conditioning and (unless ``spacing`` says otherwise, :func:`sampling_timesteps`)
-    the sampling timesteps from the checkpoint's config; an explicit list of timesteps sets ``steps``."""
-    c = model.config
-    guidance = Guidance(cfg, cfg_schedule)
-    if isinstance(model, TDDCaptioner):
-        diffusion = TweedieDiffusion(c.vocab_size, c.schedule, c.num_timesteps, c.onehot_scale)
-        timesteps = sampling_timesteps(c, steps, spacing)
-        steps = len(timesteps) if timesteps else steps
-        return TDDSampler(diffusion, steps, guidance, to_one, temperature, parameterization=c.parameterization,
-                          timesteps=timesteps, self_cond=c.self_cond)  # fmt: skip
-    if isinstance(model, MDDCaptioner):
-        process = MaskedDiffusion(c.vocab_size, c.mask_id)
-        return MDDSampler(
-            process, steps, guidance, to_one, temperature, remasking, omega, window, omega_steps=omega_steps
-        )
-    raise TypeError(f"{type(model).__name__} has no denoising sampler (the AR captioner decodes greedily)")
+def captioner_sampler(model: TDDCaptioner | MDDCaptioner, **settings: Any) -> TDDSampler | MDDSampler:
+    """The sampler matching ``model``; ``settings`` are fields of :class:`SamplingConfig` (``spacing``
+    ``None`` keeps the checkpoint's own timesteps). Shorthand for :func:`tdd.sampling.sampler_for`."""
+    if settings.get("spacing") is None:
+        settings["spacing"] = "checkpoint"
+    if isinstance(model, ARCaptioner):
+        raise TypeError("ARCaptioner has no denoising sampler (the AR captioner decodes greedily)")
+    return sampler_for(model, SamplingConfig(**settings))
 
 
 def caption_steps(

@@ -6,38 +6,31 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
 from tdd.diffusion import TweedieDiffusion
 from tdd.models.classifier import LinearClassifier, TDDClassifier
 from tdd.rng import Generators
-from tdd.samplers import Guidance, StepRecord, TDDSampler
+from tdd.samplers import StepRecord, TDDSampler
+from tdd.samplers.config import SamplingConfig
+from tdd.sampling import diffusion_for, sampler_for
 
 
 def classifier_diffusion(model: TDDClassifier) -> TweedieDiffusion:
     """The diffusion a TDD classifier was trained with, from its config."""
-    c = model.config
-    return TweedieDiffusion(c.num_classes, c.schedule, c.num_timesteps, c.onehot_scale)
+    process = diffusion_for(model)
+    assert isinstance(process, TweedieDiffusion)
+    return process
 
 
-def classifier_sampler(
-    model: TDDClassifier,
-    steps: int = 20,
-    cfg: float = 1.0,
-    cfg_schedule: str = "constant",
-    to_one: str = "argmax",
-    temperature: float = 1.0,
-) -> TDDSampler:
-    """A :class:`TDDSampler` matching ``model`` (its schedule and output parameterization)."""
-    return TDDSampler(
-        classifier_diffusion(model),
-        steps=steps,
-        guidance=Guidance(cfg, cfg_schedule),
-        to_one=to_one,
-        temperature=temperature,
-        parameterization=model.config.parameterization,
-    )
+def classifier_sampler(model: TDDClassifier, **settings: Any) -> TDDSampler:
+    """A :class:`TDDSampler` matching ``model``; ``settings`` are fields of :class:`SamplingConfig`.
+    Shorthand for :func:`tdd.sampling.sampler_for`."""
+    sampler = sampler_for(model, SamplingConfig(**settings))
+    assert isinstance(sampler, TDDSampler)
+    return sampler
 
 
 def classify_steps(
@@ -67,18 +60,16 @@ def classify(
     model: TDDClassifier | LinearClassifier,
     images: torch.Tensor,
     *,
-    steps: int = 20,
-    cfg: float = 1.0,
-    to_one: str = "argmax",
-    temperature: float = 1.0,
     generator: Generators = None,
+    **settings: Any,
 ) -> Classification:
-    """Classify a batch. For TDD: ``steps`` denoising steps from y_T ~ N(0, I); for the linear head: one softmax."""
+    """Classify a batch. For TDD: denoising steps from y_T ~ N(0, I), ``settings`` being fields of
+    :class:`SamplingConfig` (``steps``, ``cfg``, ``to_one``, …); for the linear head: one softmax."""
     if isinstance(model, LinearClassifier):
         with torch.inference_mode():
             probs = torch.softmax(model(images).float(), dim=-1)
         return Classification(probs.argmax(-1), probs)
-    sampler = classifier_sampler(model, steps=steps, cfg=cfg, to_one=to_one, temperature=temperature)
+    sampler = classifier_sampler(model, **settings)
     records = list(classify_steps(model, images, sampler, generator=generator))
     last = records[-1]
     assert last.probs is not None  # a classifier's last record keeps the whole distribution

@@ -234,16 +234,31 @@ def _spacing(text: str) -> str | list[int]:
         raise argparse.ArgumentTypeError(f"{expected}; got {text!r}") from None
 
 
+def _sampling_flags(p: argparse.ArgumentParser, *names: str) -> None:
+    """The sampling flags ``names`` with the defaults and choices of :class:`SamplingConfig` (never copied)."""
+    from tdd.samplers.config import SamplingConfig
+
+    d, choices = SamplingConfig(), SamplingConfig.CHOICES
+    flags = {
+        "steps": dict(type=int, default=d.steps, help="sampling steps S (denoising models)"),
+        "cfg": dict(type=float, default=d.cfg, help="classifier-free guidance scale (1: none)"),
+        "to_one": dict(default=d.to_one, choices=choices["to_one"], help="the to-one operation of A.2"),
+        "temperature": dict(type=float, default=d.temperature, help="for --to-one multinomial"),
+    }
+    for name in names:
+        p.add_argument("--" + name.replace("_", "-"), **flags[name])  # type: ignore[arg-type]
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from tdd.demo.common import METHODS
+    from tdd.training.objectives import OBJECTIVES
+
     parser = argparse.ArgumentParser(prog="tdd", description="In-situ Tweedie Discrete Diffusion.")
     sub = parser.add_subparsers(dest="command", required=True)
     cls = sub.add_parser("classify", help="classify images of handwritten digits")
     cls.add_argument("images", nargs="+", metavar="IMAGE")
     cls.add_argument("--model", default="digits-tdd", help="bundled model name or checkpoint directory")
-    cls.add_argument("--steps", type=int, default=20, help="sampling steps S (TDD models)")
-    cls.add_argument("--cfg", type=float, default=1.0, help="classifier-free guidance scale")
-    cls.add_argument("--to-one", default="argmax", choices=["argmax", "multinomial"])
-    cls.add_argument("--temperature", type=float, default=1.0, help="for --to-one multinomial")
+    _sampling_flags(cls, "steps", "cfg", "to_one", "temperature")
     cls.add_argument("--seed", type=int, default=0)
     cls.add_argument("--json", action="store_true", help="one JSON object per image with the trajectory")
     cls.add_argument("-v", "--verbose", action="store_true", help="print every denoising step")
@@ -251,10 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     cap = sub.add_parser("caption", help="caption images with a TDD, masked-diffusion or AR captioner")
     cap.add_argument("images", nargs="+", metavar="IMAGE")
     cap.add_argument("--model", default=None, help="bundled name or checkpoint directory (default scenes-METHOD)")
-    cap.add_argument("--method", default="tdd", choices=["tdd", "mdd", "ar"], help="picks the default model")
-    cap.add_argument("--steps", type=int, default=20, help="sampling steps S (diffusion methods)")
-    cap.add_argument("--cfg", type=float, default=1.0, help="classifier-free guidance scale")
-    cap.add_argument("--to-one", default="argmax", choices=["argmax", "multinomial"])
+    cap.add_argument("--method", default=METHODS[0], choices=METHODS, help="picks the default model")
+    _sampling_flags(cap, "steps", "cfg", "to_one")
     cap.add_argument("--spacing", default=None, type=_spacing,
                      help="TDD sampling timesteps: uniform, informative or a list such as 1000,300,120,50 "
                           "(default: the checkpoint's own; a list sets the step count)")  # fmt: skip
@@ -262,11 +275,10 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--json", action="store_true", help="one JSON object per image with the trajectory")
     cap.set_defaults(func=_caption)
     toy = sub.add_parser("toy", help="train a tiny denoiser on a toy task and watch it denoise (CPU, seconds)")
-    toy.add_argument("--objective", default="ce", choices=["ce", "ce_no_coef", "eps_mse"])
+    toy.add_argument("--objective", default=OBJECTIVES[0], choices=OBJECTIVES)
     toy.add_argument("--classes", type=int, default=200, help="K, the number of classes")
     toy.add_argument("--train-steps", type=int, default=400)
-    toy.add_argument("--steps", type=int, default=20, help="sampling steps S")
-    toy.add_argument("--cfg", type=float, default=1.0, help="classifier-free guidance scale")
+    _sampling_flags(toy, "steps", "cfg")
     toy.add_argument("--eval-size", type=int, default=1000)
     toy.add_argument("--seed", type=int, default=0)
     toy.add_argument("--json", action="store_true", help="print one JSON object instead of a table")

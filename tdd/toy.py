@@ -20,6 +20,7 @@ import torch
 from tdd.diffusion import TweedieDiffusion
 from tdd.models.mlp_denoiser import MLPDenoiser, MLPDenoiserConfig
 from tdd.samplers import Guidance, TDDSampler
+from tdd.samplers.common import DEFAULT_STEPS
 from tdd.training import OBJECTIVES, tdd_loss
 
 
@@ -85,7 +86,9 @@ def train_toy(task: ToyTask, config: ToyConfig) -> tuple[MLPDenoiser, TweedieDif
     return model.eval(), diffusion, losses
 
 
-def toy_sampler(diffusion: TweedieDiffusion, objective: str, steps: int = 20, cfg: float = 1.0, **kwargs) -> TDDSampler:
+def toy_sampler(
+    diffusion: TweedieDiffusion, objective: str, steps: int = DEFAULT_STEPS, cfg: float = 1.0, **kwargs
+) -> TDDSampler:
     """The sampler matching a toy objective (ε-prediction is decoded by Tweedie's formula)."""
     parameterization = "epsilon" if objective == "eps_mse" else "x0"
     return TDDSampler(diffusion, steps=steps, guidance=Guidance(cfg), parameterization=parameterization, **kwargs)

@@ -154,7 +154,7 @@ def test_a_checkpoint_with_every_lever_reloads_and_samples_the_same(tmp_path):
     again = PretrainedModel.from_pretrained(tmp_path / "m").eval()
     assert dataclasses.asdict(again.config) == dataclasses.asdict(model.config)
     sampler = captioner_sampler(again, steps=5)
-    assert sampler.self_cond and sampler.diffusion.onehot_scale == 2.0
+    assert sampler.self_cond and sampler.process.onehot_scale == 2.0
     assert sampler.timesteps == sampling_timesteps(model.config, 5, "informative") and sampler.timesteps[0] == 1000
     images = model.example_images(2, torch.Generator().manual_seed(0))
     tok = word_tokenizer([f"w{i}" for i in range(11 - 2)])
@@ -175,7 +175,7 @@ def test_an_old_checkpoint_without_lever_fields_loads_and_samples_as_before(tmp_
     path.write_text(json.dumps(saved))
     old = PretrainedModel.from_pretrained(tmp_path / "old").eval()
     sampler = captioner_sampler(old, steps=4)
-    assert sampler.timesteps is None and not sampler.self_cond and sampler.diffusion.onehot_scale == 1.0
+    assert sampler.timesteps is None and not sampler.self_cond and sampler.process.onehot_scale == 1.0
     cond = _cond(model)
     reference = TDDSampler_reference(model, cond)
     got = sampler.sample(old, cond, batch_size=3, seq_len=5, generator=torch.Generator().manual_seed(4))

@@ -34,10 +34,8 @@ from tdd.demo.common import (  # noqa: F401
     DEFAULT_MODEL,
     FREE_WORD,
     HEATMAP_TOP,
-    MAX_CFG,
     MAX_SEED,
     MAX_STEPS,
-    MAX_TEMPERATURE,
     METHODS,
     MODELS_ENV,
     ONE_SENTENCE,
@@ -53,7 +51,6 @@ from tdd.demo.export import (  # noqa: F401
     export_json,
 )
 from tdd.demo.inputs import (  # noqa: F401
-    SPACING_CHOICES,
     Settings,
     flatten_drawing,
     image_input,

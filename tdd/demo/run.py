@@ -96,8 +96,10 @@ def stream(
     loop and yield once. ``pins`` (captioners): a caption with ``_`` for the words to regenerate.
     ``task``, when given, must be the model's task (a clear error otherwise).
     """
-    from tdd.caption import caption, caption_steps, captioner_sampler
-    from tdd.classify import classifier_sampler, classify, classify_steps
+    from tdd.caption import caption, caption_steps
+    from tdd.classify import classify, classify_steps
+    from tdd.samplers import TDDSampler
+    from tdd.sampling import sampler_for
 
     settings = settings or Settings()
     loaded = load(name)
@@ -119,27 +121,15 @@ def stream(
         yield run
         return
     if loaded.task == "classify":
-        label_sampler = classifier_sampler(
-            loaded.model, settings.steps, settings.cfg, settings.cfg_schedule, settings.to_one, settings.temperature
-        )
+        label_sampler = sampler_for(loaded.model, settings)
+        assert isinstance(label_sampler, TDDSampler)  # a classifier's process is TDD's
         steps = classify_steps(loaded.model, x, label_sampler, generator=g)
     else:
         clamp_tokens, clamp_mask = parse_pins(pins, loaded)
         if clamp_mask is not None:
             run.pinned = [bool(m) for m in clamp_mask[0]]
         try:
-            sampler = captioner_sampler(
-                loaded.model,
-                steps=settings.steps,
-                cfg=settings.cfg,
-                cfg_schedule=settings.cfg_schedule,
-                to_one=settings.to_one,
-                temperature=settings.temperature,
-                remasking=settings.remasking,
-                omega=settings.omega,
-                window=settings.window,
-                spacing=settings.sampling_spacing,
-            )
+            sampler = sampler_for(loaded.model, settings)
         except ValueError as e:  # e.g. informative timesteps for a model without a measured CE curve
             raise DemoError(f"{name}: {e}") from None
         steps = caption_steps(loaded.model, x, sampler, generator=g, clamp_tokens=clamp_tokens, clamp_mask=clamp_mask)

@@ -17,6 +17,7 @@ from tdd.tensors import map_tensors
 
 GUIDANCE_SCHEDULES = ("constant", "linear")
 TO_ONE = ("argmax", "multinomial")  # the "to-one" operations of A.2
+DEFAULT_STEPS = 20  # the paper samples with 10–20 steps
 FULL_PROBS_MAX_CLASSES = 128  # keep the whole distribution in a record only for small K
 DEFAULT_RECORD_TOPK = 10  # otherwise keep the top candidates per position
 

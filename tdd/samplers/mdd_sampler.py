@@ -30,6 +30,7 @@ from tdd.masked import MaskedDiffusion
 from tdd.rng import Generators
 from tdd.samplers.common import (
     DEFAULT_RECORD_TOPK,
+    DEFAULT_STEPS,
     Denoiser,
     Guidance,
     GuidedDenoiser,
@@ -61,7 +62,7 @@ class MDDSampler(Sampler):
     """
 
     process: MaskedDiffusion
-    steps: int = 20
+    steps: int = DEFAULT_STEPS
     guidance: Guidance = field(default_factory=Guidance)
     to_one: str = "argmax"
     temperature: float = 1.0

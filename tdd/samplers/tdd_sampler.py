@@ -20,6 +20,7 @@ from tdd.diffusion import TweedieDiffusion
 from tdd.rng import Generators
 from tdd.samplers.common import (
     DEFAULT_RECORD_TOPK,
+    DEFAULT_STEPS,
     FULL_PROBS_MAX_CLASSES,
     Denoiser,
     Guidance,
@@ -41,7 +42,8 @@ class TDDSampler(Sampler):
     """Argmax → one-hot → re-noise sampling of a TDD denoiser.
 
     Args:
-        diffusion: the :class:`TweedieDiffusion` the model was trained with.
+        process: the :class:`TweedieDiffusion` the model was trained with (the noise process; as in
+            :class:`MDDSampler`).
         steps: S, the number of sampling steps (respaced from T).
         guidance: classifier-free guidance; ``Guidance(1.0)`` is plain conditional sampling.
         to_one: ``"argmax"`` (the paper's default) or ``"multinomial"`` (softmax sampling, A.2).
@@ -56,8 +58,8 @@ class TDDSampler(Sampler):
             self-conditioning); the records keep what was fed (``fed_probs``).
     """
 
-    diffusion: TweedieDiffusion
-    steps: int = 20
+    process: TweedieDiffusion
+    steps: int = DEFAULT_STEPS
     guidance: Guidance = field(default_factory=Guidance)
     to_one: str = "argmax"
     temperature: float = 1.0
@@ -69,7 +71,7 @@ class TDDSampler(Sampler):
     def __post_init__(self):
         check_sampling_args(self.steps, self.to_one, self.temperature)
         if self.timesteps is not None:
-            self.timesteps = explicit_spacing(self.timesteps, self.diffusion.num_timesteps)
+            self.timesteps = explicit_spacing(self.timesteps, self.process.num_timesteps)
             if len(self.timesteps) != self.steps:
                 raise ValueError(f"{len(self.timesteps)} timesteps given for steps={self.steps}")
         if self.parameterization not in PARAMETERIZATIONS:
@@ -100,7 +102,7 @@ class TDDSampler(Sampler):
                 positions are held to the given tokens at every step (infilling, as SEDD's ``proj_fun``):
                 their input is the forward-noised given one-hot, their output the given token.
         """
-        diffusion = self.diffusion
+        diffusion = self.process
         shape = (batch_size,) if seq_len is None else (batch_size, seq_len)
         clamp = check_clamp(clamp_tokens, clamp_mask, shape)
         if clamp is not None:
@@ -162,5 +164,5 @@ class TDDSampler(Sampler):
         generator: Generators,
     ) -> torch.Tensor:
         """Replace clamped positions of y_t by the forward-noised one-hot of their given tokens."""
-        known = self.diffusion.q_sample(self.diffusion.one_hot(clamp[0]), t, generator=generator)
+        known = self.process.q_sample(self.process.one_hot(clamp[0]), t, generator=generator)
         return torch.where(clamp[1].unsqueeze(-1), known, y)

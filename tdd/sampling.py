@@ -1,0 +1,43 @@
+"""The one place that knows which noise process and which sampler match a model: everything that
+samples (the CLI, the apps, the notebooks, the experiments) builds its sampler here from a
+:class:`~tdd.samplers.config.SamplingConfig`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tdd.diffusion import TweedieDiffusion
+from tdd.masked import MaskedDiffusion
+from tdd.samplers import Guidance, MDDSampler, TDDSampler
+from tdd.samplers.config import SamplingConfig
+from tdd.timesteps import sampling_timesteps
+
+
+def diffusion_for(model: Any) -> TweedieDiffusion | MaskedDiffusion:
+    """The noise process ``model`` was trained with, from its config: TDD's Gaussian process on
+    one-hots (classes or vocabulary, its schedule, T and λ) or the masked-diffusion process."""
+    c = model.config
+    model_type = getattr(model, "model_type", "")
+    if model_type == "mdd-captioner":
+        return MaskedDiffusion(c.vocab_size, c.mask_id)
+    if model_type in ("tdd-captioner", "tdd-classifier"):
+        size = c.vocab_size if model_type == "tdd-captioner" else c.num_classes
+        return TweedieDiffusion(size, c.schedule, c.num_timesteps, c.onehot_scale)
+    raise TypeError(f"{type(model).__name__} has no denoising process (the AR and linear baselines decode directly)")
+
+
+def sampler_for(model: Any, config: SamplingConfig | None = None) -> TDDSampler | MDDSampler:
+    """The sampler matching ``model`` with ``config``'s settings: :class:`TDDSampler` for TDD models
+    (λ, self-conditioning and, unless ``config.spacing`` says otherwise, the sampling timesteps come
+    from the checkpoint's config; explicit timesteps set the step count), :class:`MDDSampler` for MDD."""
+    config = config or SamplingConfig()
+    process = diffusion_for(model)
+    guidance = Guidance(config.cfg, config.cfg_schedule)
+    if isinstance(process, MaskedDiffusion):
+        return MDDSampler(process, config.steps, guidance, config.to_one, config.temperature, config.remasking,
+                          config.omega, config.window, omega_steps=config.omega_steps)  # fmt: skip
+    c = model.config
+    timesteps = sampling_timesteps(c, config.steps, config.timesteps)
+    steps = len(timesteps) if timesteps else config.steps
+    return TDDSampler(process, steps, guidance, config.to_one, config.temperature, parameterization=c.parameterization,
+                      timesteps=timesteps, self_cond=getattr(c, "self_cond", False))  # fmt: skip
