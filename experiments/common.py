@@ -63,6 +63,15 @@ def run_script(script: str, argv: list[str]) -> None:
         raise SystemExit(f"train/{script} failed with exit code {done.returncode}")
 
 
+def recipe_note() -> str:
+    """The bundled digits recipe in words, read from its config (so the tables cannot go stale)."""
+    import yaml
+
+    c = yaml.safe_load(CONFIGS["tdd"].read_text(encoding="utf-8"))
+    return (f"timm `{c['encoder']}` at {c['image_size']} px + conditioning module (the shipped models train "
+            f"{c['epochs']} epochs)")  # fmt: skip
+
+
 def load_metrics(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 

@@ -16,6 +16,7 @@ from common import (
     load_metrics,
     markdown_table,
     mean_std,
+    recipe_note,
     train_run,
     write_result,
 )
@@ -49,8 +50,9 @@ def main() -> None:
         verdict = f"is not resolved: the gap is within two standard errors (±{2 * se:.2f} points)"
     text = "# Tab. 1 analog: TDD vs linear head (digits, held-out MNIST, 1,000 images)\n\n"
     text += f"Command: `{command_line()}`. Seeds {list(SEEDS)} (training); evaluation seed 0. "
-    text += f"{epochs} epochs each (the shipped models train 150), same backbone (tiny timm ViT + "
-    text += "conditioning module), optimizer, augmentation and batch; EMA weights, final epoch (no selection on the test set).\n\n"
+    text += f"{epochs} epochs each, the same backbone ({recipe_note()}), optimizer, augmentation and batch; "
+    text += "EMA weights, final epoch (no selection on the test set). Train seconds are wall-clock on a 2-core "
+    text += "machine shared with other work, so they vary between seeds.\n\n"
     text += markdown_table(["method", "top-1 % (mean ± std)", "per seed", "train seconds per seed"], rows)
     text += f"\nTDD − linear = {gap:+.2f} points (standard error {se:.2f}). The paper's claim (82.8 vs 82.3 on ImageNet, ViT-B/16) {verdict} "
     text += "at this scale.\n"
