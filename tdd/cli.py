@@ -15,10 +15,12 @@ captions images with a captioner (by default the bundled ``scenes-<method>``, or
 directory made by ``train/train_captioner.py``); ``--json`` prints one object per image with
 ``caption``, ``trajectory`` (the decoded sentence at each step) and ``seconds``.
 
-    tdd bench [--quick] [--device cpu|cuda] [--compile]
+    tdd bench [--captioners NAME ...] [--classifier NAME ...] [--quick] [--device cpu|cuda] [--compile]
+              [--output DIR]
 
 measures sampling latency, where the time goes, condition caching, quality vs time and training
-throughput of the shipped models side by side (results/bench.md, results/bench.json).
+throughput side by side (the bundled models by default); ``--output DIR`` also writes bench.md and
+bench.json there (``--output results`` for the committed tables).
 
     tdd toy [--objective ce|ce_no_coef|eps_mse] [--train-steps N] [--steps S] [--cfg S] [--seed N] [--json]
 
@@ -234,6 +236,52 @@ def _spacing(text: str) -> str | list[int]:
         raise argparse.ArgumentTypeError(f"{expected}; got {text!r}") from None
 
 
+def _bench(argv: list[str]) -> int:
+    """``tdd bench``: the benchmarks of :mod:`tdd.bench` on the bundled models (or the ones named)."""
+    import json
+    from pathlib import Path
+
+    import torch
+
+    from tdd.bench import BenchConfig, run
+    from tdd.bench_report import to_markdown
+    from tdd.data.tokenizer import load_tokenizer
+    from tdd.demo.common import DEFAULT_MODEL, METHODS
+    from tdd.models.registry import PretrainedModel, resolve_checkpoint
+
+    p = argparse.ArgumentParser(prog="tdd bench", description=(
+        "Sampling latency, where the time of a step goes, condition caching, quality vs time and training "
+        "throughput, measured side by side in one run with interleaved repeats."))  # fmt: skip
+    p.add_argument("--captioners", nargs="*", default=[f"scenes-{m}" for m in METHODS], help="names or directories")
+    p.add_argument("--classifier", nargs="*", default=[DEFAULT_MODEL["classify"]], help="names or directories")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (bf16 training throughput, optional --compile)")
+    p.add_argument("--quick", action="store_true", help="tiny repeat counts: checks that the benchmark runs")
+    p.add_argument("--repeats", type=int, default=None)
+    p.add_argument("--compile", action="store_true", help="torch.compile the models' forward")
+    p.add_argument("--output", default=None, help="also write bench.md and bench.json into this directory")
+    args = p.parse_args(argv)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        print("tdd bench: error: --device cuda but no CUDA device is available", file=sys.stderr)
+        return 2
+    cfg = BenchConfig.quick(args.device) if args.quick else BenchConfig(args.device)
+    cfg.compile = args.compile
+    cfg.repeats = args.repeats or cfg.repeats
+    models = {}
+    for name in [*args.captioners, *args.classifier]:
+        model = PretrainedModel.from_pretrained(name, device=args.device)
+        tok = load_tokenizer(resolve_checkpoint(name)) if model.model_type.endswith("-captioner") else None
+        models[name] = (model, tok)
+    report = run(cfg, models)
+    text = to_markdown(report, ("tdd bench " + " ".join(argv)).strip())
+    if args.output:
+        out = Path(args.output)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "bench.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        (out / "bench.md").write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
 def _sampling_flags(p: argparse.ArgumentParser, *names: str) -> None:
     """The sampling flags ``names`` with the defaults and choices of :class:`SamplingConfig` (never copied)."""
     from tdd.samplers.config import SamplingConfig
@@ -290,9 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["bench"]:  # its own parser: tdd bench --help
-        from tdd.bench import main as bench
-
-        return bench(argv[1:])
+        return _bench(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

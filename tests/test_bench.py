@@ -31,3 +31,16 @@ def test_bench_refuses_cuda_without_a_gpu(capsys):
         pytest.skip("a GPU is present")
     assert main(["bench", "--device", "cuda"]) == 2
     assert "no CUDA device" in capsys.readouterr().err
+
+
+def test_the_library_part_knows_no_bundled_model_and_writes_no_files():
+    """`tdd bench` (the CLI) picks the models and where the report goes; tdd.bench measures what it is given."""
+    from pathlib import Path
+
+    import tdd.bench
+    import tdd.bench_report
+
+    for module in (tdd.bench, tdd.bench_report):
+        source = Path(module.__file__).read_text(encoding="utf-8")
+        assert not any(name in source for name in ("scenes-", "digits-", "results")), module.__name__
+        assert "write_text" not in source and "open(" not in source

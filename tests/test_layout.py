@@ -6,7 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_FILE_LINES, MAX_FUNCTION_LINES = 400, 80
-NOT_YET_SPLIT = {"tdd/bench.py"}  # still holds the bundled names and a training loop (issue "one home per concept")
+NOT_YET_SPLIT: set[str] = set()  # files allowed past the limit while they are being split (none now)
 
 
 def _library() -> list[Path]:
