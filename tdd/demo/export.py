@@ -13,6 +13,7 @@ from tdd.demo.catalogue import Loaded
 from tdd.demo.common import DemoError
 from tdd.demo.inputs import flatten_drawing
 from tdd.demo.run import Run
+from tdd.demo.tasks import task_of
 
 EXPORT_ROOT_ENV = "TDD_EXPORT_DIR"  # where the app writes exports (default: <tmp>/tdd_exports)
 EXPORT_MAX_AGE_ENV = "TDD_EXPORT_MAX_AGE"  # seconds an export is kept (default 3600)
@@ -61,16 +62,7 @@ def export_gif(run: Run, loaded: Loaded, image: Any, directory: str | os.PathLik
         frame.paste(thumb, (10, 10))
         draw = ImageDraw.Draw(frame)
         draw.text((150, 12), f"step {r.step + 1}/{r.num_steps}  t={float(r.t):g}", fill=(100, 100, 100), font=font)
-        if run.task == "classify":
-            words = [(f"class {int(r.tokens[0])}", float(r.top_probs[0, 0]), False)]
-        else:
-            from tdd.data.tokenizer import PAD_ID
-
-            words = [
-                (loaded.id_to_token(t), float(p), bool(c) and k > 0)
-                for t, p, c in zip(r.tokens[0].tolist(), r.top_probs[0, :, 0].tolist(), r.changed[0].tolist())
-                if t != PAD_ID
-            ]
+        words = task_of(run.task).frame_words(r, k, loaded)
         x, y = 150.0, 44
         for word, p, changed in words:
             w = draw.textlength(word, font=font) + 10

@@ -21,17 +21,14 @@ def flatten_drawing(image: Any) -> Any:
 
 def image_input(image: Any, loaded: Loaded):
     """A path, bytes, PIL image or array (or a Gradio sketchpad dict) → the model's ``(1, C, H, W)`` input."""
-    from tdd.data.digits import preprocess_image
-    from tdd.data.images import ImageError, preprocess_rgb
+    from tdd.data.images import ImageError
+    from tdd.demo.tasks import task_of
 
     image = flatten_drawing(image)
     if image is None:
         raise DemoError("no image: upload one, draw one, or pick an example")
     try:
-        if loaded.task == "classify":
-            x = preprocess_image(image, loaded.image_size)
-        else:
-            x = preprocess_rgb(image, loaded.image_size)
+        x = task_of(loaded.task).preprocess(image, loaded.image_size)
     except ImageError as e:
         message = str(e)
         if isinstance(image, (str, os.PathLike)):  # name the file, not where the server keeps it

@@ -9,8 +9,9 @@ from typing import Any
 
 from tdd.demo.catalogue import Loaded, load
 from tdd.demo.common import DemoError
-from tdd.demo.inputs import Settings, image_input, parse_pins
-from tdd.demo.views import bars_figure, entropy_figure, heatmap_figure, history_html, sentence_html, sentence_text
+from tdd.demo.inputs import Settings, image_input
+from tdd.demo.tasks import task_of
+from tdd.demo.views import heatmap_figure, history_html, sentence_html
 
 
 @dataclass
@@ -38,23 +39,7 @@ class Run:
         steps = []
         for r in self.records:
             row: dict[str, Any] = {"step": r.step + 1, "t": float(r.t), "entropy": round(float(r.entropy[0].mean()), 5)}
-            if self.task == "caption":
-                row["sentence"] = sentence_text(r, loaded)
-                row["tokens"] = loaded.words(r.tokens[0])
-                row["confidence"] = [round(float(p), 4) for p in r.top_probs[0, :, 0]]
-                row["changed"] = [bool(c) for c in r.changed[0]]
-                row["top"] = [
-                    [[loaded.id_to_token(int(i)), round(float(p), 4)] for i, p in zip(ids[:5], ps[:5])]
-                    for ids, ps in zip(r.top_ids[0], r.top_probs[0])
-                ]
-                if r.is_masked is not None:
-                    row["masked"] = [bool(m) for m in r.is_masked[0]]
-            else:
-                row["label"] = int(r.tokens[0])
-                if r.probs is not None:
-                    row["probs"] = [round(float(p), 5) for p in r.probs[0]]
-                else:  # K > 128, not the last step: the top candidates the record kept
-                    row["top"] = [[int(c), round(float(p), 5)] for c, p in zip(r.top_ids[0], r.top_probs[0])]
+            row.update(task_of(self.task).step_json(r, loaded))
             steps.append(row)
         out = {
             "task": self.task,
@@ -96,11 +81,6 @@ def stream(
     loop and yield once. ``pins`` (captioners): a caption with ``_`` for the words to regenerate.
     ``task``, when given, must be the model's task (a clear error otherwise).
     """
-    from tdd.caption import caption, caption_steps
-    from tdd.classify import classify, classify_steps
-    from tdd.samplers import TDDSampler
-    from tdd.sampling import sampler_for
-
     settings = settings or Settings()
     loaded = load(name)
     if task is not None and loaded.task != task:
@@ -112,27 +92,11 @@ def stream(
     if loaded.method in ("ar", "linear"):
         if pins.strip():
             raise DemoError("pinning words needs a diffusion model (TDD or MDD), not the autoregressive one")
-        if loaded.method == "ar":  # the library's own entry points, as the CLI uses them
-            run.text = caption(loaded.model, loaded.tokenizer, x).captions[0]
-        else:
-            result = classify(loaded.model, x)
-            run.text, run.final_probs = str(int(result.labels[0])), result.probs[0].tolist()
+        task_of(loaded.task).one_pass(run, loaded, x)
         run.seconds = run.first_step_seconds = time.perf_counter() - start
         yield run
         return
-    if loaded.task == "classify":
-        label_sampler = sampler_for(loaded.model, settings)
-        assert isinstance(label_sampler, TDDSampler)  # a classifier's process is TDD's
-        steps = classify_steps(loaded.model, x, label_sampler, generator=g)
-    else:
-        clamp_tokens, clamp_mask = parse_pins(pins, loaded)
-        if clamp_mask is not None:
-            run.pinned = [bool(m) for m in clamp_mask[0]]
-        try:
-            sampler = sampler_for(loaded.model, settings)
-        except ValueError as e:  # e.g. informative timesteps for a model without a measured CE curve
-            raise DemoError(f"{name}: {e}") from None
-        steps = caption_steps(loaded.model, x, sampler, generator=g, clamp_tokens=clamp_tokens, clamp_mask=clamp_mask)
+    steps = task_of(loaded.task).records(run, loaded, x, settings, pins, g)
     # run.seconds counts the model's own work (input, sampler, decoding), not the time the consumer
     # spends between steps drawing or sending its views
     run.seconds = time.perf_counter() - start
@@ -142,12 +106,7 @@ def stream(
         if record is None:
             return
         run.records.append(record)
-        if loaded.task == "classify":
-            run.text = str(int(record.tokens[0]))
-            if record.probs is not None:  # every step for K ≤ 128; the last step always
-                run.final_probs = record.probs[0].tolist()
-        else:
-            run.text = sentence_text(record, loaded)
+        task_of(loaded.task).update(run, record, loaded)
         run.seconds += time.perf_counter() - t0
         if run.first_step_seconds is None:
             run.first_step_seconds = run.seconds
@@ -161,7 +120,7 @@ VIEWS = ("sentence", "heatmap", "side", "history")
 def all_views(run: Run, loaded: Loaded, position: int = 0, step: int | None = None) -> dict[str, Any]:
     """Every view of one step (default: the last): the sentence, the heatmap, the bars (classify) or
     entropy (caption) figure, and the sentence at every step."""
-    side = bars_figure(run, loaded, step) if run.task == "classify" else entropy_figure(run, step)
+    side = task_of(run.task).side_figure(run, loaded, step)
     return {
         "sentence": sentence_html(run, loaded, step),
         "heatmap": heatmap_figure(run, loaded, int(position or 0), step),

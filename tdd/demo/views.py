@@ -7,10 +7,15 @@ import math
 from typing import TYPE_CHECKING
 
 from tdd.demo.catalogue import Loaded, class_names
-from tdd.demo.common import HEATMAP_TOP
 
 if TYPE_CHECKING:
     from tdd.demo.run import Run
+
+
+def task_of(name: str):
+    from tdd.demo.tasks import task_of as of  # the task objects build on these views
+
+    return of(name)
 
 
 def sentence_text(record, loaded: Loaded) -> str:
@@ -32,7 +37,7 @@ def confidence_shade(p: float) -> float:
     return max(0.0, min(1.0, -math.log10(max(1.0 - p, 10.0**-SURE_DIGITS)) / SURE_DIGITS))
 
 
-def _cell(word: str, confidence: float, changed: bool, pinned: bool, masked: bool, title: str) -> str:
+def cell(word: str, confidence: float, changed: bool, pinned: bool, masked: bool, title: str) -> str:
     alpha = 0.08 + 0.92 * confidence_shade(confidence)
     ink = "#fff" if alpha > 0.55 else "#102a43"
     border = "2px solid #f08c00" if changed else "2px solid transparent"
@@ -63,7 +68,6 @@ def sentence_html(run: Run, loaded: Loaded, step: int | None = None) -> str:
     """The sentence at ``step`` (default: the last) with each word shaded by confidence, changed
     words outlined, pinned words marked 📌, padding shown as a faint · (captions) — or the class and its
     probability (classification)."""
-    from tdd.data.tokenizer import PAD_ID
 
     if not run.records:
         return f'<div class="tdd-sentence"><b>{html.escape(run.text)}</b></div>'
@@ -72,19 +76,7 @@ def sentence_html(run: Run, loaded: Loaded, step: int | None = None) -> str:
     style = "color:#868e96;font-size:13px"
     where = f"step {r.step + 1} / {r.num_steps} &nbsp; {step_label(r, run.method)}"
     head = f'<div class="tdd-step" style="{style}">{where}</div>'
-    if run.task == "classify":
-        label, p = int(r.tokens[0]), float(r.top_probs[0, 0])
-        return head + _cell(f"class {label}", p, bool(r.changed[0]) and k > 0, False, False, f"p = {p:.3f}")
-    cells = []
-    masked = r.is_masked[0].tolist() if r.is_masked is not None else [False] * r.tokens.shape[1]
-    for i, (tok, p, ch) in enumerate(zip(r.tokens[0].tolist(), r.top_probs[0, :, 0].tolist(), r.changed[0].tolist())):
-        word = "[mask]" if masked[i] else (PAD_MARK if tok == PAD_ID else loaded.id_to_token(tok))
-        alts = ", ".join(
-            f"{loaded.id_to_token(int(a))} {float(q):.2f}" for a, q in zip(r.top_ids[0, i, :3], r.top_probs[0, i, :3])
-        )
-        pinned = bool(run.pinned and run.pinned[i])
-        cells.append(_cell(word, p, bool(ch) and k > 0, pinned, masked[i], f"position {i}: {alts}"))
-    return head + '<div class="tdd-sentence" style="font-size:18px;line-height:2.1">' + "".join(cells) + "</div>"
+    return head + task_of(run.task).cells(run, r, k, loaded)
 
 
 def history_html(run: Run, loaded: Loaded, upto: int | None = None) -> str:
@@ -94,11 +86,7 @@ def history_html(run: Run, loaded: Loaded, upto: int | None = None) -> str:
     last = len(run.records) if upto is None else upto + 1
     rows = []
     for r in run.records[:last]:
-        text = (
-            sentence_text(r, loaded)
-            if run.task == "caption"
-            else f"class {int(r.tokens[0])} (p = {float(r.top_probs[0, 0]):.2f})"
-        )
+        text = task_of(run.task).history_text(r, loaded)
         rows.append(
             f"<tr><td style='padding-right:8px;color:#868e96'>{r.step + 1}</td><td>{html.escape(text)}</td></tr>"
         )
@@ -106,39 +94,22 @@ def history_html(run: Run, loaded: Loaded, upto: int | None = None) -> str:
 
 
 def positions(run: Run, loaded: Loaded) -> list[tuple[str, int]]:
-    """(label, index) per token position of the last step, for a position picker."""
-    if run.task != "caption" or not run.records:
-        return []
-    words = loaded.words(run.records[-1].tokens[0])
-    return [(f"{i}: {w}", i) for i, w in enumerate(words)]
+    """(label, index) per token position of the last step, for a position picker (captions)."""
+    return task_of(run.task).positions(run, loaded)
 
 
 def busiest_position(run: Run) -> int:
     """The word position (not padding at the end) whose word changed most often: the most interesting
-    heatmap to start with."""
-    from tdd.data.tokenizer import PAD_ID
-
-    if run.task != "caption" or not run.records:
-        return 0
-    counts = [0] * run.records[0].tokens.shape[1]
-    for r in run.records[1:]:
-        for i, c in enumerate(r.changed[0].tolist()):
-            counts[i] += int(c)
-    words = [i for i, tok in enumerate(run.records[-1].tokens[0].tolist()) if tok != PAD_ID] or [0]
-    return max(words, key=lambda i: (counts[i], -i))
+    heatmap to start with (captions; 0 otherwise)."""
+    return task_of(run.task).busiest_position(run)
 
 
 def heatmap_figure(run: Run, loaded: Loaded, position: int = 0, upto: int | None = None):
     """Captions: top candidates × steps for one token position (Fig. 10); classification: classes × steps."""
-    from tdd.viz import class_heatmap, token_heatmap
-
     records = run.records if upto is None else run.records[: upto + 1]
     if not records:
         return None
-    if run.task == "classify":
-        return class_heatmap(records, 0, class_names(loaded))
-    position = max(0, min(int(position), records[0].tokens.shape[1] - 1))
-    return token_heatmap(records, position, loaded.id_to_token, top=HEATMAP_TOP)
+    return task_of(run.task).heatmap(records, position, loaded)
 
 
 MAX_BARS = 20  # a bar chart of more classes shows the most likely ones

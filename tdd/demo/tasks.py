@@ -1,0 +1,192 @@
+"""The two things the apps do — caption an image, classify an image — as two small objects, so that
+the rest of the app core says each thing once instead of branching on the task's name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from tdd.demo.catalogue import Loaded, class_names
+from tdd.demo.common import HEATMAP_TOP, DemoError
+from tdd.demo.views import PAD_MARK, bars_figure, cell, entropy_figure, sentence_text
+
+if TYPE_CHECKING:
+    from tdd.demo.run import Run
+
+
+class CaptionTask:
+    """Captioners: a sentence of words, each with its confidence; heatmaps per token position."""
+
+    name = "caption"
+
+    def records(self, run: Run, loaded: Loaded, x, settings, pins: str, generator) -> Iterator:
+        """The denoising steps for image ``x`` (``pins``: words to keep, ``_`` for the ones to write)."""
+        from tdd.caption import caption_steps
+        from tdd.demo.inputs import parse_pins
+        from tdd.sampling import sampler_for
+
+        clamp_tokens, clamp_mask = parse_pins(pins, loaded)
+        if clamp_mask is not None:
+            run.pinned = [bool(m) for m in clamp_mask[0]]
+        try:
+            sampler = sampler_for(loaded.model, settings)
+        except ValueError as e:  # e.g. informative timesteps for a model without a measured CE curve
+            raise DemoError(f"{run.model}: {e}") from None
+        return caption_steps(loaded.model, x, sampler, generator=generator, clamp_tokens=clamp_tokens,
+                             clamp_mask=clamp_mask)  # fmt: skip
+
+    def one_pass(self, run: Run, loaded: Loaded, x) -> None:
+        """The autoregressive captioner: the library's own entry point, as the CLI uses it."""
+        from tdd.caption import caption
+
+        run.text = caption(loaded.model, loaded.tokenizer, x).captions[0]
+
+    def preprocess(self, image: Any, size: int):
+        from tdd.data.images import preprocess_rgb
+
+        return preprocess_rgb(image, size)
+
+    def update(self, run: Run, record, loaded: Loaded) -> None:
+        """The run's answer after ``record``: the decoded sentence."""
+        run.text = sentence_text(record, loaded)
+
+    def history_text(self, record, loaded: Loaded) -> str:
+        return sentence_text(record, loaded)
+
+    def step_json(self, r, loaded: Loaded) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "sentence": sentence_text(r, loaded),
+            "tokens": loaded.words(r.tokens[0]),
+            "confidence": [round(float(p), 4) for p in r.top_probs[0, :, 0]],
+            "changed": [bool(c) for c in r.changed[0]],
+            "top": [
+                [[loaded.id_to_token(int(i)), round(float(p), 4)] for i, p in zip(ids[:5], ps[:5])]
+                for ids, ps in zip(r.top_ids[0], r.top_probs[0])
+            ],
+        }
+        if r.is_masked is not None:
+            row["masked"] = [bool(m) for m in r.is_masked[0]]
+        return row
+
+    def cells(self, run: Run, r, k: int, loaded: Loaded) -> str:
+        from tdd.data.tokenizer import PAD_ID
+
+        out = []
+        masked = r.is_masked[0].tolist() if r.is_masked is not None else [False] * r.tokens.shape[1]
+        words = zip(r.tokens[0].tolist(), r.top_probs[0, :, 0].tolist(), r.changed[0].tolist())
+        for i, (tok, p, ch) in enumerate(words):
+            word = "[mask]" if masked[i] else (PAD_MARK if tok == PAD_ID else loaded.id_to_token(tok))
+            top = zip(r.top_ids[0, i, :3], r.top_probs[0, i, :3])
+            alts = ", ".join(f"{loaded.id_to_token(int(a))} {float(q):.2f}" for a, q in top)
+            pinned = bool(run.pinned and run.pinned[i])
+            out.append(cell(word, p, bool(ch) and k > 0, pinned, masked[i], f"position {i}: {alts}"))
+        return '<div class="tdd-sentence" style="font-size:18px;line-height:2.1">' + "".join(out) + "</div>"
+
+    def frame_words(self, r, k: int, loaded: Loaded) -> list[tuple[str, float, bool]]:
+        """(word, confidence, changed) for an animation frame; padding left out."""
+        from tdd.data.tokenizer import PAD_ID
+
+        return [
+            (loaded.id_to_token(t), float(p), bool(c) and k > 0)
+            for t, p, c in zip(r.tokens[0].tolist(), r.top_probs[0, :, 0].tolist(), r.changed[0].tolist())
+            if t != PAD_ID
+        ]
+
+    def heatmap(self, records: list, position: int, loaded: Loaded):
+        from tdd.viz import token_heatmap
+
+        position = max(0, min(int(position), records[0].tokens.shape[1] - 1))
+        return token_heatmap(records, position, loaded.id_to_token, top=HEATMAP_TOP)
+
+    def side_figure(self, run: Run, loaded: Loaded, step: int | None):
+        return entropy_figure(run, step)
+
+    def positions(self, run: Run, loaded: Loaded) -> list[tuple[str, int]]:
+        words = loaded.words(run.records[-1].tokens[0]) if run.records else []
+        return [(f"{i}: {w}", i) for i, w in enumerate(words)]
+
+    def busiest_position(self, run: Run) -> int:
+        from tdd.data.tokenizer import PAD_ID
+
+        if not run.records:
+            return 0
+        counts = [0] * run.records[0].tokens.shape[1]
+        for r in run.records[1:]:
+            for i, c in enumerate(r.changed[0].tolist()):
+                counts[i] += int(c)
+        words = [i for i, tok in enumerate(run.records[-1].tokens[0].tolist()) if tok != PAD_ID] or [0]
+        return max(words, key=lambda i: (counts[i], -i))
+
+
+class ClassifyTask:
+    """Classifiers: one label with its probability; heatmaps over classes."""
+
+    name = "classify"
+
+    def records(self, run: Run, loaded: Loaded, x, settings, pins: str, generator) -> Iterator:
+        from tdd.classify import classify_steps
+        from tdd.samplers import TDDSampler
+        from tdd.sampling import sampler_for
+
+        sampler = sampler_for(loaded.model, settings)
+        assert isinstance(sampler, TDDSampler)  # a classifier's process is TDD's
+        return classify_steps(loaded.model, x, sampler, generator=generator)
+
+    def one_pass(self, run: Run, loaded: Loaded, x) -> None:
+        """The linear head: one softmax."""
+        from tdd.classify import classify
+
+        result = classify(loaded.model, x)
+        run.text, run.final_probs = str(int(result.labels[0])), result.probs[0].tolist()
+
+    def preprocess(self, image: Any, size: int):
+        from tdd.data.digits import preprocess_image
+
+        return preprocess_image(image, size)
+
+    def update(self, run: Run, record, loaded: Loaded) -> None:
+        """The run's answer after ``record``: the label, and the distribution when the record kept it."""
+        run.text = str(int(record.tokens[0]))
+        if record.probs is not None:  # every step for K ≤ 128; the last step always
+            run.final_probs = record.probs[0].tolist()
+
+    def history_text(self, record, loaded: Loaded) -> str:
+        return f"class {int(record.tokens[0])} (p = {float(record.top_probs[0, 0]):.2f})"
+
+    def step_json(self, r, loaded: Loaded) -> dict[str, Any]:
+        row: dict[str, Any] = {"label": int(r.tokens[0])}
+        if r.probs is not None:
+            row["probs"] = [round(float(p), 5) for p in r.probs[0]]
+        else:  # K > 128, not the last step: the top candidates the record kept
+            row["top"] = [[int(c), round(float(p), 5)] for c, p in zip(r.top_ids[0], r.top_probs[0])]
+        return row
+
+    def cells(self, run: Run, r, k: int, loaded: Loaded) -> str:
+        label, p = int(r.tokens[0]), float(r.top_probs[0, 0])
+        return cell(f"class {label}", p, bool(r.changed[0]) and k > 0, False, False, f"p = {p:.3f}")
+
+    def frame_words(self, r, k: int, loaded: Loaded) -> list[tuple[str, float, bool]]:
+        return [(f"class {int(r.tokens[0])}", float(r.top_probs[0, 0]), False)]
+
+    def heatmap(self, records: list, position: int, loaded: Loaded):
+        from tdd.viz import class_heatmap
+
+        return class_heatmap(records, 0, class_names(loaded))
+
+    def side_figure(self, run: Run, loaded: Loaded, step: int | None):
+        return bars_figure(run, loaded, step)
+
+    def positions(self, run: Run, loaded: Loaded) -> list[tuple[str, int]]:
+        return []
+
+    def busiest_position(self, run: Run) -> int:
+        return 0
+
+
+Task = CaptionTask | ClassifyTask
+TASK_OBJECTS: dict[str, Task] = {"caption": CaptionTask(), "classify": ClassifyTask()}
+
+
+def task_of(name: str) -> Task:
+    """The task object of ``"caption"`` or ``"classify"``."""
+    return TASK_OBJECTS[name]
