@@ -11,27 +11,41 @@ Each checkpoint is captioned with its own tokenizer (saved beside it) and image 
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from train_utils import add_caption_data_args, add_engine_args, load_data, start
 
-from train_captioner import clip_rows, generate, get_parser, load_data, require_clip_weights, text_metrics  # noqa: E402
-from train_utils import start  # noqa: E402
+from tdd.caption_eval import clip_rows, generate_captions, text_metrics
+from tdd.checkpoint import CheckpointError, atomic_write_text
+from tdd.data.tokenizer import load_tokenizer
+from tdd.models import PretrainedModel
 
-from tdd.checkpoint import CheckpointError, atomic_write_text  # noqa: E402
-from tdd.data.tokenizer import load_tokenizer  # noqa: E402
-from tdd.models import PretrainedModel  # noqa: E402
+
+def get_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_caption_data_args(p)
+    p.add_argument("--checkpoints", nargs="+", required=True, help="final/ directories of trained captioners")
+    p.add_argument("--eval-steps", type=int, default=20, help="sampling steps")
+    p.add_argument("--clip-model", default=None, help="open_clip model for the CLIP score, e.g. ViT-B-32")
+    p.add_argument("--clip-weights", default=None, help="its local weights file (nothing is downloaded)")
+    p.add_argument("--output", default="", help="a .md file for the table (and a .json beside it)")
+    p.add_argument("--seed", type=int, default=0)
+    add_engine_args(p)
+    return p
 
 
 def main(argv: list[str] | None = None) -> str:
-    p = get_parser()
-    p.description = __doc__
-    p.add_argument("--checkpoints", nargs="+", required=True, help="final/ directories of trained captioners")
-    args = p.parse_args(argv)
+    args = get_parser().parse_args(argv)
     env = start(args)
-    require_clip_weights(args)
+    if args.clip_model:  # stop now, not after captioning, when the weights file is missing
+        from tdd.evaluation import check_clip_weights
+
+        try:
+            check_clip_weights(args.clip_model, args.clip_weights)
+        except FileNotFoundError as e:
+            raise SystemExit(f"compare_captioners.py: error: {e}") from None
+    args.image_size = 64  # scenes are rendered at this size for loading; each model resizes to its own
     _, _, evals = load_data(args)
     rows, metrics = {}, {}
     for path in args.checkpoints:
@@ -40,11 +54,12 @@ def main(argv: list[str] | None = None) -> str:
             tokenizer = load_tokenizer(path)
         except CheckpointError as e:
             raise SystemExit(f"compare_captioners.py: error: {e}") from None
-        args.image_size = model.config.image_size
         name = f"{model.model_type} ({path})"
-        rows[name] = generate(model, tokenizer, evals, args, env)
+        rows[name] = generate_captions(
+            model, tokenizer, evals, model.config.image_size, args.eval_steps, args.seed, env
+        )
         metrics[name] = text_metrics(rows[name], evals)
-    clip = clip_rows(args, evals, rows, env.device) if args.clip_model else {}
+    clip = clip_rows(args.clip_model, args.clip_weights, evals, rows, env.device) if args.clip_model else {}
     lines = [
         f"# Captioners on {len(evals.sources)} held-out images of `{args.data}` ({args.eval_steps} sampling steps)",
         "",

@@ -35,10 +35,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
 import json
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,19 +45,22 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
 from train_utils import (  # noqa: E402
+    add_caption_data_args,
     add_engine_args,
     cached_features,
     engine_config,
+    load_data,
     parse_with_config,
     push_final,
     run_main,
     start,
 )
 
-from tdd.caption import caption  # noqa: E402
+from tdd.caption_eval import clip_rows, generate_captions, text_metrics  # noqa: E402
 from tdd.checkpoint import atomic_write_text  # noqa: E402
-from tdd.data.images import ImageError, preprocess_rgb  # noqa: E402
-from tdd.data.scenes import MAX_CAPTION_WORDS, ScenesDataset, caption_metrics, make_scene, vocabulary  # noqa: E402
+from tdd.data.caption_data import EvalSet  # noqa: E402
+from tdd.data.images import preprocess_rgb  # noqa: E402
+from tdd.data.scenes import MAX_CAPTION_WORDS, vocabulary  # noqa: E402
 from tdd.data.tokenizer import (  # noqa: E402
     MASK_ID,
     TOKENIZER_KINDS,
@@ -75,7 +76,7 @@ from tdd.masked import MaskedDiffusion  # noqa: E402
 from tdd.models.captioner import INPUT_PRECONDS, ARCaptioner, CaptionerConfig, MDDCaptioner, TDDCaptioner  # noqa: E402
 from tdd.timesteps import SAMPLING_SPACINGS, TRAINING_TIMESTEPS, make_timesteps  # noqa: E402
 from tdd.training import OBJECTIVES, ar_loss, mdd_loss, tdd_loss  # noqa: E402
-from tdd.training.distributed import DistEnv, all_gather_objects, barrier  # noqa: E402
+from tdd.training.distributed import DistEnv, barrier  # noqa: E402
 from tdd.training.loop import train  # noqa: E402
 
 METHODS = {"tdd": TDDCaptioner, "mdd": MDDCaptioner, "ar": ARCaptioner}
@@ -89,7 +90,6 @@ RECIPES: dict[str, dict[str, Any]] = {
         "sample_spacing": "informative",
     },
 }
-DATA = ("scenes", "folder", "coco", "hf")
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -97,17 +97,10 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None, help="YAML file whose keys override these defaults")
     p.add_argument("--method", default="tdd", choices=sorted(METHODS))
     p.add_argument("--loss", default="ce", choices=OBJECTIVES, help="TDD objective")
-    p.add_argument("--data", default="scenes", choices=DATA)
-    p.add_argument("--data-dir", default=None, help="folder: holds captions.txt; coco: the COCO root; hf: datasets dir")
-    p.add_argument("--train-split", default="train")
-    p.add_argument("--val-split", default="val", help="coco: val; hf: validation")
-    p.add_argument("--image-column", default="image", help="hf: the image column")
-    p.add_argument("--caption-column", default="caption_enriched", help="hf: the caption column")
+    add_caption_data_args(p)
     p.add_argument("--tokenizer", default="wordpiece", help=f"coco/hf: {'|'.join(TOKENIZER_KINDS)} or a directory")
     p.add_argument("--vocab-size", type=int, default=8000, help="coco/hf: sub-word vocabulary to train")
     p.add_argument("--max-len", type=int, default=MAX_CAPTION_WORDS, help="tokens per caption (longer are cut)")
-    p.add_argument("--train-size", type=int, default=50_000, help="scenes: distinct training scenes")
-    p.add_argument("--eval-size", type=int, default=200, help="held-out images for evaluation")
     # model
     p.add_argument("--encoder", default="vit_tiny_patch16_224")
     p.add_argument(
@@ -214,32 +207,6 @@ def batch_loss(model, args, images, tokens, diffusion, process, g, timesteps=Non
 # data
 
 
-@dataclass
-class EvalSet:
-    """Held-out images (anything ``preprocess_rgb`` opens) with their reference captions.
-
-    ``scenes`` holds the scene descriptions when the data are generated scenes (exact parsing).
-    """
-
-    sources: list[Any]
-    references: list[list[str]]
-    scenes: list[Any] = field(default_factory=list)
-
-
-def readable(items: list[tuple[Any, list[str]]]) -> EvalSet:
-    """The evaluation pairs whose image opens (checked once, up front, so evaluation never fails later)."""
-    from tdd.data.images import open_image
-
-    kept = []
-    for source, refs in items:
-        try:
-            open_image(source)
-            kept.append((source, refs))
-        except ImageError as e:
-            print(f"evaluation: skipping {e}", flush=True)
-    return EvalSet([s for s, _ in kept], [r for _, r in kept])
-
-
 def _fail(message: Any) -> SystemExit:
     return SystemExit(f"{Path(sys.argv[0]).name}: error: {message}")
 
@@ -253,42 +220,6 @@ def require_clip_weights(args: argparse.Namespace) -> None:
             check_clip_weights(args.clip_model, args.clip_weights)
         except FileNotFoundError as e:
             raise _fail(e) from None
-
-
-def load_data(args: argparse.Namespace) -> tuple[Any, list[str], EvalSet]:
-    """(training dataset of (image, caption), its captions, evaluation set); bad paths fail at once."""
-    transform = functools.partial(preprocess_rgb, image_size=args.image_size)
-    if args.data == "scenes":
-        data = ScenesDataset(args.train_size, "train", args.seed, args.image_size)
-        held_out = [make_scene(i, 0, "test", args.image_size) for i in range(args.eval_size)]
-        evals = EvalSet([s.image for s in held_out], [[s.caption] for s in held_out], [s.description for s in held_out])
-        return data, vocabulary(), evals
-    if not args.data_dir:
-        raise _fail(f"--data {args.data} needs --data-dir DIR")
-    try:
-        if args.data == "folder":
-            from tdd.data.folder import CaptionFolder
-
-            data = CaptionFolder(args.data_dir, args.image_size)
-            n = min(args.eval_size, len(data))  # your own folder has no held-out split: its first entries
-            return data, data.captions, readable([(p, [c]) for p, c in data.entries[:n]])
-        if args.data == "coco":
-            from tdd.data.coco import CocoCaptions
-
-            data = CocoCaptions(args.data_dir, args.train_split, transform)
-            val = CocoCaptions(args.data_dir, args.val_split, transform)
-            return data, data.captions, readable(val.eval_items(args.eval_size))
-        from tdd.data.hf import HFImageDataset, load_split
-
-        data = HFImageDataset(
-            load_split(args.data_dir, args.train_split), args.image_column, args.caption_column, transform
-        )  # fmt: skip
-        val_split = load_split(args.data_dir, args.val_split)
-        val = HFImageDataset(val_split, args.image_column, args.caption_column, transform)
-        n = min(args.eval_size, len(val))
-        return data, data.targets, readable([(val.source(i), [val.target(i)]) for i in range(n)])
-    except (FileNotFoundError, ValueError) as e:
-        raise _fail(e) from None
 
 
 def make_tokenizer(args: argparse.Namespace, captions: list[str], env: DistEnv):
@@ -323,29 +254,6 @@ def max_length(args: argparse.Namespace, tokenizer, captions: list[str]) -> int:
 # evaluation
 
 
-def generate(model, tokenizer, evals: EvalSet, args, env: DistEnv, batch_size: int = 64) -> list[str]:
-    """Captions of every evaluation image, each process captioning a share; the same list on every rank."""
-    mine = list(range(env.rank, len(evals.sources), env.world_size))
-    g = torch.Generator(device=env.device).manual_seed(args.seed)
-    out: list[tuple[int, str]] = []
-    for first in range(0, len(mine), batch_size):
-        idx = mine[first : first + batch_size]
-        images = torch.stack([preprocess_rgb(evals.sources[i], args.image_size) for i in idx]).to(env.device)
-        out += zip(idx, caption(model, tokenizer, images, steps=args.eval_steps, generator=g).captions)
-    merged = dict(pair for part in all_gather_objects(out) for pair in part)
-    return [merged[i] for i in range(len(evals.sources))]
-
-
-def text_metrics(captions: list[str], evals: EvalSet) -> dict[str, float]:
-    """Scenes: exact match and attribute accuracy (parsed); otherwise exact match, BLEU-4 and CIDEr."""
-    if evals.scenes:
-        return caption_metrics(captions, evals.scenes)
-    from tdd.evaluation import text_similarity
-
-    exact = sum(c in refs for c, refs in zip(captions, evals.references)) / max(1, len(captions))
-    return {"exact_match": exact, **text_similarity(captions, evals.references)}
-
-
 def store_ce_curve(model, tokenizer, evals: EvalSet, args, diffusion: TweedieDiffusion, env: DistEnv) -> None:
     """Measure the model's teacher-forced CE at a grid of t on (up to 256) held-out captions and keep it
     in the config, with the run's choice of default sampling spacing (``--sample-spacing``)."""
@@ -362,17 +270,6 @@ def store_ce_curve(model, tokenizer, evals: EvalSet, args, diffusion: TweedieDif
     model.config.ce_curve_t = [r["t"] for r in rows]
     model.config.ce_curve = [round(r["ce"], 5) for r in rows]
     model.config.spacing = args.sample_spacing
-
-
-def clip_rows(args: argparse.Namespace, evals: EvalSet, rows: dict[str, list[str]], device) -> dict[str, float]:
-    """Mean CLIP score of each row of captions, plus the ground truth and the shuffled ground truth (Tab. 3)."""
-    from tdd.evaluation import clip_image_features, load_clip, mean_clip_score
-
-    clip, preprocess, tokenize = load_clip(args.clip_model, args.clip_weights, device=str(device))
-    truth = [refs[0] for refs in evals.references]
-    texts = {"ground truth": truth, "shuffled ground truth": truth[1:] + truth[:1], **rows}
-    images = clip_image_features(clip, preprocess, evals.sources, device)  # once, for every row
-    return {name: mean_clip_score(clip, tokenize, images, caps, device) for name, caps in texts.items()}
 
 
 def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
@@ -397,7 +294,9 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
         return batch_loss(model, args, images, tokens.to(images.device), diffusion, process, generator, timesteps)
 
     def evaluate(ema) -> dict[str, float]:
-        captions = generate(ema, tokenizer, evals, args, env)  # every rank captions its share
+        captions = generate_captions(
+            ema, tokenizer, evals, args.image_size, args.eval_steps, args.seed, env
+        )  # a share each
         return text_metrics(captions, evals) if env.is_main else {}
 
     config = engine_config(args, steps=args.steps, lr=args.lr, warmup_steps=args.warmup_steps)
@@ -410,9 +309,11 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
     result = {k: v for k, v in run.metrics.items() if k not in ("step", "epoch", "lr", "images_per_s", "seconds")}
     result["eval_steps"] = args.eval_steps
     if args.clip_model:
-        final = generate(ema, tokenizer, evals, args, env)
+        final = generate_captions(ema, tokenizer, evals, args.image_size, args.eval_steps, args.seed, env)
         if env.is_main:
-            result["clip_score"] = clip_rows(args, evals, {args.method: final}, env.device)
+            result["clip_score"] = clip_rows(
+                args.clip_model, args.clip_weights, evals, {args.method: final}, env.device
+            )
     if env.is_main:
         out = Path(args.output)
         ema.save_pretrained(out / "final", extra={"train_args": vars(args), "result": result})

@@ -133,3 +133,33 @@ def run_main(main, args: argparse.Namespace):
         raise SystemExit(f"{Path(sys.argv[0]).name}: error: {e}") from None
     finally:
         cleanup()
+
+
+def add_caption_data_args(p: argparse.ArgumentParser) -> None:
+    """Where captioning data come from (:func:`tdd.data.caption_data.load_caption_data`); shared by
+    ``train_captioner.py`` and ``compare_captioners.py``."""
+    from tdd.data.caption_data import SOURCES
+
+    p.add_argument("--data", default="scenes", choices=SOURCES)
+    p.add_argument("--data-dir", default=None, help="folder: holds captions.txt; coco: the COCO root; hf: datasets dir")
+    p.add_argument("--train-split", default="train")
+    p.add_argument("--val-split", default="val", help="coco: val; hf: validation")
+    p.add_argument("--image-column", default="image", help="hf: the image column")
+    p.add_argument("--caption-column", default="caption_enriched", help="hf: the caption column")
+    p.add_argument("--train-size", type=int, default=50_000, help="scenes: distinct training scenes")
+    p.add_argument("--eval-size", type=int, default=200, help="held-out images for evaluation")
+
+
+def load_data(args: argparse.Namespace):
+    """(training dataset, its captions, evaluation set) from the data flags; a bad path ends the run
+    at once with the message."""
+    from tdd.data.caption_data import load_caption_data
+
+    try:
+        return load_caption_data(
+            args.data, args.data_dir, args.image_size, eval_size=args.eval_size, seed=args.seed,
+            train_size=args.train_size, train_split=args.train_split, val_split=args.val_split,
+            image_column=args.image_column, caption_column=args.caption_column,
+        )  # fmt: skip
+    except (FileNotFoundError, ValueError) as e:
+        raise SystemExit(f"{Path(sys.argv[0]).name}: error: {e}") from None

@@ -1,0 +1,57 @@
+"""Evaluating captioners on a held-out :class:`~tdd.data.caption_data.EvalSet`: captions of every
+image (sharded over processes), exact match / attribute accuracy or BLEU-4 / CIDEr, and the CLIP
+score rows of Tab. 3. The training script and ``train/compare_captioners.py`` both use these."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from tdd.data.caption_data import EvalSet
+
+
+def generate_captions(
+    model: Any, tokenizer: Any, evals: EvalSet, image_size: int, steps: int, seed: int, env: Any = None,
+    batch_size: int = 64,
+) -> list[str]:  # fmt: skip
+    """Captions of every evaluation image, each process captioning a share; the same list on every rank."""
+    from tdd.caption import caption
+    from tdd.data.images import preprocess_rgb
+    from tdd.training.distributed import DistEnv, all_gather_objects
+
+    env = env or DistEnv()
+    mine = list(range(env.rank, len(evals.sources), env.world_size))
+    g = torch.Generator(device=env.device).manual_seed(seed)
+    out: list[tuple[int, str]] = []
+    for first in range(0, len(mine), batch_size):
+        idx = mine[first : first + batch_size]
+        images = torch.stack([preprocess_rgb(evals.sources[i], image_size) for i in idx]).to(env.device)
+        out += zip(idx, caption(model, tokenizer, images, steps=steps, generator=g).captions)
+    merged = dict(pair for part in all_gather_objects(out) for pair in part)
+    return [merged[i] for i in range(len(evals.sources))]
+
+
+def text_metrics(captions: list[str], evals: EvalSet) -> dict[str, float]:
+    """Scenes: exact match and attribute accuracy (parsed); otherwise exact match, BLEU-4 and CIDEr."""
+    from tdd.data.scenes import caption_metrics
+
+    if evals.scenes:
+        return caption_metrics(captions, evals.scenes)
+    from tdd.evaluation import text_similarity
+
+    exact = sum(c in refs for c, refs in zip(captions, evals.references)) / max(1, len(captions))
+    return {"exact_match": exact, **text_similarity(captions, evals.references)}
+
+
+def clip_rows(
+    clip_model: str, clip_weights: str | None, evals: EvalSet, rows: dict[str, list[str]], device: Any
+) -> dict[str, float]:
+    """Mean CLIP score of each row of captions, plus the ground truth and the shuffled ground truth (Tab. 3)."""
+    from tdd.evaluation import clip_image_features, load_clip, mean_clip_score
+
+    clip, preprocess, tokenize = load_clip(clip_model, clip_weights, device=str(device))
+    truth = [refs[0] for refs in evals.references]
+    texts = {"ground truth": truth, "shuffled ground truth": truth[1:] + truth[:1], **rows}
+    images = clip_image_features(clip, preprocess, evals.sources, device)  # once, for every row
+    return {name: mean_clip_score(clip, tokenize, images, caps, device) for name, caps in texts.items()}
