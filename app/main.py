@@ -17,7 +17,9 @@ import argparse
 import functools
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
@@ -83,7 +85,7 @@ class UploadedImage(gr.Image):
 
     is_template = True
 
-    def preprocess(self, payload):
+    def preprocess(self, payload: Any) -> Any:
         if payload is not None and payload.path and not (payload.url or "").startswith("data:"):
             return str(payload.path)
         return super().preprocess(payload)
@@ -93,18 +95,18 @@ DEFAULTS, CHOICES = core.Settings(), core.Settings.CHOICES  # read from the libr
 
 
 def _settings(
-    steps,
-    cfg,
-    cfg_schedule,
-    to_one,
-    temperature,
-    seed,
-    remasking=DEFAULTS.remasking,
-    omega=DEFAULTS.omega,
-    w0=DEFAULTS.window[0],
-    w1=DEFAULTS.window[1],
-    spacing=DEFAULTS.spacing,
-):
+    steps: Any,
+    cfg: Any,
+    cfg_schedule: str,
+    to_one: str,
+    temperature: Any,
+    seed: Any,
+    remasking: str = DEFAULTS.remasking,
+    omega: Any = DEFAULTS.omega,
+    w0: Any = DEFAULTS.window[0],
+    w1: Any = DEFAULTS.window[1],
+    spacing: Any = DEFAULTS.spacing,
+) -> core.Settings:
     return core.Settings(
         steps=steps,
         cfg=cfg,
@@ -119,7 +121,7 @@ def _settings(
     )
 
 
-def _views(run: core.Run, loaded: core.Loaded, position, step=None) -> tuple:
+def _views(run: core.Run, loaded: core.Loaded, position: int | None, step: int | None = None) -> tuple:
     """(sentence, heatmap, bars-or-entropy, history) for one step of a run."""
     return tuple(core.all_views(run, loaded, position or 0, step).values())
 
@@ -138,7 +140,9 @@ def _timing(run: core.Run) -> str:
     return f'<span class="tdd-waited"></span>{core.timing_text(run)}'
 
 
-def run_live(task, image, model, position, pins, pace, *sampling):
+def run_live(
+    task: str, image: Any, model: str, position: int | None, pins: str, pace: str, *sampling: Any
+) -> Iterator[tuple]:
     """Stream one run. At full speed a step sends only the sentence (a few KB) and the figures come
     once at the end; in slow motion every step sends every view and waits SLOW_SECONDS_PER_STEP."""
     try:
@@ -168,14 +172,14 @@ def run_live(task, image, model, position, pins, pace, *sampling):
     yield (*_views(run, loaded, pos), run, slider, choices, _timing(run), marks)
 
 
-def show_step(run, model, position, step):
+def show_step(run: core.Run | None, model: str, position: int | None, step: Any) -> tuple:
     """The scrubber: revisit one step of the finished run."""
     if run is None or not run.records:
         return gr.HTML(), gr.Plot(), gr.Plot(), gr.HTML()
     return _views(run, core.load(run.model), position, int(step) - 1)
 
 
-def play(run, model, position):
+def play(run: core.Run | None, model: str, position: int | None) -> Iterator[tuple]:
     """Replay the finished run, one step every PLAY_SECONDS_PER_STEP."""
     if run is None or not run.records:
         return
@@ -185,7 +189,7 @@ def play(run, model, position):
         time.sleep(PLAY_SECONDS_PER_STEP)
 
 
-def export(run, model, image):
+def export(run: core.Run | None, model: str, image: Any) -> list[str]:
     if run is None:
         raise gr.Error("run the model first")
     loaded = core.load(run.model)  # the run's own model, which passed the catalogue check
@@ -196,15 +200,16 @@ def export(run, model, image):
     return files
 
 
-def side_by_side(image, steps, seed):
+def side_by_side(image: Any, steps: Any, seed: Any) -> Iterator[tuple]:
     """TDD and masked diffusion on one image with the same steps, streamed together; then the AR caption."""
     try:
-        settings = _settings(steps, 1.0, "constant", "argmax", 1.0, seed)
-        names = {m: f"scenes-{m}" for m in ("tdd", "mdd", "ar")}
+        d = DEFAULTS
+        settings = _settings(steps, d.cfg, d.cfg_schedule, d.to_one, d.temperature, seed)
+        names = {m: f"scenes-{m}" for m in core.METHODS}
         loaded = {m: core.load(n) for m, n in names.items()}
         runs = {m: core.stream(names[m], image, settings) for m in ("tdd", "mdd")}
         views = {"tdd": "", "mdd": ""}
-        done = set()
+        done: set[str] = set()
         while len(done) < 2:
             for m, it in runs.items():
                 if m in done:
@@ -222,17 +227,17 @@ def side_by_side(image, steps, seed):
 
 
 def api_caption(
-    image,
-    steps=DEFAULTS.steps,
-    cfg=DEFAULTS.cfg,
-    seed=DEFAULTS.seed,
-    method=core.METHODS[0],
-    model="",
-    to_one=DEFAULTS.to_one,
-    temperature=DEFAULTS.temperature,
-    pins="",
-    spacing=DEFAULTS.spacing,
-):
+    image: Any,
+    steps: Any = DEFAULTS.steps,
+    cfg: Any = DEFAULTS.cfg,
+    seed: Any = DEFAULTS.seed,
+    method: str = core.METHODS[0],
+    model: str = "",
+    to_one: str = DEFAULTS.to_one,
+    temperature: Any = DEFAULTS.temperature,
+    pins: str = "",
+    spacing: Any = DEFAULTS.spacing,
+) -> dict[str, Any]:
     """Caption an image; JSON with ``result`` (the caption), ``seconds`` and the per-step ``trajectory``.
     ``spacing``: TDD's sampling timesteps, ``checkpoint`` (the model's own), ``uniform`` or ``informative``."""
     try:
@@ -246,14 +251,14 @@ def api_caption(
 
 
 def api_classify(
-    image,
-    steps=DEFAULTS.steps,
-    cfg=DEFAULTS.cfg,
-    seed=DEFAULTS.seed,
-    model=core.DEFAULT_MODEL["classify"],
-    to_one=DEFAULTS.to_one,
-    temperature=DEFAULTS.temperature,
-):
+    image: Any,
+    steps: Any = DEFAULTS.steps,
+    cfg: Any = DEFAULTS.cfg,
+    seed: Any = DEFAULTS.seed,
+    model: str = core.DEFAULT_MODEL["classify"],
+    to_one: str = DEFAULTS.to_one,
+    temperature: Any = DEFAULTS.temperature,
+) -> dict[str, Any]:
     """Classify a digit image; JSON with ``result`` (the class), ``probs`` and the per-step ``trajectory``."""
     try:
         name = model or core.DEFAULT_MODEL["classify"]
@@ -265,7 +270,7 @@ def api_classify(
         raise gr.Error(str(e)) from e
 
 
-def _sampling_controls(masked: bool):
+def _sampling_controls(masked: bool) -> list[Any]:
     with gr.Accordion("Sampling settings", open=False):
         d = DEFAULTS  # the sliders show a useful part of each range; the API accepts the whole of it
         steps = gr.Slider(1, core.MAX_STEPS, value=d.steps, step=1, label="steps")
@@ -289,7 +294,7 @@ def _sampling_controls(masked: bool):
     return [steps, cfg, cfg_schedule, to_one, temperature, seed, remasking, omega, w0, w1, spacing]
 
 
-def _task_tab(task: str, examples: list[str]):
+def _task_tab(task: str, examples: list[str]) -> None:
     models = core.catalogue(task)
     default = core.DEFAULT_MODEL[task] if core.DEFAULT_MODEL[task] in models else (models[0] if models else None)
     with gr.Row():
@@ -365,7 +370,7 @@ def _task_tab(task: str, examples: list[str]):
         source = gr.State(None)
         inputs[1] = source
 
-        def pick(img, d):  # a non-empty drawing wins over the upload
+        def pick(img: Any, d: dict | None) -> Any:  # a non-empty drawing wins over the upload
             return d if d is not None and d.get("composite") is not None and d["composite"].getbbox() else img
 
         start = run_btn.click(pick, [image, sketch], source, queue=False, api_visibility="private", js=CLICK_JS)

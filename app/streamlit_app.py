@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -59,7 +60,7 @@ def example_truths() -> dict[str, str]:
     return core.example_truths(EXAMPLE_DIR)
 
 
-def show(views: dict, boxes, tag: str) -> None:
+def show(views: dict, boxes: Any, tag: str) -> None:
     """Fill the boxes of the views given (:func:`tdd.demo.views`); ``tag`` keeps chart ids unique in one script run."""
     sentence, heat, side, history = boxes
     if "sentence" in views:
@@ -106,6 +107,7 @@ def main() -> None:
             run = None
             for run in core.stream(model, image, settings, pins, task):
                 show(core.live_views(run, loaded, pace), boxes, f"live-{run.num_steps}")
+            assert run is not None  # a run yields at least once
             truth = core.truth_of(str(image) if upload is None else upload.getvalue(), example_truths())
             st.session_state["run"], st.session_state["run_model"] = run, model
             source = str(image) if upload is None else upload.getvalue()

@@ -1,5 +1,6 @@
 """Lint and types as part of the suite, so that CI (which runs the README's test command) checks them:
-``ruff check``, ``ruff format --check`` and ``mypy`` on the library (configured in ``pyproject.toml``)."""
+``ruff check``, ``ruff format --check`` and ``mypy`` on the library, the apps and the training scripts
+(configured in ``pyproject.toml``)."""
 
 import subprocess
 import sys

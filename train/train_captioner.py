@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from tokenizers import Tokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
@@ -56,6 +57,7 @@ from train_utils import (  # noqa: E402
     start,
 )
 
+from tdd.caption import Captioner  # noqa: E402
 from tdd.caption_eval import clip_rows, generate_captions, text_metrics  # noqa: E402
 from tdd.checkpoint import atomic_write_text  # noqa: E402
 from tdd.data.caption_data import EvalSet  # noqa: E402
@@ -153,7 +155,7 @@ def get_parser() -> argparse.ArgumentParser:
     return p
 
 
-def build_model(args: argparse.Namespace, vocab_size: int, max_len: int = MAX_CAPTION_WORDS):
+def build_model(args: argparse.Namespace, vocab_size: int, max_len: int = MAX_CAPTION_WORDS) -> Captioner:
     fields = {f.name for f in dataclasses.fields(CaptionerConfig)}
     tdd_only = {"onehot_scale", "input_precond", "self_cond"}  # MDD and AR keep their defaults
     config = CaptionerConfig(
@@ -187,12 +189,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def training_timesteps(args: argparse.Namespace, diffusion: TweedieDiffusion):
+def training_timesteps(args: argparse.Namespace, diffusion: TweedieDiffusion) -> Any:
     """The run's sampler of training timesteps (``None``: the paper's uniform draw)."""
     return None if args.train_timesteps == "uniform" else make_timesteps(args.train_timesteps, diffusion.schedule)
 
 
-def batch_loss(model, args, images, tokens, diffusion, process, g, timesteps=None) -> torch.Tensor:
+def batch_loss(
+    model: Captioner, args: argparse.Namespace, images: torch.Tensor, tokens: torch.Tensor,
+    diffusion: TweedieDiffusion, process: MaskedDiffusion, g: torch.Generator, timesteps: Any = None,
+) -> torch.Tensor:  # fmt: skip
     """One batch's loss for the model's method; the image path runs once."""
     cond = model.encode(images)
     if args.method == "tdd":
@@ -222,7 +227,7 @@ def require_clip_weights(args: argparse.Namespace) -> None:
             raise _fail(e) from None
 
 
-def make_tokenizer(args: argparse.Namespace, captions: list[str], env: DistEnv):
+def make_tokenizer(args: argparse.Namespace, captions: list[str], env: DistEnv) -> Tokenizer:
     """The run's tokenizer: kept in ``OUTPUT/tokenizer.json`` so that a resumed run uses the same one."""
     saved = Path(args.output) / TOKENIZER_NAME
     if env.is_main and not (args.resume and saved.is_file()):
@@ -240,7 +245,7 @@ def make_tokenizer(args: argparse.Namespace, captions: list[str], env: DistEnv):
     return load_tokenizer(args.output)
 
 
-def max_length(args: argparse.Namespace, tokenizer, captions: list[str]) -> int:
+def max_length(args: argparse.Namespace, tokenizer: Tokenizer, captions: list[str]) -> int:
     """Scenes and folders: the longest caption (every caption fits); COCO/HF: ``--max-len`` (longer are cut)."""
     if args.data in ("scenes", "folder"):
         longest = max(len(tokenizer.encode(c).ids) for c in captions)
@@ -254,7 +259,10 @@ def max_length(args: argparse.Namespace, tokenizer, captions: list[str]) -> int:
 # evaluation
 
 
-def store_ce_curve(model, tokenizer, evals: EvalSet, args, diffusion: TweedieDiffusion, env: DistEnv) -> None:
+def store_ce_curve(
+    model: TDDCaptioner, tokenizer: Tokenizer, evals: EvalSet, args: argparse.Namespace, diffusion: TweedieDiffusion,
+    env: DistEnv,
+) -> None:  # fmt: skip
     """Measure the model's teacher-forced CE at a grid of t on (up to 256) held-out captions and keep it
     in the config, with the run's choice of default sampling spacing (``--sample-spacing``)."""
     from tdd.diagnostics import teacher_forced_curve, timestep_grid
@@ -288,12 +296,12 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
         n_params = sum(p.numel() for p in model.parameters())
         print(f"{args.method} captioner, {n_params / 1e6:.2f}M parameters, vocabulary {tokenizer.get_vocab_size()}")
 
-    def loss_fn(model, batch, generator):
+    def loss_fn(model: Any, batch: Any, generator: torch.Generator) -> torch.Tensor:
         images, texts = batch
         tokens, _ = encode(tokenizer, texts, max_len, truncate=True)
         return batch_loss(model, args, images, tokens.to(images.device), diffusion, process, generator, timesteps)
 
-    def evaluate(ema) -> dict[str, float]:
+    def evaluate(ema: Any) -> dict[str, float]:
         captions = generate_captions(
             ema, tokenizer, evals, args.image_size, args.eval_steps, args.seed, env
         )  # a share each

@@ -32,6 +32,7 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Subset, TensorDataset
@@ -142,7 +143,7 @@ def build_model(args: argparse.Namespace, num_classes: int) -> TDDClassifier | L
     return model
 
 
-def load_data(args: argparse.Namespace):
+def load_data(args: argparse.Namespace) -> tuple[Any, Any, int]:
     """(training dataset, validation dataset, number of classes); a missing path fails at once."""
     if args.data == "digits":
         from tdd.data.digits import NUM_DIGIT_CLASSES, DigitAugment, DigitsDataset, load_digits_split, to_model_input
@@ -168,7 +169,9 @@ def load_data(args: argparse.Namespace):
     return train_set, val_set, num_classes
 
 
-def top1(model, val_set, args: argparse.Namespace, env: DistEnv, steps: int) -> float:
+def top1(
+    model: TDDClassifier | LinearClassifier, val_set: Any, args: argparse.Namespace, env: DistEnv, steps: int
+) -> float:
     """Top-1 of ``model`` on the first ``--eval-size`` validation images, each process taking a share."""
     n = min(args.eval_size or len(val_set), len(val_set))
     share = Subset(TrainItems(val_set), range(env.rank, n, env.world_size))  # an unreadable image: the next one
@@ -216,7 +219,7 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
         n_params = sum(p.numel() for p in model.parameters())
         print(f"{args.head} classifier, {n_params / 1e6:.2f}M parameters, {total} steps, lr {config.lr:.2e}")
 
-    def loss_fn(model, batch, generator):
+    def loss_fn(model: Any, batch: Any, generator: torch.Generator) -> torch.Tensor:
         images, labels = batch
         if args.head == "linear":
             if mixup is not None:
@@ -225,6 +228,7 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
                 images, soft = mixup(images, labels)
                 return SoftTargetCrossEntropy()(model(images), soft)
             return torch.nn.functional.cross_entropy(model(images), labels, label_smoothing=args.label_smoothing)
+        assert diffusion is not None  # the TDD head
         return tdd_loss(
             model,
             diffusion,

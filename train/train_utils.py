@@ -5,9 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tdd.training.config import AMP_MODES
+
+if TYPE_CHECKING:
+    from tdd.data.caption_data import EvalSet
+    from tdd.training.config import EngineConfig
+    from tdd.training.distributed import DistEnv
 
 
 def parse_with_config(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
@@ -49,7 +56,7 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--push-to-hub", default=None, metavar="OWNER/NAME", help=push)
 
 
-def push_final(args: argparse.Namespace, final_dir: Path):
+def push_final(args: argparse.Namespace, final_dir: Path) -> None:
     """With ``--push-to-hub``: upload the final checkpoint with its model card (:func:`tdd.hub.push_checkpoint`)."""
     if getattr(args, "push_to_hub", None):
         from tdd.hub import push_checkpoint
@@ -58,7 +65,7 @@ def push_final(args: argparse.Namespace, final_dir: Path):
         print(f"pushed {final_dir} to the Hugging Face Hub: {args.push_to_hub}", flush=True)
 
 
-def engine_config(args: argparse.Namespace, *, steps: int, lr: float, warmup_steps: int):
+def engine_config(args: argparse.Namespace, *, steps: int, lr: float, warmup_steps: int) -> EngineConfig:
     """An :class:`tdd.training.config.EngineConfig` from the script's arguments."""
     from tdd.training.config import EngineConfig
 
@@ -84,7 +91,7 @@ def engine_config(args: argparse.Namespace, *, steps: int, lr: float, warmup_ste
     )
 
 
-def cached_features(args: argparse.Namespace, model, dataset, env):
+def cached_features(args: argparse.Namespace, model: Any, dataset: Any, env: DistEnv) -> Any:
     """With ``--cache-dir``: the frozen encoder's features of ``dataset`` (built once), else ``dataset``."""
     if not args.cache_dir:
         return dataset
@@ -103,7 +110,7 @@ def cached_features(args: argparse.Namespace, model, dataset, env):
     return CachedFeatures(args.cache_dir)
 
 
-def start(args: argparse.Namespace):
+def start(args: argparse.Namespace) -> DistEnv:
     """Threads, then the process group from the torchrun environment; returns the DistEnv."""
     import torch
 
@@ -114,7 +121,7 @@ def start(args: argparse.Namespace):
     return setup(args.device)
 
 
-def run_main(main, args: argparse.Namespace):
+def run_main(main: Callable[[argparse.Namespace, DistEnv], Any], args: argparse.Namespace) -> Any:
     """``main(args, env)`` inside the process group, left cleanly on success and on errors.
 
     Errors a user can fix (a missing dataset, a non-finite loss, a damaged checkpoint) end the
@@ -150,7 +157,7 @@ def add_caption_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eval-size", type=int, default=200, help="held-out images for evaluation")
 
 
-def load_data(args: argparse.Namespace):
+def load_data(args: argparse.Namespace) -> tuple[Any, list[str], EvalSet]:
     """(training dataset, its captions, evaluation set) from the data flags; a bad path ends the run
     at once with the message."""
     from tdd.data.caption_data import load_caption_data
