@@ -76,6 +76,7 @@ from tdd.data.tokenizer import (  # noqa: E402
 from tdd.diffusion import TweedieDiffusion  # noqa: E402
 from tdd.masked import MaskedDiffusion  # noqa: E402
 from tdd.models.captioner import INPUT_PRECONDS, ARCaptioner, CaptionerConfig, MDDCaptioner, TDDCaptioner  # noqa: E402
+from tdd.schedule import SCHEDULES  # noqa: E402
 from tdd.timesteps import SAMPLING_SPACINGS, TRAINING_TIMESTEPS, make_timesteps  # noqa: E402
 from tdd.training import OBJECTIVES, ar_loss, mdd_loss, tdd_loss  # noqa: E402
 from tdd.training.distributed import DistEnv, barrier  # noqa: E402
@@ -118,7 +119,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--depth", type=int, default=4)
     p.add_argument("--heads", type=int, default=4)
     # diffusion
-    p.add_argument("--schedule", default="linear", choices=["linear", "cosine"])
+    p.add_argument("--schedule", default="linear", choices=sorted(SCHEDULES))
     p.add_argument("--num-timesteps", type=int, default=1000)
     p.add_argument("--kfold", type=int, default=4, help="TDD: timesteps per image (§3.3)")
     # TDD's levers (issue "TDD that learns fast"); the defaults are the paper's, --recipe improved sets them

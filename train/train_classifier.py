@@ -54,6 +54,7 @@ from tdd.classify import classifier_diffusion, classify  # noqa: E402
 from tdd.data.imagenet import DEFAULT_AUTO_AUGMENT  # noqa: E402
 from tdd.data.loading import TrainItems, collate_counting_skips  # noqa: E402
 from tdd.models.classifier import ClassifierConfig, LinearClassifier, TDDClassifier  # noqa: E402
+from tdd.schedule import SCHEDULES  # noqa: E402
 from tdd.training import OBJECTIVES, tdd_loss  # noqa: E402
 from tdd.training.distributed import DistEnv, all_reduce_sum  # noqa: E402
 from tdd.training.loop import train  # noqa: E402
@@ -88,7 +89,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--denoiser-width", type=int, default=1024)
     p.add_argument("--denoiser-depth", type=int, default=6)
     # diffusion
-    p.add_argument("--schedule", default="linear", choices=["linear", "cosine"])
+    p.add_argument("--schedule", default="linear", choices=sorted(SCHEDULES))
     p.add_argument("--num-timesteps", type=int, default=1000)
     p.add_argument("--onehot-scale", type=float, default=1.0, help="λ of the λ-hot (§3.2), kept in the checkpoint")
     p.add_argument("--kfold", type=int, default=4, help="§3.3 feature reuse: timesteps per image (MAR: 4)")

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tdd.training.config import AMP_MODES
+from tdd.training.config import AMP_MODES, BUDGET_CLOCKS
+from tdd.training.distributed import DEVICES
 
 if TYPE_CHECKING:
     from tdd.data.caption_data import EvalSet
@@ -39,7 +40,7 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("run: devices, checkpoints, logging")
     resolved = "print the resolved arguments (defaults ← recipe ← config ← flags) as JSON, then exit"
     g.add_argument("--print-args", action="store_true", help=resolved)
-    g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: this rank's GPU if any")
+    g.add_argument("--device", default="auto", choices=DEVICES, help="auto: this rank's GPU if any")
     g.add_argument("--micro-batch-size", type=int, default=0,
                    help="per process and forward; 0: batch / processes (no gradient accumulation)")  # fmt: skip
     g.add_argument("--amp", default="auto", choices=AMP_MODES, help="auto: bf16 (or fp16) on GPUs, none on CPUs")
@@ -51,7 +52,7 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
     budget = "stop after this many seconds of training; the lr schedule follows the budget (0: none)"
     g.add_argument("--time-budget", type=float, default=0.0, help=budget)
     clock = "what --time-budget counts: wall-clock seconds, or this process's CPU seconds (fair on a busy machine)"
-    g.add_argument("--budget-clock", default="wall", choices=["wall", "cpu"], help=clock)
+    g.add_argument("--budget-clock", default="wall", choices=BUDGET_CLOCKS, help=clock)
     push = "at the end, upload OUTPUT/final with a generated model card to this Hub repository"
     g.add_argument("--push-to-hub", default=None, metavar="OWNER/NAME", help=push)
 

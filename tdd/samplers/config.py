@@ -13,8 +13,9 @@ from typing import Any, ClassVar
 
 from tdd.samplers.common import DEFAULT_STEPS, GUIDANCE_SCHEDULES, TO_ONE
 from tdd.samplers.mdd_sampler import DEFAULT_REMASK_WINDOW, REMASKING
+from tdd.timesteps import SAMPLING_SPACINGS
 
-SPACINGS = ("checkpoint", "uniform", "informative")  # TDD's sampling timesteps: the checkpoint's own, or a choice
+SPACINGS = ("checkpoint", *SAMPLING_SPACINGS)  # TDD's sampling timesteps: the checkpoint's own, or a choice
 
 
 class SamplingError(ValueError):

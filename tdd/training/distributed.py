@@ -15,6 +15,8 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+DEVICES = ("auto", "cpu", "cuda")  # auto: this rank's GPU when CUDA is available, else the CPU
+
 
 @dataclass(frozen=True)
 class DistEnv:
