@@ -30,8 +30,14 @@ def experiment_parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=EXPERIMENT_EPOCHS)
     p.add_argument("--runs-dir", default=str(ROOT / "runs" / "experiments"))
     p.add_argument("--results-dir", default=str(ROOT / "results"))
-    p.add_argument("--smoke", action="store_true", help="a few iterations only, to check the script runs")
+    p.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS), help="training seeds (Tab. 1, Fig. 3)")
+    p.add_argument("--smoke", action="store_true", help="a few iterations and the first seed only: the script runs")
     return p
+
+
+def seeds(args: argparse.Namespace) -> list[int]:
+    """The training seeds of a multi-seed table; a smoke run takes the first only."""
+    return args.seeds[:1] if args.smoke else args.seeds
 
 
 def train_run(args: argparse.Namespace, name: str, head: str, seed: int, *extra: str) -> Path:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import statistics
 
-from common import SEEDS, command_line, experiment_parser, load_metrics, markdown_table, train_run, write_result
+from common import command_line, experiment_parser, load_metrics, markdown_table, seeds, train_run, write_result
 
 
 def main() -> None:
     args = experiment_parser(__doc__).parse_args()
     curves = {}
     for head in ("linear", "tdd"):
-        per_seed = [load_metrics(train_run(args, f"tab1_{head}_seed{s}", head, s)) for s in SEEDS]
+        per_seed = [load_metrics(train_run(args, f"tab1_{head}_seed{s}", head, s)) for s in seeds(args)]
         epochs = [row["epoch"] for row in per_seed[0] if "test_top1" in row]
         curves[head] = (epochs, [statistics.mean(r[i]["test_top1"] for r in per_seed) for i in range(len(epochs))])
 
@@ -29,7 +29,7 @@ def main() -> None:
     for head, label in (("tdd", "TDD (20 steps)"), ("linear", "linear head")):
         ax.plot(*[curves[head][0], [100 * a for a in curves[head][1]]], label=label)
     ax.set_xlabel("epoch")
-    ax.set_ylabel(f"held-out top-1 % (mean of {len(SEEDS)} seeds)")
+    ax.set_ylabel(f"held-out top-1 % (mean of {len(seeds(args))} seeds)")
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
     ax.legend()
@@ -45,7 +45,7 @@ def main() -> None:
         for e in marks
     ]
     text = "# Fig. 3 analog: held-out top-1 per epoch\n\n"
-    text += f"Command: `{command_line()}` (the runs of Tab. 1, seeds {list(SEEDS)}, mean). Figure: `fig3_accuracy_per_epoch.png`.\n\n"
+    text += f"Command: `{command_line()}` (the runs of Tab. 1, seeds {seeds(args)}, mean). Figure: `fig3_accuracy_per_epoch.png`.\n\n"
     text += markdown_table(["epoch", "linear head %", "TDD %"], rows)
     write_result(args, "fig3_accuracy_per_epoch.md", text)
 

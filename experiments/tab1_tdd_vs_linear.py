@@ -10,13 +10,13 @@ import math
 import statistics
 
 from common import (
-    SEEDS,
     command_line,
     experiment_parser,
     load_metrics,
     markdown_table,
     mean_std,
     recipe_note,
+    seeds,
     train_run,
     write_result,
 )
@@ -27,7 +27,7 @@ def main() -> None:
     rows, finals = [], {}
     for head in ("linear", "tdd"):
         tops, seconds = [], []
-        for seed in SEEDS:
+        for seed in seeds(args):
             run = train_run(args, f"tab1_{head}_seed{seed}", head, seed)
             result = json.loads((run / "result.json").read_text())
             tops.append(result["test_top1"])
@@ -41,7 +41,7 @@ def main() -> None:
     epochs = load_metrics(run)[-1]["epoch"]
     gap = 100 * (statistics.mean(finals["tdd"]) - statistics.mean(finals["linear"]))
     # standard error of the difference of two means over the seeds
-    se = 100 * math.sqrt(sum(statistics.variance(v) / len(v) for v in finals.values())) if len(SEEDS) > 1 else 0.0
+    se = 100 * math.sqrt(sum(statistics.variance(v) / len(v) for v in finals.values())) if len(seeds(args)) > 1 else 0.0
     if gap > 2 * se:
         verdict = "reproduces: TDD is above the linear head by more than two standard errors"
     elif gap < -2 * se:
@@ -49,7 +49,7 @@ def main() -> None:
     else:
         verdict = f"is not resolved: the gap is within two standard errors (±{2 * se:.2f} points)"
     text = "# Tab. 1 analog: TDD vs linear head (digits, held-out MNIST, 1,000 images)\n\n"
-    text += f"Command: `{command_line()}`. Seeds {list(SEEDS)} (training); evaluation seed 0. "
+    text += f"Command: `{command_line()}`. Seeds {seeds(args)} (training); evaluation seed 0. "
     text += f"{epochs} epochs each, the same backbone ({recipe_note()}), optimizer, augmentation and batch; "
     text += "EMA weights, final epoch (no selection on the test set). Train seconds are wall-clock on a 2-core "
     text += "machine shared with other work, so they vary between seeds.\n\n"
