@@ -69,6 +69,12 @@ def run_script(script: str, argv: list[str]) -> None:
         raise SystemExit(f"train/{script} failed with exit code {done.returncode}")
 
 
+def figure_file(args: argparse.Namespace, name: str) -> str:
+    """Where a figure goes: ``--results-dir/name``, the folder made if needed."""
+    Path(args.results_dir).mkdir(parents=True, exist_ok=True)
+    return str(Path(args.results_dir) / name)
+
+
 def recipe_note() -> str:
     """The bundled digits recipe in words, read from its config (so the tables cannot go stale)."""
     import yaml

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import statistics
 
-from common import command_line, experiment_parser, load_metrics, markdown_table, seeds, train_run, write_result
+from common import (
+    command_line,
+    experiment_parser,
+    figure_file,
+    load_metrics,
+    markdown_table,
+    seeds,
+    train_run,
+    write_result,
+)
 
 
 def main() -> None:
@@ -35,7 +44,7 @@ def main() -> None:
     ax.legend()
     ax.set_title("Fig. 3 analog: accuracy per epoch (digits)")
     fig.tight_layout()
-    png = f"{args.results_dir}/fig3_accuracy_per_epoch.png"
+    png = figure_file(args, "fig3_accuracy_per_epoch.png")
     fig.savefig(png, dpi=120)
 
     epochs = curves["tdd"][0]

@@ -7,7 +7,16 @@ Reuses the CE run of Tab. 1 and the no-coefficient run of Tab. 2:
 
 from __future__ import annotations
 
-from common import EVAL_SEED, command_line, experiment_parser, markdown_table, test_data, train_run, write_result
+from common import (
+    EVAL_SEED,
+    command_line,
+    experiment_parser,
+    figure_file,
+    markdown_table,
+    test_data,
+    train_run,
+    write_result,
+)
 
 from tdd.classify import accuracy
 from tdd.models import PretrainedModel
@@ -43,7 +52,7 @@ def main() -> None:
     ax.legend()
     ax.set_title("Fig. 5 analog: accuracy vs sampling steps (digits)")
     fig.tight_layout()
-    fig.savefig(f"{args.results_dir}/fig5_steps.png", dpi=120)
+    fig.savefig(figure_file(args, "fig5_steps.png"), dpi=120)
 
     rows = [[label, *(f"{100 * a:.2f}" for a in accs)] for label, accs in curves.items()]
     text = "# Fig. 5 analog: top-1 % vs sampling steps (digits, held-out MNIST, 1,000 images)\n\n"

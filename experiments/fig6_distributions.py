@@ -7,7 +7,7 @@ few held-out digits, sharpening into a one-hot.
 from __future__ import annotations
 
 import torch
-from common import EVAL_SEED, command_line, experiment_parser, markdown_table, test_data, write_result
+from common import EVAL_SEED, command_line, experiment_parser, figure_file, markdown_table, test_data, write_result
 
 from tdd.classify import classify
 from tdd.models import PretrainedModel
@@ -43,7 +43,7 @@ def main() -> None:
             ax.set_title(f"step {s + 1}/20 (t={int(result.records[s].t)})", fontsize=9)
     fig.suptitle("Fig. 6 analog: predicted class distribution per sampling step (digits-tdd)")
     fig.tight_layout()
-    fig.savefig(f"{args.results_dir}/fig6_distributions.png", dpi=100)
+    fig.savefig(figure_file(args, "fig6_distributions.png"), dpi=100)
 
     rows = []
     for row, i in enumerate(IMAGES):
