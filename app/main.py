@@ -294,37 +294,44 @@ def _sampling_controls(masked: bool) -> list[Any]:
     return [steps, cfg, cfg_schedule, to_one, temperature, seed, remasking, omega, w0, w1, spacing]
 
 
+def _input_widgets(task: str) -> tuple[Any, Any, Any]:
+    """The image input of a tab: an upload for captions; an upload, a sketchpad and its Clear button for digits."""
+    clear_btn = None
+    if task == "classify":
+        image = UploadedImage(
+            type="filepath",
+            sources=["upload", "clipboard"],
+            label="Digit image",
+            height=240,
+            elem_id="input-classify",
+        )
+        # a canvas that fits its box at 100 % with the brush ready (see SKETCH_READY_JS), one pen
+        sketch = gr.Sketchpad(
+            type="pil",
+            label="…or draw a digit: drag on the white square",
+            canvas_size=SKETCH_SIDE,
+            fixed_canvas=True,
+            layers=False,
+            transforms=(),
+            brush=gr.Brush(default_size=SKETCH_BRUSH, colors=["#000000"], color_mode="fixed"),
+            height=SKETCH_SIDE[1] + 90,
+            elem_id="sketch-classify",
+        )
+        clear_btn = gr.Button("Clear the drawing", size="sm", elem_id="clear-classify")
+    else:
+        image = UploadedImage(
+            type="filepath", sources=["upload", "clipboard"], label="Image", height=256, elem_id="input-caption"
+        )
+        sketch = None
+    return image, sketch, clear_btn
+
+
 def _task_tab(task: str, examples: list[str]) -> None:
     models = core.catalogue(task)
     default = core.DEFAULT_MODEL[task] if core.DEFAULT_MODEL[task] in models else (models[0] if models else None)
     with gr.Row():
         with gr.Column(scale=1):
-            if task == "classify":
-                image = UploadedImage(
-                    type="filepath",
-                    sources=["upload", "clipboard"],
-                    label="Digit image",
-                    height=240,
-                    elem_id="input-classify",
-                )
-                # a canvas that fits its box at 100 % with the brush ready (see SKETCH_READY_JS), one pen
-                sketch = gr.Sketchpad(
-                    type="pil",
-                    label="…or draw a digit: drag on the white square",
-                    canvas_size=SKETCH_SIDE,
-                    fixed_canvas=True,
-                    layers=False,
-                    transforms=(),
-                    brush=gr.Brush(default_size=SKETCH_BRUSH, colors=["#000000"], color_mode="fixed"),
-                    height=SKETCH_SIDE[1] + 90,
-                    elem_id="sketch-classify",
-                )
-                clear_btn = gr.Button("Clear the drawing", size="sm", elem_id="clear-classify")
-            else:
-                image = UploadedImage(
-                    type="filepath", sources=["upload", "clipboard"], label="Image", height=256, elem_id="input-caption"
-                )
-                sketch = None
+            image, sketch, clear_btn = _input_widgets(task)
             gr.Examples(examples, inputs=image, label="Examples")
             model = gr.Dropdown(models, value=default, label="model")
             pins = gr.Textbox(

@@ -148,7 +148,8 @@ def test_draw_a_digit_on_the_sketchpad_at_first_touch(page):
     _draw(page, DIGIT_STROKES[7])
     page.wait_for_timeout(1500)  # the sketchpad hands its drawing to the server after the stroke ends
     seconds = _click_to_last_step(page, "classify", "#run-classify")
-    page.screenshot(path=str(ARTIFACTS / "app_drawn_7.png"))
+    page.wait_for_selector("#heatmap-classify .js-plotly-plot", timeout=30_000)  # the figures come at the end
+    page.screenshot(path=str(ARTIFACTS / "app_drawn_7.png"), full_page=True)
     print(f"\ndrawn 7: click → step 20/20 in {seconds * 1000:.0f} ms")
     assert "class 7" in page.inner_text("#sentence-classify")
 
