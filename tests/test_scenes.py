@@ -128,3 +128,24 @@ def test_dataset_items():
     assert caption == make_scene(3, split="test", size=32).caption
     with pytest.raises(IndexError):
         ds[10]
+
+
+def test_canonical_phrasing_is_one_caption_per_scene_and_keeps_the_image():
+    from tdd.data.scenes import PHRASINGS
+
+    seen_leads = set()
+    for i in range(60):
+        any_, canon = make_scene(i), make_scene(i, phrasing="canonical")
+        assert np.array_equal(any_.image, canon.image)  # the caption alone changes
+        assert parse_caption(canon.caption) == parse_caption(any_.caption) == canon.description
+        assert canon.caption == caption_of(canon.description, 0)  # a function of the scene alone
+        assert not canon.caption.startswith("there") and " is " not in canon.caption and " are " not in canon.caption
+        seen_leads.add(any_.caption.split()[0])
+    assert "there" in seen_leads  # "any" still draws the synonyms
+    ds = ScenesDataset(5, phrasing="canonical", style="random")
+    assert ds[2][1] == make_scene(2, style="random", phrasing="canonical").caption
+    assert PHRASINGS == ("any", "canonical")
+    with pytest.raises(ValueError, match="phrasing must be one of"):
+        make_scene(0, phrasing="fancy")
+    with pytest.raises(ValueError, match="phrasing must be one of"):
+        ScenesDataset(3, phrasing="fancy")

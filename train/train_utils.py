@@ -147,6 +147,7 @@ def add_caption_data_args(p: argparse.ArgumentParser) -> None:
     """Where captioning data come from (:func:`tdd.data.caption_data.load_caption_data`); shared by
     ``train_captioner.py`` and ``compare_captioners.py``."""
     from tdd.data.caption_data import SOURCES
+    from tdd.data.scenes import PHRASINGS, STYLES
 
     p.add_argument("--data", default="scenes", choices=SOURCES)
     p.add_argument("--data-dir", default=None, help="folder: holds captions.txt; coco: the COCO root; hf: datasets dir")
@@ -155,6 +156,15 @@ def add_caption_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--image-column", default="image", help="hf: the image column")
     p.add_argument("--caption-column", default="caption_enriched", help="hf: the caption column")
     p.add_argument("--train-size", type=int, default=50_000, help="scenes: distinct training scenes")
+    p.add_argument(
+        "--scene-style", default="plain", choices=STYLES, help="scenes: the renderer (random: domain-randomised)"
+    )
+    p.add_argument(
+        "--scene-phrasing",
+        default="any",
+        choices=PHRASINGS,
+        help="scenes: captions in any synonym or one canonical phrasing",
+    )
     p.add_argument("--eval-size", type=int, default=200, help="held-out images for evaluation")
 
 
@@ -168,6 +178,7 @@ def load_data(args: argparse.Namespace) -> tuple[Any, list[str], EvalSet]:
             args.data, args.data_dir, args.image_size, eval_size=args.eval_size, seed=args.seed,
             train_size=args.train_size, train_split=args.train_split, val_split=args.val_split,
             image_column=args.image_column, caption_column=args.caption_column,
+            scene_style=args.scene_style, scene_phrasing=args.scene_phrasing,
         )  # fmt: skip
     except (FileNotFoundError, ValueError) as e:
         raise SystemExit(f"{Path(sys.argv[0]).name}: error: {e}") from None

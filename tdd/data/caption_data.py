@@ -50,9 +50,15 @@ def load_caption_data(
     val_split: str = "val",
     image_column: str = "image",
     caption_column: str = "caption",
+    scene_style: str = "plain",
+    scene_phrasing: str = "any",
 ) -> tuple[Any, list[str], EvalSet]:
     """(training dataset of (image, caption), its captions, evaluation set). A missing ``data_dir`` or
-    a path that is not such a dataset raises ``ValueError``/``FileNotFoundError`` at once."""
+    a path that is not such a dataset raises ``ValueError``/``FileNotFoundError`` at once.
+
+    Scenes: ``scene_style`` is the renderer of the training and the held-out scenes
+    (:data:`~tdd.data.scenes.STYLES`), ``scene_phrasing`` how training captions are phrased
+    (:data:`~tdd.data.scenes.PHRASINGS`; the held-out references are the descriptions, any phrasing)."""
     from tdd.data.images import preprocess_rgb
     from tdd.data.scenes import ScenesDataset, make_scene, vocabulary
 
@@ -60,8 +66,8 @@ def load_caption_data(
         raise ValueError(f"data source must be one of {', '.join(SOURCES)}, got {source!r}")
     transform = functools.partial(preprocess_rgb, image_size=image_size)
     if source == "scenes":
-        data = ScenesDataset(train_size, "train", seed, image_size)
-        held_out = [make_scene(i, 0, "test", image_size) for i in range(eval_size)]
+        data = ScenesDataset(train_size, "train", seed, image_size, scene_style, scene_phrasing)
+        held_out = [make_scene(i, 0, "test", image_size, scene_style) for i in range(eval_size)]
         evals = EvalSet([s.image for s in held_out], [[s.caption] for s in held_out], [s.description for s in held_out])
         return data, vocabulary(), evals
     if not data_dir:

@@ -46,6 +46,12 @@ MAX_CAPTION_WORDS = 16
 
 SPLIT_OFFSETS = {"train": 0, "test": 1_000_003, "compositional": 2_000_003, "style": 3_000_003}  # disjoint streams
 STYLES = ("plain", "random")  # the training renderers: this module's, and domain-randomised (scene_styles)
+# How a scene's caption is phrased: "any" of the NUM_TEMPLATES synonyms (drawn per scene), or "canonical":
+# always template 0 of the canonical description, so the caption is a function of the scene alone. A
+# non-autoregressive model predicts every position at once; with synonyms that shift words ("there is a …"
+# vs "a …", either group first) the per-position target is multimodal, which is what sequence-level
+# distillation removes for non-autoregressive translation (Gu et al. 2018; Zhou et al. 2020).
+PHRASINGS = ("any", "canonical")
 
 
 @dataclass(frozen=True)
@@ -195,7 +201,12 @@ def sample_description(rng: np.random.Generator) -> SceneDescription:
 
 
 def make_scene(
-    index: int, seed: int = 0, split: str = "train", size: int = DEFAULT_IMAGE_SIZE, style: str = "plain"
+    index: int,
+    seed: int = 0,
+    split: str = "train",
+    size: int = DEFAULT_IMAGE_SIZE,
+    style: str = "plain",
+    phrasing: str = "any",
 ) -> Scene:
     """The scene at ``index`` of ``split``, the same on any machine.
 
@@ -203,7 +214,10 @@ def make_scene(
     always uses at least one of them. ``style`` is drawn by the held-out renderer
     (:mod:`tdd.data.scene_heldout`), which no training split uses; the others by ``style``: ``plain``
     (this module's renderer) or ``random`` (domain randomisation, :mod:`tdd.data.scene_styles`).
+    ``phrasing`` (:data:`PHRASINGS`) changes the caption only, never the image.
     """
+    if phrasing not in PHRASINGS:
+        raise ValueError(f"phrasing must be one of {PHRASINGS}, got {phrasing!r}")
     if split not in SPLIT_OFFSETS:
         raise ValueError(f"split must be one of {sorted(SPLIT_OFFSETS)}, got {split!r}")
     if style not in STYLES:
@@ -213,7 +227,7 @@ def make_scene(
         description = sample_description(rng)
         if _uses_held_out(description) == (split == "compositional"):
             break
-    template = int(rng.integers(NUM_TEMPLATES))
+    template = int(rng.integers(NUM_TEMPLATES))  # drawn for every phrasing: the image stays the same
     if split == "style":
         from tdd.data.scene_heldout import render_heldout
 
@@ -226,7 +240,8 @@ def make_scene(
         from tdd.data.scene_render import render
 
         image, objects = render(description, rng, size)
-    return Scene(image, description.canonical(), caption_of(description, template), objects)
+    text = caption_of(description.canonical(), 0) if phrasing == "canonical" else caption_of(description, template)
+    return Scene(image, description.canonical(), text, objects)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -275,9 +290,18 @@ class ScenesDataset:
     """
 
     def __init__(
-        self, length: int, split: str = "train", seed: int = 0, size: int = DEFAULT_IMAGE_SIZE, style: str = "plain"
+        self,
+        length: int,
+        split: str = "train",
+        seed: int = 0,
+        size: int = DEFAULT_IMAGE_SIZE,
+        style: str = "plain",
+        phrasing: str = "any",
     ):
+        if phrasing not in PHRASINGS:
+            raise ValueError(f"phrasing must be one of {PHRASINGS}, got {phrasing!r}")
         self.length, self.split, self.seed, self.size, self.style = length, split, seed, size, style
+        self.phrasing = phrasing
 
     def __len__(self) -> int:
         return self.length
@@ -287,5 +311,5 @@ class ScenesDataset:
 
         if not 0 <= i < self.length:
             raise IndexError(i)
-        scene = make_scene(i, self.seed, self.split, self.size, self.style)
+        scene = make_scene(i, self.seed, self.split, self.size, self.style, self.phrasing)
         return rgb_to_tensor(scene.image), scene.caption
