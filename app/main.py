@@ -30,8 +30,6 @@ SCENE_EXAMPLES = sorted(str(p) for p in (ROOT / "examples" / "scenes").glob("*.p
 DIGIT_EXAMPLES = sorted(str(p) for p in (ROOT / "examples" / "digits").glob("*.png"))
 MAX_UPLOAD = "10mb"
 CONCURRENCY = 2  # runs at once; more requests wait in the queue
-SKETCH_SIDE = (280, 280)  # canvas pixels, shown at 100 %
-SKETCH_BRUSH = 16
 SLOW_SECONDS_PER_STEP = 0.25
 # In the browser: note the click time, then (after the run) write what the visitor waited into the timing line.
 CLICK_JS = """(...args) => {
@@ -40,20 +38,21 @@ CLICK_JS = """(...args) => {
   return args;
 }"""
 SKETCH_CLEAR_JS = """() => {
-  document.querySelector('#sketch-classify button[aria-label="Clear canvas"]')?.click();
+  document.querySelector('#sketch-TASK button[aria-label="Clear canvas"]')?.click();
 }"""
 # The sketchpad mounts when its tab opens, and drops its tool when cleared; whenever it shows gradio's
 # "select the draw tool to start", pick its brush, so a drag draws at once.
 SKETCH_READY_JS = """() => {
   const arm = () => {
-    const pad = document.querySelector('#sketch-classify');
-    const idle = pad && pad.innerText.includes('select the draw tool');
-    const brush = pad && pad.querySelector('button[aria-label="Brush"]');
-    if (idle && brush && !window.tddArming) {
-      window.tddArming = true;  // one click per idle spell, not one per DOM change
-      brush.click();
-      setTimeout(() => { window.tddArming = false; }, 300);
-    }
+    document.querySelectorAll('[id^="sketch-"]').forEach((pad) => {
+      const idle = pad.innerText.includes('select the draw tool');
+      const brush = pad.querySelector('button[aria-label="Brush"]');
+      if (idle && brush && !pad.tddArming) {
+        pad.tddArming = true;  // one click per idle spell, not one per DOM change
+        brush.click();
+        setTimeout(() => { pad.tddArming = false; }, 300);
+      }
+    });
   };
   new MutationObserver(arm).observe(document.body, { childList: true, subtree: true });
   arm();
@@ -151,7 +150,8 @@ def run_live(
         slow = pace == core.PACES[1]
         loaded = core.load(model)
         run = None
-        for run in core.stream(model, image, settings, pins if task == "caption" else "", task):
+        spec = core.task_of(task)
+        for run in core.stream(model, image, settings, pins if spec.takes_pins else "", task):
             sent = core.live_views(run, loaded, pace, position or 0)  # full speed: the sentence alone
             slider = gr.Slider(maximum=max(settings.steps, 2), value=max(run.num_steps, 1)) if slow else gr.skip()
             yield (*(sent.get(v, gr.skip()) for v in core.VIEWS), gr.skip(), slider, gr.skip(), _timing(run), gr.skip())
@@ -164,11 +164,7 @@ def run_live(
     pos = core.busiest_position(run) if position is None or not slow else position
     choices = gr.Dropdown(choices=core.positions(run, loaded), value=pos) if run.records else gr.skip()
     slider = gr.Slider(minimum=1, maximum=max(run.num_steps, 2), value=max(run.num_steps, 1), step=1)
-    truth = core.truth_of(image, _truths()) if task == "caption" else None
-    if truth:
-        marks = core.truth_html(run.text, truth)
-    else:  # what a scenes captioner knows, when the image looks unlike its scenes
-        marks = core.domain_note(image, loaded.model) if task == "caption" else ""
+    marks = spec.marks(image, run.text, loaded, _truths())  # the truth, or what a scenes captioner knows
     yield (*_views(run, loaded, pos), run, slider, choices, _timing(run), marks)
 
 
@@ -294,52 +290,65 @@ def _sampling_controls(masked: bool) -> list[Any]:
     return [steps, cfg, cfg_schedule, to_one, temperature, seed, remasking, omega, w0, w1, spacing]
 
 
-def _input_widgets(task: str) -> tuple[Any, Any, Any]:
-    """The image input of a tab: an upload for captions; an upload, a sketchpad and its Clear button for digits."""
-    clear_btn = None
-    if task == "classify":
-        image = UploadedImage(
-            type="filepath",
-            sources=["upload", "clipboard"],
-            label="Digit image",
-            height=240,
-            elem_id="input-classify",
-        )
-        # a canvas that fits its box at 100 % with the brush ready (see SKETCH_READY_JS), one pen
-        sketch = gr.Sketchpad(
-            type="pil",
-            label="…or draw a digit: drag on the white square",
-            canvas_size=SKETCH_SIDE,
-            fixed_canvas=True,
-            layers=False,
-            transforms=(),
-            brush=gr.Brush(default_size=SKETCH_BRUSH, colors=["#000000"], color_mode="fixed"),
-            height=SKETCH_SIDE[1] + 90,
-            elem_id="sketch-classify",
-        )
-        clear_btn = gr.Button("Clear the drawing", size="sm", elem_id="clear-classify")
-    else:
-        image = UploadedImage(
-            type="filepath", sources=["upload", "clipboard"], label="Image", height=256, elem_id="input-caption"
-        )
-        sketch = None
-    return image, sketch, clear_btn
+def _input_widgets(task: str) -> tuple[Any, Any, Any, Any]:
+    """The image input of a tab: an upload, the task's drawing canvas (:mod:`tdd.demo.canvas`), its
+    background choice (``None`` where the canvas has one background) and its Clear button."""
+    spec = core.task_of(task)
+    canvas = spec.canvas
+    image = UploadedImage(
+        type="filepath", sources=["upload", "clipboard"], label=spec.input_label, height=240, elem_id=f"input-{task}"
+    )
+    # a canvas that fits its box at 100 % with the brush ready (see SKETCH_READY_JS), the task's palette only
+    sketch = gr.Sketchpad(
+        value=canvas.background_image(),
+        type="pil",
+        label=canvas.label,
+        canvas_size=(canvas.side, canvas.side),
+        fixed_canvas=True,
+        layers=False,
+        transforms=(),
+        brush=gr.Brush(
+            default_size=canvas.brush, colors=list(canvas.colours), default_color=canvas.colours[0], color_mode="fixed"
+        ),
+        height=canvas.side + 90,
+        elem_id=f"sketch-{task}",
+    )
+    background = None
+    if len(canvas.backgrounds) > 1:
+        names = list(canvas.backgrounds)
+        background = gr.Radio(names, value=names[0], label="background", elem_id=f"background-{task}")
+    clear_btn = gr.Button("Clear the drawing", size="sm", elem_id=f"clear-{task}")
+    return image, sketch, background, clear_btn
+
+
+def _pick(img: Any, drawing: dict | None) -> Any:
+    """Run's input: a drawing with strokes wins over the upload."""
+    return drawing if core.has_drawing(drawing) else img
+
+
+def _fresh_canvas(task: str, background: str | None = None) -> Any:
+    """An empty canvas of ``task`` on ``background`` (the first one by default)."""
+    try:
+        return core.task_of(task).canvas.background_image(background)
+    except core.DemoError as e:
+        raise gr.Error(str(e)) from e
 
 
 def _task_tab(task: str, examples: list[str]) -> None:
+    spec = core.task_of(task)  # what the task shows: pins, positions, labels
     models = core.catalogue(task)
     default = core.DEFAULT_MODEL[task] if core.DEFAULT_MODEL[task] in models else (models[0] if models else None)
     with gr.Row():
         with gr.Column(scale=1):
-            image, sketch, clear_btn = _input_widgets(task)
+            image, sketch, background, clear_btn = _input_widgets(task)
             gr.Examples(examples, inputs=image, label="Examples")
             model = gr.Dropdown(models, value=default, label="model")
             pins = gr.Textbox(
                 label="Pin words (optional)",
                 placeholder="e.g. a large _ circle — keep words to pin them, write _ where the model should choose",
-                visible=task == "caption",
+                visible=spec.takes_pins,
             )
-            sampling = _sampling_controls(masked=task == "caption")
+            sampling = _sampling_controls(masked=spec.sequence)
             pace = gr.Radio(list(core.PACES), value=core.PACES[0], label="pace", elem_id=f"pace-{task}")
             run_btn = gr.Button("Run", variant="primary", elem_id=f"run-{task}")
         with gr.Column(scale=2):
@@ -355,12 +364,12 @@ def _task_tab(task: str, examples: list[str]) -> None:
                 [],
                 value=None,
                 label="token position for the heatmap",
-                visible=task == "caption",
+                visible=spec.sequence,
                 allow_custom_value=True,
             )
             heat = gr.Plot(label="heatmap", elem_id=f"heatmap-{task}")
-            side = gr.Plot(label="class probabilities" if task == "classify" else "entropy per step")
-            with gr.Accordion("every step", open=task == "caption"):
+            side = gr.Plot(label=spec.side_label)
+            with gr.Accordion("every step", open=spec.sequence):
                 history = gr.HTML()
             with gr.Row():
                 export_btn = gr.Button("Export trajectory (JSON) and animation (GIF)")
@@ -368,22 +377,20 @@ def _task_tab(task: str, examples: list[str]) -> None:
     state = gr.State(None)
     task_box = gr.Textbox(task, visible=False)
     views = [sentence, heat, side, history]
-    source = image
     outputs = [*views, state, step, position, timing, truth]
     inputs = [task_box, image, model, position, pins, pace, *sampling]
-    if sketch is not None:  # a drawing replaces the upload as the input
-        image.upload(lambda: None, None, sketch, queue=False, api_visibility="private")  # the newest input wins
-        clear_btn.click(None, js=SKETCH_CLEAR_JS, api_visibility="private")  # the canvas's own clear: the pen stays
-        source = gr.State(None)
-        inputs[1] = source
-
-        def pick(img: Any, d: dict | None) -> Any:  # a non-empty drawing wins over the upload
-            return d if d is not None and d.get("composite") is not None and d["composite"].getbbox() else img
-
-        start = run_btn.click(pick, [image, sketch], source, queue=False, api_visibility="private", js=CLICK_JS)
-        event = start.then(run_live, inputs, outputs, api_visibility="private", concurrency_id="run")
-    else:
-        event = run_btn.click(run_live, inputs, outputs, api_visibility="private", concurrency_id="run", js=CLICK_JS)
+    # a drawing replaces the upload as the input: the newest input wins, and a non-empty drawing wins at Run
+    fresh = functools.partial(_fresh_canvas, task)
+    image.upload(fresh, background or [], sketch, queue=False, api_visibility="private")
+    if background is None:  # the canvas's own clear: the pen stays
+        clear_btn.click(None, js=SKETCH_CLEAR_JS.replace("TASK", task), api_visibility="private")
+    else:  # a fresh canvas on the chosen background
+        clear_btn.click(fresh, background, sketch, queue=False, api_visibility="private")
+        background.change(fresh, background, sketch, queue=False, api_visibility="private")
+    source = gr.State(None)
+    inputs[1] = source
+    start = run_btn.click(_pick, [image, sketch], source, queue=False, api_visibility="private", js=CLICK_JS)
+    event = start.then(run_live, inputs, outputs, api_visibility="private", concurrency_id="run")
     event.then(None, task_box, None, js=WAITED_JS, queue=False, api_visibility="private")
     step.release(show_step, [state, model, position, step], views, api_visibility="private")
     position.change(show_step, [state, model, position, step], views, api_visibility="private")

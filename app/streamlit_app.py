@@ -23,7 +23,7 @@ EXAMPLE_DIR = ROOT / "examples" / "scenes"  # captions.txt: the examples' true c
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
 
 
-def sampling_controls(task: str) -> core.Settings:
+def sampling_controls(spec: core.Task) -> core.Settings:
     d, choices = core.Settings(), core.Settings.CHOICES  # defaults and options from the library
     with st.expander("Sampling settings"):
         steps = st.slider("steps", 1, core.MAX_STEPS, d.steps)
@@ -35,7 +35,7 @@ def sampling_controls(task: str) -> core.Settings:
         temperature = st.slider("temperature (multinomial)", 0.1, 3.0, d.temperature, 0.1)
         seed = st.number_input("seed", value=d.seed, step=1)
         remasking, omega, window, spacing = d.remasking, d.omega, d.window, d.spacing
-        if task == "caption":
+        if spec.sequence:  # the masked baseline's and TDD's timestep settings
             spacing = st.radio(
                 "TDD timesteps (checkpoint: the model's own)",
                 choices["spacing"],
@@ -80,7 +80,12 @@ def main() -> None:
     task = st.radio("task", list(core.TASKS), horizontal=True, key="task")
     left, right = st.columns([1, 2])
     with left:
-        upload = st.file_uploader("Image", type=UPLOAD_TYPES, key="upload")
+        spec = core.task_of(task)  # what the task shows: pins, positions, its canvas
+        upload = st.file_uploader(spec.input_label, type=UPLOAD_TYPES, key="upload")
+        canvas = spec.canvas  # Streamlit has no sketchpad: a drawing comes as an upload, in the canvas's colours
+        st.caption(
+            f"{canvas.label.removeprefix('…or ')}: in any paint program with {', '.join(canvas.names)}, then upload it."
+        )
         examples = EXAMPLES[task]
         example = st.selectbox("…or an example", examples, format_func=lambda p: p.name, key=f"example-{task}")
         image = upload.getvalue() if upload is not None else example
@@ -90,10 +95,10 @@ def main() -> None:
         default = models.index(core.DEFAULT_MODEL[task]) if core.DEFAULT_MODEL[task] in models else 0
         model = st.selectbox("model", models, index=default, key=f"model-{task}")
         pins = ""
-        if task == "caption":
+        if spec.takes_pins:
             pins = st.text_input("Pin words (optional): keep words to pin, write _ where the model chooses")
         try:
-            settings = sampling_controls(task)
+            settings = sampling_controls(spec)
         except core.DemoError as e:
             st.error(str(e))
             return
@@ -108,11 +113,9 @@ def main() -> None:
             for run in core.stream(model, image, settings, pins, task):
                 show(core.live_views(run, loaded, pace), boxes, f"live-{run.num_steps}")
             assert run is not None  # a run yields at least once
-            truth = core.truth_of(str(image) if upload is None else upload.getvalue(), example_truths())
             st.session_state["run"], st.session_state["run_model"] = run, model
             source = str(image) if upload is None else upload.getvalue()
-            note = core.domain_note(source, loaded.model) if task == "caption" else ""
-            st.session_state["truth"] = core.truth_html(run.text, truth) if truth and task == "caption" else note
+            st.session_state["truth"] = spec.marks(source, run.text, loaded, example_truths())
         except core.DemoError as e:
             st.error(str(e))
             return
@@ -128,7 +131,7 @@ def main() -> None:
         if run.records:
             if run.num_steps > 1:
                 step = st.slider("step (drag to revisit)", 1, run.num_steps, run.num_steps, key="step") - 1
-            if task == "caption":
+            if spec.sequence:
                 choices = core.positions(run, loaded)
                 busiest = core.busiest_position(run)
                 position = st.selectbox(

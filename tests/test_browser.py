@@ -86,9 +86,9 @@ def _click_to_last_step(page, task: str, button: str, steps: int = 20) -> float:
     return time.perf_counter() - start
 
 
-def _draw(page, strokes) -> None:
+def _draw(page, strokes, task: str = "classify") -> None:
     """Draw polylines with the mouse on the sketchpad's canvas, without touching its toolbar."""
-    canvas = page.locator("#sketch-classify canvas").first
+    canvas = page.locator(f"#sketch-{task} canvas").first
     canvas.scroll_into_view_if_needed()
     page.wait_for_timeout(300)  # let the page settle before reading where the canvas is
     box = canvas.bounding_box()
@@ -172,3 +172,34 @@ def test_draw_every_digit_and_read_at_least_nine_of_ten(page, app_server):
         page.screenshot(path=str(ARTIFACTS / f"app_drawn_{digit}.png"))
     print(f"\ndrawn digits read back: {read}")
     assert sum(read[d] == d for d in range(10)) >= 9, read
+
+
+def _disc(cx: float, cy: float, r: float, turns: int = 5) -> list[list[tuple[float, float]]]:
+    """A filled disc as one spiral stroke of a thick brush, from the rim inwards."""
+    import math
+
+    points = []
+    for k in range(turns * 24 + 1):
+        a, rr = 2 * math.pi * k / 24, r * (1 - k / (turns * 24 + 1))
+        points.append((cx + rr * math.cos(a), cy + rr * math.sin(a)))
+    return [points]
+
+
+def _block(x0: float, y0: float, x1: float, y1: float, rows: int = 6) -> list[list[tuple[float, float]]]:
+    """A filled square as back-and-forth strokes of a thick brush."""
+    ys = [y0 + (y1 - y0) * i / (rows - 1) for i in range(rows)]
+    return [[(x0, y), (x1, y)] for y in ys] + [[(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]]
+
+
+def test_draw_a_scene_and_read_its_colour_and_shape(page):
+    """A red disc painted with mouse strokes on the dark scene canvas, run: the caption names red and circle."""
+    page.locator("#background-caption").get_by_text("dark").click()
+    page.wait_for_timeout(800)
+    _draw(page, _disc(0.5, 0.5, 0.3), task="caption")  # the pen starts with the first named colour, red
+    page.wait_for_timeout(1500)  # the sketchpad hands its drawing to the server after the stroke ends
+    _click_to_last_step(page, "caption", "#run-caption")
+    page.wait_for_selector("#heatmap-caption .js-plotly-plot", timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "app_drawn_scene.png"), full_page=True)
+    text = page.inner_text("#sentence-caption")
+    print(f"\ndrawn red disc on dark: {text!r}")
+    assert "red" in text and "circle" in text, text

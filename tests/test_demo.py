@@ -192,7 +192,7 @@ def test_bundled_examples_come_with_their_truth_and_marks(tmp_path):
     folder = Path("examples/scenes")
     truths = core.example_truths(folder)
     lines = dict(line.split("\t") for line in (folder / "captions.txt").read_text().splitlines())
-    assert len(truths) == len(lines) == 6
+    assert len(truths) == len(lines) == 8  # six scenes of the training renderer, two of the held-out one
     copy = tmp_path / "upload.png"  # an upload or gradio's cached copy of an example: same bytes
     copy.write_bytes((folder / "scene_0.png").read_bytes())
     assert core.truth_of(copy, truths) == lines["scene_0.png"] == core.truth_of(str(folder / "scene_0.png"), truths)
@@ -232,3 +232,32 @@ def test_the_app_core_runs_a_thousand_class_classifier(tmp_path):
     assert "top" in data["trajectory"][0] and len(data["trajectory"][-1]["probs"]) == 1000
     assert len(core.bars_figure(run, loaded).data[0].x) == 20 and len(core.bars_figure(run, loaded, 0).data[0].x) == 10
     assert core.heatmap_figure(run, loaded) is not None and "class" in core.sentence_html(run, loaded)
+
+
+def test_each_task_says_what_its_tab_shows():
+    """The layouts read these instead of branching on the task's name."""
+    cap, cls = core.task_of("caption"), core.task_of("classify")
+    assert cap.takes_pins and cap.sequence and not cls.takes_pins and not cls.sequence
+    assert cap.side_label == "entropy per step" and cls.side_label == "class probabilities"
+    from tdd.data.scenes import COLOURS
+
+    canvas = cap.canvas  # the scenes canvas: exactly the named colours, a light and a dark background
+    assert canvas.names == tuple(COLOURS) and len(canvas.colours) == len(COLOURS)
+    assert [tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in canvas.colours] == list(COLOURS.values())
+    light, dark = canvas.background_image("light"), canvas.background_image("dark")
+    assert light.size == (canvas.side, canvas.side) and np.asarray(light).mean() > 200 > 50 > np.asarray(dark).mean()
+    with pytest.raises(core.DemoError, match="background must be one of light, dark"):
+        canvas.background_image("plaid")
+    assert cls.canvas.colours == ("#000000",) and cls.canvas.background_image() is None
+
+
+def test_has_drawing_tells_strokes_from_an_empty_canvas():
+    empty_layer = Image.new("RGBA", (32, 32), (0, 0, 0, 0))
+    stroke = empty_layer.copy()
+    stroke.paste((220, 40, 40, 255), (10, 10, 20, 20))
+    background = Image.new("RGB", (32, 32), "#202020")
+    assert not core.has_drawing({"background": background, "layers": [empty_layer], "composite": background})
+    assert core.has_drawing({"background": background, "layers": [stroke], "composite": background})
+    assert core.has_drawing({"background": None, "layers": [], "composite": stroke})  # no layers: the composite
+    assert not core.has_drawing({"background": None, "layers": [], "composite": empty_layer})
+    assert not core.has_drawing(None) and not core.has_drawing("examples/scenes/scene_0.png")

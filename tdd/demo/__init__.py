@@ -12,10 +12,12 @@ Both apps only lay out widgets; everything else is here, so they cannot drift ap
 One concern per module: :mod:`~tdd.demo.common` (tasks, words on the page, :class:`DemoError`),
 :mod:`~tdd.demo.catalogue` (which models, loaded once), :mod:`~tdd.demo.inputs` (uploads, settings,
 pins), :mod:`~tdd.demo.run` (streaming), :mod:`~tdd.demo.views` (HTML and figures),
-:mod:`~tdd.demo.truth` and :mod:`~tdd.demo.export`. Everything is re-exported here, so the apps say
+:mod:`~tdd.demo.truth`, :mod:`~tdd.demo.export`, :mod:`~tdd.demo.canvas` (what each task's drawing canvas
+offers) and :mod:`~tdd.demo.tasks` (caption vs classify, said once). Everything is re-exported here, so the apps say
 ``from tdd import demo as core`` and ``core.stream(...)``.
 """
 
+from tdd.demo.canvas import Canvas, has_drawing  # noqa: F401
 from tdd.demo.catalogue import (  # noqa: F401
     TYPE_TO_TASK,
     Loaded,
@@ -67,7 +69,8 @@ from tdd.demo.run import (  # noqa: F401
     timing_text,
     warm_up,
 )
-from tdd.demo.truth import (  # noqa: F401  # noqa: F401
+from tdd.demo.tasks import Task, task_of  # noqa: F401
+from tdd.demo.truth import (  # noqa: F401
     domain_note,
     example_truths,
     trained_on_scenes,

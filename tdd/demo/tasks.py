@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from tdd.demo.canvas import Canvas, digit_canvas, scene_canvas
 from tdd.demo.catalogue import Loaded, class_names
 from tdd.demo.common import HEATMAP_TOP, DemoError
 from tdd.demo.views import PAD_MARK, bars_figure, cell, entropy_figure, sentence_text
@@ -18,6 +19,23 @@ class CaptionTask:
     """Captioners: a sentence of words, each with its confidence; heatmaps per token position."""
 
     name = "caption"
+    # what the apps lay out for the task, read by both layouts instead of branching on the name
+    input_label = "Image"
+    takes_pins = True  # the "Pin words" box
+    sequence = True  # several positions: the position picker, the masked baseline's and spacing settings
+    side_label = "entropy per step"
+
+    @property
+    def canvas(self) -> Canvas:
+        return scene_canvas()
+
+    def marks(self, image: Any, text: str, loaded: Loaded, truths: dict[str, str]) -> str:
+        """HTML under the answer: the true caption with right/wrong marks for a bundled example, else what a
+        scenes captioner knows when the image looks unlike its scenes (``""`` when neither applies)."""
+        from tdd.demo.truth import domain_note, truth_html, truth_of
+
+        truth = truth_of(image, truths)
+        return truth_html(text, truth) if truth else domain_note(image, loaded.model)
 
     def records(self, run: Run, loaded: Loaded, x, settings, pins: str, generator) -> Iterator:
         """The denoising steps for image ``x`` (``pins``: words to keep, ``_`` for the ones to write)."""
@@ -122,6 +140,17 @@ class ClassifyTask:
     """Classifiers: one label with its probability; heatmaps over classes."""
 
     name = "classify"
+    input_label = "Digit image"
+    takes_pins = False
+    sequence = False
+    side_label = "class probabilities"
+
+    @property
+    def canvas(self) -> Canvas:
+        return digit_canvas()
+
+    def marks(self, image: Any, text: str, loaded: Loaded, truths: dict[str, str]) -> str:
+        return ""
 
     def records(self, run: Run, loaded: Loaded, x, settings, pins: str, generator) -> Iterator:
         from tdd.classify import classify_steps
