@@ -28,7 +28,7 @@ SCRIPTS = [
 
 
 OUTPUT = {"eval_shipped": "shipped_models", "eval_scenes_captioners": "captioners"}
-EXTRA = {"tdd_levers": ["--rows", "paper", "informative", "mdd", "--table"]}
+EXTRA = {"tdd_levers": ["--rows", "paper", "informative", "mdd", "canonical", "--table"]}
 PLOTS = {"fig3_accuracy_per_epoch", "fig5_steps", "fig6_distributions", "fig10_settle", "caption_steps"}
 
 
@@ -48,6 +48,10 @@ def test_experiment_script_smoke(script, dirs):
     assert out.returncode == 0, out.stderr[-3000:]
     table = (results / f"{OUTPUT.get(script, script)}.md").read_text()
     assert table.startswith("# ") and "| " in table and "Command: `python" in table
+    if script == "tdd_levers":  # each row's record is kept beside the table, so it rebuilds without the runs
+        records = sorted(p.name for p in (results / "tdd_levers").glob("*.json"))
+        assert records == [f"{row}_b360_s0.json" for row in ("canonical", "informative", "mdd", "paper")], records
+        assert "| canonical |" in table
     if script == "timestep_information":
         assert "plotly" in (results / "timestep_information.html").read_text()
     if script in PLOTS:
