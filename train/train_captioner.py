@@ -90,7 +90,8 @@ RECIPES: dict[str, dict[str, Any]] = {
         "train_timesteps": "adaptive",
         "input_precond": "posterior",
         "self_cond": True,
-        "sample_spacing": "informative",
+        # not informative sampling spacing: on the shipped scenes-tdd it gave 81.8 % exact at 20 steps against
+        # uniform's 84.4 % (500 held-out scenes; README, "the levers"), so the checkpoint keeps the paper's uniform
     },
 }
 
@@ -261,23 +262,18 @@ def max_length(args: argparse.Namespace, tokenizer: Tokenizer, captions: list[st
 
 
 def store_ce_curve(
-    model: TDDCaptioner, tokenizer: Tokenizer, evals: EvalSet, args: argparse.Namespace, diffusion: TweedieDiffusion,
-    env: DistEnv,
-) -> None:  # fmt: skip
-    """Measure the model's teacher-forced CE at a grid of t on (up to 256) held-out captions and keep it
-    in the config, with the run's choice of default sampling spacing (``--sample-spacing``)."""
-    from tdd.diagnostics import teacher_forced_curve, timestep_grid
+    model: TDDCaptioner, tokenizer: Tokenizer, evals: EvalSet, args: argparse.Namespace, env: DistEnv
+) -> None:
+    """Measure the model's teacher-forced CE curve on held-out captions (:func:`tdd.diagnostics.measure_ce_curve`)
+    and keep it in the config, with the run's choice of default sampling spacing (``--sample-spacing``)."""
+    from tdd.diagnostics import CE_CURVE_ITEMS, measure_ce_curve
 
-    n = min(256, len(evals.sources))
+    n = min(CE_CURVE_ITEMS, len(evals.sources))
     images = torch.stack([preprocess_rgb(s, args.image_size) for s in evals.sources[:n]]).to(env.device)
-    tokens, _ = encode(tokenizer, [refs[0] for refs in evals.references[:n]], model.config.max_len, truncate=True)
-    g = torch.Generator(device=env.device).manual_seed(args.seed)
-    with torch.inference_mode():
-        cond = model.encode(images)
-        rows = teacher_forced_curve(model, diffusion, cond, tokens.to(env.device), timestep_grid(args.num_timesteps),
-                                    generator=g)  # fmt: skip
-    model.config.ce_curve_t = [r["t"] for r in rows]
-    model.config.ce_curve = [round(r["ce"], 5) for r in rows]
+    captions = [refs[0] for refs in evals.references[:n]]
+    model.config.ce_curve_t, model.config.ce_curve = measure_ce_curve(
+        model, tokenizer, images, captions, seed=args.seed
+    )
     model.config.spacing = args.sample_spacing
 
 
@@ -314,8 +310,8 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
     run = train(model, data, loss_fn, config, env, evaluate=evaluate, stateful=stateful)
     ema = run.ema_model.eval()
     if args.method == "tdd":  # the CE curve on held-out data: informative spacing, kept with the checkpoint
-        store_ce_curve(ema, tokenizer, evals, args, diffusion, env)
-    result = {k: v for k, v in run.metrics.items() if k not in ("step", "epoch", "lr", "images_per_s", "seconds")}
+        store_ce_curve(ema, tokenizer, evals, args, env)
+    result = {k: v for k, v in run.metrics.items() if k not in ("epoch", "lr", "images_per_s", "seconds")}
     result["eval_steps"] = args.eval_steps
     if args.clip_model:
         final = generate_captions(ema, tokenizer, evals, args.image_size, args.eval_steps, args.seed, env)

@@ -67,7 +67,7 @@ def load_caption_data(
     transform = functools.partial(preprocess_rgb, image_size=image_size)
     if source == "scenes":
         data = ScenesDataset(train_size, "train", seed, image_size, scene_style, scene_phrasing)
-        held_out = [make_scene(i, 0, "test", image_size, scene_style) for i in range(eval_size)]
+        held_out = [make_scene(i, 0, "test", image_size, scene_style, scene_phrasing) for i in range(eval_size)]
         evals = EvalSet([s.image for s in held_out], [[s.caption] for s in held_out], [s.description for s in held_out])
         return data, vocabulary(), evals
     if not data_dir:
