@@ -10,7 +10,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from captioning import caption_batched, eval_size, figure_path, held_out, load, parser, pct, score, seconds_per_caption  # noqa: E402
+from captioning import (  # noqa: E402
+    caption_batched,
+    eval_size,
+    figure_path,
+    held_out,
+    load,
+    parser,
+    pct,
+    score,
+    seconds_per_caption,
+    trained_style,
+)
 from common import command_line, markdown_table, write_result  # noqa: E402
 
 STEPS = (1, 2, 5, 10, 20, 50)
@@ -25,7 +36,7 @@ def main() -> None:
     rows, points = [], {}
     for method in ("tdd", "mdd", "ar"):
         model, tok = load(args, method)
-        images, descriptions, references, _ = held_out(n, "test", model.config.image_size)
+        images, descriptions, references, _ = held_out(n, "test", model.config.image_size, trained_style(model))
         for s in steps if method != "ar" else (model.config.max_len,):
             sampling = {} if method == "ar" else {"steps": s}
             captions, _ = caption_batched(model, tok, images, args.seed, **sampling)

@@ -43,9 +43,16 @@ def load(args, method: str):
     return PretrainedModel.from_pretrained(where), load_tokenizer(resolve_checkpoint(where))
 
 
-def held_out(n: int, split: str = "test", image_size: int = 64):
-    """The first ``n`` scenes of ``split``: images ``(n, 3, S, S)``, descriptions, all-template references."""
-    scenes = [make_scene(i, 0, split, image_size) for i in range(n)]
+def trained_style(model) -> str:
+    """The scene renderer a captioner was trained on (its saved training arguments; ``plain`` before the
+    randomised renderer existed): the held-out scenes it is evaluated on by default."""
+    return model.checkpoint_extra.get("train_args", {}).get("scene_style") or "plain"
+
+
+def held_out(n: int, split: str = "test", image_size: int = 64, style: str = "plain"):
+    """The first ``n`` scenes of ``split`` drawn in ``style`` (the ``style`` split has its own renderer):
+    images ``(n, 3, S, S)``, descriptions, all-template references, the scenes' own captions."""
+    scenes = [make_scene(i, 0, split, image_size, style) for i in range(n)]
     images = torch.stack([rgb_to_tensor(s.image) for s in scenes])
     descriptions = [s.description for s in scenes]
     references = [[caption_of(d, k) for k in range(NUM_TEMPLATES)] for d in descriptions]

@@ -13,7 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from captioning import caption_batched, eval_size, figure_path, held_out, load, parser  # noqa: E402
+from captioning import caption_batched, eval_size, figure_path, held_out, load, parser, trained_style  # noqa: E402
 from common import command_line, markdown_table, write_result  # noqa: E402
 
 from tdd.data.scenes import COLOURS, PLURAL, SHAPES, SIZES  # noqa: E402
@@ -42,7 +42,7 @@ def main() -> None:
     rows, per_method = [], {}
     for method in ("tdd", "mdd"):
         model, tok = load(args, method)
-        images, _, _, _ = held_out(n, "test", model.config.image_size)
+        images, _, _, _ = held_out(n, "test", model.config.image_size, trained_style(model))
         _, batches = caption_batched(model, tok, images, args.seed, steps=steps)
         settle = {k: [] for k in KINDS}
         for records in batches:

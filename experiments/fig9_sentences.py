@@ -6,7 +6,7 @@ python experiments/fig9_sentences.py
 
 from __future__ import annotations
 
-from captioning import held_out, load, parser
+from captioning import held_out, load, parser, trained_style
 from common import command_line, write_result
 
 from tdd.caption import caption
@@ -32,7 +32,9 @@ def main() -> None:
     args = parser(__doc__).parse_args()
     steps = 3 if args.smoke else STEPS
     models = {m: load(args, m) for m in ("tdd", "mdd")}
-    images, _, _, truths = held_out(max(IMAGES) + 1, "test", models["tdd"][0].config.image_size)
+    images, _, _, truths = held_out(
+        max(IMAGES) + 1, "test", models["tdd"][0].config.image_size, trained_style(models["tdd"][0])
+    )
     text = "# The sentence at every step (Fig. 9 analog)\n\n"
     text += f"Command: `{command_line()}`. {steps} steps, argmax, no CFG, seed {args.seed}; held-out test scenes {list(IMAGES)}.\n"
     for k in IMAGES:

@@ -10,7 +10,7 @@ python experiments/omega_sweep.py
 
 from __future__ import annotations
 
-from captioning import caption_batched, eval_size, held_out, load, parser, pct, score
+from captioning import caption_batched, eval_size, held_out, load, parser, pct, score, trained_style
 from common import command_line, markdown_table, write_result
 
 OMEGAS = (0.0, 0.001, 0.01, 0.1, 0.5)
@@ -25,7 +25,7 @@ def main() -> None:
     args = p.parse_args()
     n = eval_size(args)
     model, tok = load(args, "mdd")
-    images, descriptions, references, _ = held_out(n, "test", model.config.image_size)
+    images, descriptions, references, _ = held_out(n, "test", model.config.image_size, trained_style(model))
     rows, verdicts = [], []
     for steps in [2] if args.smoke else args.steps:
         exact = []

@@ -4,8 +4,10 @@
   in the dataset), upscaled 28×28 → 112×112 with nearest neighbours.
 - examples/digits/drawn_<label>.png: digits drawn with dark strokes on a transparent 200×200
   canvas, the way a user's sketch or photo looks, to exercise the preprocessing of user images.
-- examples/scenes/scene_<i>.png: held-out generated scenes (test split, seed 0), upscaled 64 → 256
-  with nearest neighbours; their captions in examples/scenes/captions.txt.
+- examples/scenes/scene_<i>.png: held-out generated scenes (test split, seed 0) drawn by the
+  domain-randomised renderer the bundled captioners train on, and style_<i>.png: scenes of the
+  ``style`` split, drawn by the held-out renderer no captioner trains on; upscaled 64 → 256 with
+  nearest neighbours; their captions in examples/scenes/captions.txt.
 
     python scripts/make_examples.py
 """
@@ -21,6 +23,7 @@ from tdd.data.scenes import make_scene
 OUT = Path(__file__).resolve().parent.parent / "examples" / "digits"
 SCENES_OUT = OUT.parent / "scenes"
 SCENE_INDICES = (0, 1, 2, 3, 5, 8)  # a mix of one-group, counted and related scenes
+HELDOUT_INDICES = (0, 1)  # two scenes of the held-out renderer ("style" split)
 UPSCALE = 112
 STROKES = {  # polylines on a 200×200 canvas
     1: [[(100, 30), (100, 170)], [(75, 55), (100, 30)]],
@@ -45,12 +48,13 @@ def main() -> None:
     print(f"wrote {len(list(OUT.iterdir()))} images to {OUT}")
     SCENES_OUT.mkdir(parents=True, exist_ok=True)
     lines = []
-    for i in SCENE_INDICES:
-        scene = make_scene(i, 0, "test")
-        Image.fromarray(scene.image).resize((256, 256), Image.Resampling.NEAREST).save(SCENES_OUT / f"scene_{i}.png")
-        lines.append(f"scene_{i}.png\t{scene.caption}")
+    named = [(f"scene_{i}.png", make_scene(i, 0, "test", style="random")) for i in SCENE_INDICES]
+    named += [(f"style_{i}.png", make_scene(i, 0, "style")) for i in HELDOUT_INDICES]
+    for name, scene in named:
+        Image.fromarray(scene.image).resize((256, 256), Image.Resampling.NEAREST).save(SCENES_OUT / name)
+        lines.append(f"{name}\t{scene.caption}")
     (SCENES_OUT / "captions.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"wrote {len(SCENE_INDICES)} scenes to {SCENES_OUT}")
+    print(f"wrote {len(named)} scenes to {SCENES_OUT}")
 
 
 if __name__ == "__main__":

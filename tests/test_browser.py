@@ -191,11 +191,37 @@ def _block(x0: float, y0: float, x1: float, y1: float, rows: int = 6) -> list[li
     return [[(x0, y), (x1, y)] for y in ys] + [[(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]]
 
 
+def _pick_colour(page, task: str, rgb: tuple[int, int, int]) -> None:
+    """Choose a pen colour from the sketchpad's fixed palette: its Color tool, then the swatch."""
+    pad = page.locator(f"#sketch-{task}")
+    pad.locator('button[aria-label="Color"]').click()
+    pad.locator(f'button.color[style*="rgb({rgb[0]}, {rgb[1]}, {rgb[2]})"]').click()
+    pad.locator('button[aria-label="Brush"]').click()  # back to drawing, the palette closed
+
+
+def test_draw_two_shapes_in_two_colours_and_read_them(page):
+    """A red disc left of a blue square, painted with mouse strokes, the blue picked from the palette."""
+    from tdd.data.scenes import COLOURS
+
+    page.locator("#background-caption").get_by_text("dark").click()
+    page.wait_for_timeout(800)
+    _draw(page, _disc(0.27, 0.5, 0.17), task="caption")  # red: the pen's first colour
+    _pick_colour(page, "caption", COLOURS["blue"])
+    _draw(page, _block(0.58, 0.36, 0.86, 0.64), task="caption")
+    page.wait_for_timeout(1500)
+    _click_to_last_step(page, "caption", "#run-caption")
+    page.wait_for_selector("#heatmap-caption .js-plotly-plot", timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "app_drawn_two_shapes.png"), full_page=True)
+    text = page.inner_text("#sentence-caption")
+    print(f"\ndrawn red disc left of a blue square: {text!r}")
+    assert all(w in text for w in ("red", "circle", "blue", "square")), text
+
+
 def test_draw_a_scene_and_read_its_colour_and_shape(page):
     """A red disc painted with mouse strokes on the dark scene canvas, run: the caption names red and circle."""
     page.locator("#background-caption").get_by_text("dark").click()
     page.wait_for_timeout(800)
-    _draw(page, _disc(0.5, 0.5, 0.3), task="caption")  # the pen starts with the first named colour, red
+    _draw(page, _disc(0.5, 0.5, 0.2), task="caption")  # the pen starts with the first named colour, red
     page.wait_for_timeout(1500)  # the sketchpad hands its drawing to the server after the stroke ends
     _click_to_last_step(page, "caption", "#run-caption")
     page.wait_for_selector("#heatmap-caption .js-plotly-plot", timeout=30_000)

@@ -253,8 +253,17 @@ def test_cli_and_app_switch_the_sampling_timesteps(tmp_path):
         demo.Settings(spacing="soon")
     uniform = demo.run_to_end("scenes-tdd", str(image), demo.Settings(steps=4, spacing="uniform"))
     assert [r.t for r in uniform.records] == [1000.0, 667.0, 334.0, 1.0]
-    with pytest.raises(demo.DemoError, match="no measured CE curve"):  # the bundled model predates the curve
-        demo.run_to_end("scenes-tdd", str(image), demo.Settings(steps=4, spacing="informative"))
+    informative = demo.run_to_end("scenes-tdd", str(image), demo.Settings(steps=4, spacing="informative"))
+    ts = [r.t for r in informative.records]  # the bundled model's own CE curve places them
+    assert ts[0] == 1000.0 and ts == sorted(ts, reverse=True) and ts != [r.t for r in uniform.records]
+    from tdd.models.registry import PretrainedModel
+    from tdd.samplers.config import SamplingConfig
+    from tdd.sampling import sampler_for
+
+    old = PretrainedModel.from_pretrained("scenes-tdd")
+    old.config.ce_curve, old.config.ce_curve_t, old.config.spacing = None, None, "uniform"  # as before the curve
+    with pytest.raises(ValueError, match="no measured CE curve"):
+        sampler_for(old, SamplingConfig(steps=4, spacing="informative"))
 
 
 @pytest.mark.slow
@@ -299,12 +308,19 @@ def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides
             assert done.returncode == 0, done.stderr[-2000:]
             return SimpleNamespace(**json.loads(done.stdout.strip().splitlines()[-1]))
 
-    config = str(root / "train" / "configs" / "scenes_tdd_improved.yaml")
+    config = str(root / "train" / "configs" / "scenes_tdd.yaml")  # the shipped scenes-tdd names the recipe
     args = train_captioner.parse_args(["--config", config])
     assert (args.recipe, args.train_timesteps, args.input_precond, args.self_cond, args.sample_spacing) == (
-        "improved", "adaptive", "posterior", True, "informative"
-    )  # fmt: skip
+        "improved",
+        "adaptive",
+        "posterior",
+        True,
+        "uniform",
+    )  # fmt: skip  (informative spacing lost to uniform on the shipped model: it is a flag, not the recipe)
+    assert (args.scene_style, args.scene_phrasing) == ("random", "canonical")
     assert train_captioner.parse_args(["--config", config, "--no-self-cond"]).self_cond is False
+    base = train_captioner.parse_args(["--config", config, "--recipe", "paper"])  # the ablation's base
+    assert (base.recipe, base.train_timesteps, base.self_cond) == ("paper", "uniform", False)
     assert (
         train_captioner.parse_args(["--recipe", "improved", "--train-timesteps", "uniform"]).train_timesteps
         == "uniform"
@@ -316,3 +332,29 @@ def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides
         "none",
         False,
     )
+
+
+@pytest.mark.slow
+def test_the_stored_ce_curve_can_be_measured_again(tmp_path):
+    """scripts/remeasure_ce_curve.py rewrites a scenes checkpoint's curve (in its own phrasing) and spacing."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tdd.models.registry import BUNDLED_DIR, PretrainedModel
+
+    root = Path(__file__).resolve().parent.parent
+    ckpt = tmp_path / "scenes-tdd"
+    shutil.copytree(BUNDLED_DIR / "scenes-tdd", ckpt)
+    script = [sys.executable, str(root / "scripts" / "remeasure_ce_curve.py")]
+    done = subprocess.run([*script, str(ckpt), "--spacing", "informative"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    model = PretrainedModel.from_pretrained(ckpt)
+    assert model.config.spacing == "informative" and model.config.ce_curve_t[0] == 1
+    assert model.config.ce_curve[0] < 0.01 < model.config.ce_curve[-1]  # a copy at t = 1, the image alone at T
+    assert model.config.ce_curve == PretrainedModel.from_pretrained("scenes-tdd").config.ce_curve  # as shipped
+    digits = tmp_path / "digits"
+    shutil.copytree(BUNDLED_DIR / "digits-tdd", digits)
+    bad = subprocess.run([*script, str(digits)], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 1 and "not a TDD captioner trained on generated scenes" in bad.stderr

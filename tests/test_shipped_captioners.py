@@ -1,8 +1,10 @@
-"""The shipped scenes captioners load by name and keep the quality they were measured at.
+"""The shipped scenes captioners load by name and keep the quality they were measured at, on a
+200-scene sample of each split: ``test`` (drawn by the randomised renderer they trained on),
+``compositional`` (colour×shape pairs never seen in training) and ``style`` (the held-out renderer).
 
-The issue's target for scenes-tdd (exact match ≥ 85 %, every attribute ≥ 95 %) is NOT met by the
-shipped model (see results/captioners.md); these floors guard the measured numbers (200 held-out
-scenes, 20 steps, argmax, seed 0: the training script's own evaluation) against regressions.
+The floors are the numbers `experiments/eval_scenes_captioners.py` measured on these 200 scenes (20 steps,
+argmax, seed 0), less a small margin for BLAS differences; where the issue's target is higher and not
+met, results/captioners.md says so.
 """
 
 import time
@@ -12,22 +14,44 @@ import torch
 
 from tdd.caption import caption
 from tdd.data.images import rgb_to_tensor
-from tdd.data.scenes import caption_metrics, make_scene
+from tdd.data.scenes import CaptionParseError, caption_metrics, make_scene, parse_caption
 from tdd.data.tokenizer import load_tokenizer
 from tdd.models.registry import PretrainedModel, bundled_checkpoints, resolve_checkpoint
 
-# measured at training time (runs/scenes_*/result.json), minus a small margin for BLAS differences
+SAMPLE = 200
+SPLITS = {"test": "random", "compositional": "random", "style": "plain"}  # split → renderer (style has its own)
+# measured on these 200 scenes per split (TDD: exact 86.0 / 45.0 / 88.0 %, MDD 83.5 / 38.0 / 85.0 %, AR 94.0 / 84.5 /
+# 97.0 %; every caption parses), minus ~2 points
 FLOORS = {
-    "scenes-tdd": {"exact_match": 0.55, "relation": 0.90, "size": 0.82},
-    "scenes-mdd": {"exact_match": 0.37, "size": 0.82},
-    "scenes-ar": {"exact_match": 0.73, "relation": 0.88},
+    "scenes-tdd": {
+        "test": {"exact_match": 0.84, "shape": 0.87, "colour": 0.95, "size": 0.95, "parses": 0.99},
+        "compositional": {"exact_match": 0.43, "colour": 0.92},
+        "style": {"exact_match": 0.86, "shape": 0.90, "parses": 0.99},
+    },
+    "scenes-mdd": {
+        "test": {"exact_match": 0.81, "colour": 0.95, "parses": 0.99},
+        "compositional": {"exact_match": 0.36},
+        "style": {"exact_match": 0.83},
+    },
+    "scenes-ar": {
+        "test": {"exact_match": 0.92, "shape": 0.93},
+        "compositional": {"exact_match": 0.82},
+        "style": {"exact_match": 0.95},
+    },
 }
 
 
-@pytest.fixture(scope="module")
-def held_out():
-    scenes = [make_scene(i, 0, "test") for i in range(200)]
+def _sample(split: str):
+    scenes = [make_scene(i, 0, split, style=SPLITS[split]) for i in range(SAMPLE)]
     return torch.stack([rgb_to_tensor(s.image) for s in scenes]), [s.description for s in scenes]
+
+
+def _parses(text: str) -> bool:
+    try:
+        parse_caption(text)
+        return True
+    except CaptionParseError:
+        return False
 
 
 def test_all_three_are_bundled():
@@ -36,13 +60,16 @@ def test_all_three_are_bundled():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FLOORS))
-def test_shipped_captioner_meets_its_measured_quality(name, held_out):
-    images, references = held_out
+def test_shipped_captioner_meets_its_measured_quality(name):
     start = time.perf_counter()
     model = PretrainedModel.from_pretrained(name)
     tok = load_tokenizer(resolve_checkpoint(name))
-    out = caption(model, tok, images, steps=20, generator=torch.Generator().manual_seed(0))
-    scores = caption_metrics(out.captions, references)
-    for key, floor in FLOORS[name].items():
-        assert scores[key] >= floor, (name, key, scores)
+    assert model.checkpoint_extra["train_args"]["scene_style"] == "random"
+    for split, floors in FLOORS[name].items():
+        images, references = _sample(split)
+        out = caption(model, tok, images, steps=20, generator=torch.Generator().manual_seed(0))
+        scores = caption_metrics(out.captions, references)
+        scores["parses"] = sum(map(_parses, out.captions)) / SAMPLE
+        for key, floor in floors.items():
+            assert scores[key] >= floor, (name, split, key, scores)
     assert time.perf_counter() - start < 60
