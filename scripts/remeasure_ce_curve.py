@@ -27,10 +27,12 @@ def main() -> None:
     p.add_argument("--spacing", default=None, choices=SAMPLING_SPACINGS, help="the default spacing (default: kept)")
     args = p.parse_args()
     model = PretrainedModel.from_pretrained(args.checkpoint)
-    tokenizer = load_tokenizer(args.checkpoint)
     train = model.checkpoint_extra.get("train_args", {})
-    if train.get("data") != "scenes":
-        raise SystemExit(f"{args.checkpoint}: not trained on generated scenes; retrain to measure its curve")
+    if train.get("data") != "scenes" or model.model_type != "tdd-captioner":
+        raise SystemExit(
+            f"{args.checkpoint}: not a TDD captioner trained on generated scenes; retrain it to measure its curve"
+        )
+    tokenizer = load_tokenizer(args.checkpoint)
     _, _, evals = load_caption_data(
         "scenes", None, model.config.image_size, eval_size=train.get("eval_size", 200), seed=train.get("seed", 0),
         scene_style=train.get("scene_style") or "plain", scene_phrasing=train.get("scene_phrasing") or "any",
