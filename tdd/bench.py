@@ -139,22 +139,23 @@ class _TimedModel:
 
         return call
 
-    def __call__(self, x, t, cond, drop_cond=None):
+    def __call__(self, x, t, cond, drop_cond=None, **inputs):
+        """``inputs``: the model's extra inputs, e.g. ``self_cond`` (a self-conditioned TDD captioner)."""
         _sync(self.device)
         start = time.perf_counter()
-        out = self._forward(x, t, cond, drop_cond)
+        out = self._forward(x, t, cond, drop_cond, **inputs)
         _sync(self.device)
         self.seconds += time.perf_counter() - start
         return out
 
-    def _forward(self, x, t, cond, drop_cond):
+    def _forward(self, x, t, cond, drop_cond, **inputs):
         if self.images is not None:  # the uncached variant: the image path runs again every step
             cond = self.model.encode(self.images)
             if drop_cond is not None and len(drop_cond) != len(self.images):  # CFG doubles the batch
                 from tdd.tensors import map_tensors
 
                 cond = map_tensors(lambda v: torch.cat([v, v]), cond)
-        return self.model(x, t, cond, drop_cond)
+        return self.model(x, t, cond, drop_cond, **inputs)
 
 
 def step_breakdown(cfg: BenchConfig, model, steps: int = DEFAULT_STEPS, scale: float = 2.0) -> dict[str, float]:
