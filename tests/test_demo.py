@@ -258,6 +258,10 @@ def test_has_drawing_tells_strokes_from_an_empty_canvas():
     background = Image.new("RGB", (32, 32), "#202020")
     assert not core.has_drawing({"background": background, "layers": [empty_layer], "composite": background})
     assert core.has_drawing({"background": background, "layers": [stroke], "composite": background})
-    assert core.has_drawing({"background": None, "layers": [], "composite": stroke})  # no layers: the composite
+    painted = background.convert("RGBA")  # what an opaque canvas sends without layers: the composite
+    assert not core.has_drawing({"background": background, "layers": [], "composite": painted.copy()})
+    painted.paste((50, 100, 235, 255), (4, 4, 12, 12))
+    assert core.has_drawing({"background": background, "layers": [], "composite": painted})
+    assert core.has_drawing({"background": None, "layers": [], "composite": stroke})  # no background: alpha
     assert not core.has_drawing({"background": None, "layers": [], "composite": empty_layer})
     assert not core.has_drawing(None) and not core.has_drawing("examples/scenes/scene_0.png")

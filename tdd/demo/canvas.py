@@ -63,20 +63,36 @@ def digit_canvas() -> Canvas:
 
 def has_drawing(value: Any) -> bool:
     """Whether a sketchpad value (``{"background", "layers", "composite"}``) holds any stroke: a drawn
-    layer's alpha, or, without layers, any non-transparent pixel of the composite."""
+    layer's alpha, or, without layers, a composite that differs from the background (an empty canvas on
+    a coloured background is opaque, so its alpha alone says nothing) or, without a background, any
+    non-transparent pixel of the composite."""
     if not isinstance(value, dict):
         return False
     layers = [layer for layer in value.get("layers") or [] if layer is not None]
     if layers:
         return any(_alpha_box(layer) is not None for layer in layers)
-    composite = value.get("composite")
-    return composite is not None and _alpha_box(composite) is not None
+    composite, background = value.get("composite"), value.get("background")
+    if composite is None:
+        return False
+    if background is not None:
+        return _differs(composite, background)
+    return _alpha_box(composite) is not None
 
 
-def _alpha_box(image: Any):
+def _pil(image: Any):
     import numpy as np
     from PIL import Image
 
-    if not isinstance(image, Image.Image):
-        image = Image.fromarray(np.asarray(image))
+    return image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image))
+
+
+def _differs(a: Any, b: Any) -> bool:
+    from PIL import ImageChops
+
+    a, b = _pil(a).convert("RGB"), _pil(b).convert("RGB")
+    return a.size != b.size or ImageChops.difference(a, b).getbbox() is not None
+
+
+def _alpha_box(image: Any):
+    image = _pil(image)
     return image.getchannel("A").getbbox() if image.mode == "RGBA" else image.getbbox()
