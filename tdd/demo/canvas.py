@@ -47,7 +47,7 @@ def scene_canvas() -> Canvas:
     from tdd.data.scenes import COLOURS
 
     return Canvas(
-        label="…or draw a scene: pick a colour, drag to paint a shape (big shapes read best)",
+        label="…or draw a scene: pick a colour, paint shapes about a third of the canvas wide or smaller",
         colours=tuple(_hex(rgb) for rgb in COLOURS.values()),
         names=tuple(COLOURS),
         side=256,
