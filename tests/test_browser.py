@@ -78,6 +78,11 @@ def _click_to_last_step(page, task: str, button: str, steps: int = 20) -> float:
 
     start = time.perf_counter()
     page.click(button)
+    # the click clears the last run's "you waited" first (CLICK_JS): wait for that, or a warm run would be
+    # timed against the previous run's page
+    page.wait_for_function(
+        f"() => !(document.querySelector('#timing-{task}')?.innerText || '').includes('you waited')", timeout=10_000
+    )
     page.wait_for_function(
         f"() => (document.querySelector('#sentence-{task}')?.innerText || '').includes('step {steps} / {steps}')"
         f" && (document.querySelector('#timing-{task}')?.innerText || '').includes('you waited')",
