@@ -11,12 +11,9 @@ phrasing, and this rewrites it from the checkpoint's own training arguments (gen
 import argparse
 import json
 
-import torch
-
 from tdd.data.caption_data import load_caption_data
-from tdd.data.images import preprocess_rgb
 from tdd.data.tokenizer import load_tokenizer
-from tdd.diagnostics import CE_CURVE_ITEMS, measure_ce_curve
+from tdd.diagnostics import measure_ce_curve
 from tdd.models.registry import PretrainedModel
 from tdd.timesteps import SAMPLING_SPACINGS
 
@@ -37,11 +34,8 @@ def main() -> None:
         "scenes", None, model.config.image_size, eval_size=train.get("eval_size", 200), seed=train.get("seed", 0),
         scene_style=train.get("scene_style") or "plain", scene_phrasing=train.get("scene_phrasing") or "any",
     )  # fmt: skip
-    n = min(CE_CURVE_ITEMS, len(evals.sources))
-    images = torch.stack([preprocess_rgb(s, model.config.image_size) for s in evals.sources[:n]])
-    captions = [refs[0] for refs in evals.references[:n]]
     model.config.ce_curve_t, model.config.ce_curve = measure_ce_curve(
-        model, tokenizer, images, captions, seed=train.get("seed", 0)
+        model, tokenizer, evals, seed=train.get("seed", 0)
     )
     if args.spacing:
         model.config.spacing = args.spacing

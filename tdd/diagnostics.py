@@ -79,21 +79,23 @@ def teacher_forced_curve(
 CE_CURVE_ITEMS = 256  # held-out captions the stored CE curve is measured on
 
 
-def measure_ce_curve(
-    model: Any, tokenizer: Any, images: torch.Tensor, captions: list[str], *, seed: int = 0
-) -> tuple[list[int], list[float]]:
+def measure_ce_curve(model: Any, tokenizer: Any, evals: Any, *, seed: int = 0) -> tuple[list[int], list[float]]:
     """The curve that informative sampling spacing reads (:mod:`tdd.timesteps`): the model's teacher-forced
-    CE at :func:`timestep_grid` on (up to :data:`CE_CURVE_ITEMS`) held-out ``images`` ``(n, C, H, W)`` and
-    their ``captions`` — in the phrasing the model was trained on, or the CE measures the phrasing."""
+    CE at :func:`timestep_grid` on (up to :data:`CE_CURVE_ITEMS`) held-out pairs of ``evals`` (a
+    :class:`~tdd.data.caption_data.EvalSet`), against each image's first reference — in the phrasing the
+    model was trained on, or the CE measures the phrasing."""
+    from tdd.data.images import preprocess_rgb
     from tdd.data.tokenizer import encode
 
     c = model.config
-    n = min(CE_CURVE_ITEMS, len(captions))
+    device = next(model.parameters()).device
+    n = min(CE_CURVE_ITEMS, len(evals.sources))
+    images = torch.stack([preprocess_rgb(s, c.image_size) for s in evals.sources[:n]]).to(device)
     diffusion = TweedieDiffusion(c.vocab_size, c.schedule, c.num_timesteps, c.onehot_scale)
-    tokens, _ = encode(tokenizer, captions[:n], c.max_len, truncate=True)
-    g = torch.Generator(device=images.device).manual_seed(seed)
+    tokens, _ = encode(tokenizer, [refs[0] for refs in evals.references[:n]], c.max_len, truncate=True)
+    g = torch.Generator(device=device).manual_seed(seed)
     with torch.inference_mode():
-        cond = model.encode(images[:n])
-        rows = teacher_forced_curve(model, diffusion, cond, tokens.to(images.device), timestep_grid(c.num_timesteps),
+        cond = model.encode(images)
+        rows = teacher_forced_curve(model, diffusion, cond, tokens.to(device), timestep_grid(c.num_timesteps),
                                     generator=g)  # fmt: skip
     return [r["t"] for r in rows], [round(r["ce"], 5) for r in rows]

@@ -61,7 +61,6 @@ from tdd.caption import Captioner  # noqa: E402
 from tdd.caption_eval import clip_rows, generate_captions, text_metrics  # noqa: E402
 from tdd.checkpoint import atomic_write_text  # noqa: E402
 from tdd.data.caption_data import EvalSet  # noqa: E402
-from tdd.data.images import preprocess_rgb  # noqa: E402
 from tdd.data.scenes import MAX_CAPTION_WORDS, vocabulary  # noqa: E402
 from tdd.data.tokenizer import (  # noqa: E402
     MASK_ID,
@@ -261,19 +260,12 @@ def max_length(args: argparse.Namespace, tokenizer: Tokenizer, captions: list[st
 # evaluation
 
 
-def store_ce_curve(
-    model: TDDCaptioner, tokenizer: Tokenizer, evals: EvalSet, args: argparse.Namespace, env: DistEnv
-) -> None:
+def store_ce_curve(model: TDDCaptioner, tokenizer: Tokenizer, evals: EvalSet, args: argparse.Namespace) -> None:
     """Measure the model's teacher-forced CE curve on held-out captions (:func:`tdd.diagnostics.measure_ce_curve`)
     and keep it in the config, with the run's choice of default sampling spacing (``--sample-spacing``)."""
-    from tdd.diagnostics import CE_CURVE_ITEMS, measure_ce_curve
+    from tdd.diagnostics import measure_ce_curve
 
-    n = min(CE_CURVE_ITEMS, len(evals.sources))
-    images = torch.stack([preprocess_rgb(s, args.image_size) for s in evals.sources[:n]]).to(env.device)
-    captions = [refs[0] for refs in evals.references[:n]]
-    model.config.ce_curve_t, model.config.ce_curve = measure_ce_curve(
-        model, tokenizer, images, captions, seed=args.seed
-    )
+    model.config.ce_curve_t, model.config.ce_curve = measure_ce_curve(model, tokenizer, evals, seed=args.seed)
     model.config.spacing = args.sample_spacing
 
 
@@ -310,7 +302,7 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
     run = train(model, data, loss_fn, config, env, evaluate=evaluate, stateful=stateful)
     ema = run.ema_model.eval()
     if args.method == "tdd":  # the CE curve on held-out data: informative spacing, kept with the checkpoint
-        store_ce_curve(ema, tokenizer, evals, args, env)
+        store_ce_curve(ema, tokenizer, evals, args)
     result = {k: v for k, v in run.metrics.items() if k not in ("epoch", "lr", "images_per_s", "seconds")}
     result["eval_steps"] = args.eval_steps
     if args.clip_model:
