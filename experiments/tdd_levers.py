@@ -47,6 +47,8 @@ BASE = [
     "any",
     "--train-size",
     "50000",
+    "--kfold",
+    "4",  # the paper's K-fold reuse (§3.3); the kfold rows change it (scenes_tdd.yaml ships 2)
 ]
 CANONICAL = ["--scene-phrasing", "canonical"]
 # row → (method, training flags, sampling options); "informative" re-samples the paper row's model
@@ -69,6 +71,17 @@ ROWS: dict[str, tuple[str, list[str], dict]] = {
     "canonical": ("tdd", CANONICAL, {}),
     "no_coef_canonical": ("tdd", ["--loss", "ce_no_coef", *CANONICAL], {}),
     "improved_canonical": ("tdd", ["--recipe", "improved", *CANONICAL], {}),
+    # K-fold reuse (§3.3) at 4 costs TDD 4 decoder passes per image; MDD and AR take one: equal compute
+    # then buys fewer encoder updates. kfold 1 and 2 give TDD the baselines' steps per second (or nearly)
+    "improved_canonical_k1": ("tdd", ["--recipe", "improved", *CANONICAL, "--kfold", "1"], {}),
+    "improved_canonical_k2": ("tdd", ["--recipe", "improved", *CANONICAL, "--kfold", "2"], {}),
+    # the adaptive draw leaves t near T (CE flat there) the floor's share only, yet sampling's first step, which
+    # decides most of the caption, is at T: half the draws uniform puts ~27 % of them at t > 450 (vs ~6 %)
+    "improved_canonical_k2_floor": (
+        "tdd",
+        ["--recipe", "improved", *CANONICAL, "--kfold", "2", "--timestep-floor", "0.5"],
+        {},
+    ),
     "mdd_canonical": ("mdd", CANONICAL, {}),
     "ar_canonical": ("ar", CANONICAL, {}),
 }
@@ -182,7 +195,17 @@ def _exact(runs: list[dict], steps: int) -> float:
 
 BASELINES = ("paper", "mdd", "ar", "mdd_canonical", "ar_canonical")
 # the improved recipe against its baselines trained on the same captions
-TARGET_ROWS = {"improved": ("ar", "mdd"), "improved_canonical": ("ar_canonical", "mdd_canonical")}
+TARGET_ROWS = {
+    "improved": ("ar", "mdd"),
+    "improved_canonical": ("ar_canonical", "mdd_canonical"),
+    "improved_canonical_k2": ("ar_canonical", "mdd_canonical"),  # the shipped recipe (scenes_tdd.yaml: kfold 2)
+}
+# rows that change one thing of another lever row: judged against it too
+AGAINST = {
+    "improved_canonical_k1": "improved_canonical",
+    "improved_canonical_k2": "improved_canonical",
+    "improved_canonical_k2_floor": "improved_canonical_k2",
+}
 
 
 def _verdict(row: str, runs: list[dict], base: str, base_runs: list[dict]) -> str:
@@ -197,11 +220,11 @@ def _targets(name: str, rows: dict[str, list[dict]]) -> list[str]:
     checks = [(f"{name}@5 within 2 points of {name}@20 ({imp[5]:.1f} vs {imp[20]:.1f})", abs(imp[5] - imp[20]) <= 2)]
     if "paper" in rows:
         paper = 100 * _exact(rows["paper"], 20)
-        checks.insert(0, (f"{name}@20 ≥ paper@20 + 15 ({imp[20]:.1f} vs {paper + 15:.1f})", imp[20] >= paper + 15))
+        checks.insert(0, (f"{name}@20 ≥ paper@20 + 15 ({imp[20]:.1f} vs {paper:.1f} + 15)", imp[20] >= paper + 15))
     ar_row, mdd_row = TARGET_ROWS[name]
     if ar_row in rows:
         ar = 100 * _exact(rows[ar_row], 20)
-        checks.append((f"{name}@20 ≥ {ar_row} − 2 ({imp[20]:.1f} vs {ar:.1f})", imp[20] >= ar - 2))
+        checks.append((f"{name}@20 ≥ {ar_row} − 2 ({imp[20]:.1f} vs {ar:.1f} − 2 = {ar - 2:.1f})", imp[20] >= ar - 2))
     if mdd_row in rows:
         mdd = {s: 100 * _exact(rows[mdd_row], s) for s in STEP_COUNTS}
         shown = ", ".join(f"{imp[s]:.1f} vs {mdd[s]:.1f}" for s in STEP_COUNTS)
@@ -222,8 +245,12 @@ def verdicts(found: dict[tuple[str, float], list[dict]], budget: float) -> list[
             continue
         if "paper" in rows:
             lines.append(_verdict(row, runs, "paper", rows["paper"]))
-        if row.endswith("_canonical") and "canonical" in rows:
+        if "_canonical" in row and "canonical" in rows:
             lines.append(_verdict(row, runs, "canonical", rows["canonical"]))
+        if AGAINST.get(row) in rows:
+            lines.append(_verdict(row, runs, AGAINST[row], rows[AGAINST[row]]))
+    ranked = sorted(rows, key=lambda r: -_exact(rows[r], 20))
+    lines.append("- ranking by exact@20: " + " > ".join(f"{r} ({100 * _exact(rows[r], 20):.1f})" for r in ranked))
     for name in TARGET_ROWS:
         if name in rows:
             lines += ["", f"Targets of the issue at this budget ({name}):", "", *_targets(name, rows)]
@@ -292,7 +319,9 @@ def main() -> None:
         text += "scene (`--scene-phrasing canonical`), the others on all four synonyms.\n\n"
         found = collect(args)
         save_records(args, found)
-        text += table(found) + "\n" + "\n".join(verdicts(found, args.budget)) + "\n"
+        text += table(found) + "\n"
+        for budget in sorted({b for _, b in found}):  # the ablation's budget, then any longer runs of the top rows
+            text += "\n".join(verdicts(found, budget)) + "\n\n"
         write_result(args, "tdd_levers.md", text)
 
 

@@ -317,7 +317,12 @@ def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides
         True,
         "uniform",
     )  # fmt: skip  (informative spacing lost to uniform on the shipped model: it is a flag, not the recipe)
-    assert (args.scene_style, args.scene_phrasing) == ("random", "canonical")
+    assert (args.scene_style, args.scene_phrasing, args.kfold) == ("random", "canonical", 2)
+    assert args.timestep_floor == 0.1  # the adaptive draw's uniform share (AdaptiveTimesteps' default)
+    assert train_captioner.parse_args(["--config", config, "--timestep-floor", "0.5"]).timestep_floor == 0.5
+    bad = [sys.executable, str(root / "train" / "train_captioner.py"), "--timestep-floor", "0", "--print-args"]
+    done = subprocess.run(bad, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "--timestep-floor must lie in (0, 1]" in done.stderr
     assert train_captioner.parse_args(["--config", config, "--no-self-cond"]).self_cond is False
     base = train_captioner.parse_args(["--config", config, "--recipe", "paper"])  # the ablation's base
     assert (base.recipe, base.train_timesteps, base.self_cond) == ("paper", "uniform", False)

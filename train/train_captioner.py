@@ -127,6 +127,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--recipe", default="paper", choices=sorted(RECIPES), help=recipe)
     when = "TDD: t ~ U{1..T} with ᾱ_t-weighted CE (the paper), t ∝ ᾱ_t with plain CE, or adaptive (plain CE)"
     p.add_argument("--train-timesteps", default="uniform", choices=TRAINING_TIMESTEPS, help=when)
+    floor = "TDD, adaptive timesteps: the uniform share of the draw (the rest follows the drop of CE)"
+    p.add_argument("--timestep-floor", type=float, default=0.1, help=floor)
     p.add_argument("--onehot-scale", type=float, default=1.0, help="TDD: λ of the λ-hot (§3.2)")
     p.add_argument("--input-precond", default="none", choices=INPUT_PRECONDS, help="TDD: how y_t enters the decoder")
     p.add_argument("--adaln-zero", action=argparse.BooleanOptionalAction, default=False, help="DiT's adaLN-Zero init")
@@ -187,12 +189,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.recipe != recipe:  # the config file named the recipe: apply it under the file and the flags
         parser.set_defaults(**RECIPES[args.recipe])
         args = parse_with_config(parser, argv)
+    if not 0 < args.timestep_floor <= 1:
+        parser.error(f"--timestep-floor must lie in (0, 1], got {args.timestep_floor}")
     return args
 
 
 def training_timesteps(args: argparse.Namespace, diffusion: TweedieDiffusion) -> Any:
     """The run's sampler of training timesteps (``None``: the paper's uniform draw)."""
-    return None if args.train_timesteps == "uniform" else make_timesteps(args.train_timesteps, diffusion.schedule)
+    if args.train_timesteps == "uniform":
+        return None
+    kwargs = {"floor": args.timestep_floor} if args.train_timesteps == "adaptive" else {}
+    return make_timesteps(args.train_timesteps, diffusion.schedule, **kwargs)
 
 
 def batch_loss(
