@@ -41,7 +41,8 @@ def train_clip(args, tok, out: Path):
     if weights.is_file() and (out / "key.json").is_file() and (out / "key.json").read_text() == key:
         model.load_state_dict(load_file(weights))
         print(f"reusing {weights}", flush=True)
-        return model.eval(), None
+        stats = out / "trained.json"  # how the cached model was trained, kept for the table's header
+        return model.eval(), json.loads(stats.read_text()) if stats.is_file() else None
     torch.manual_seed(args.seed)
     g = torch.Generator().manual_seed(args.seed)
     data = ScenesDataset(
@@ -67,12 +68,10 @@ def train_clip(args, tok, out: Path):
                 break
     out.mkdir(parents=True, exist_ok=True)
     save_file(model.state_dict(), weights)
+    trained = {"steps": steps, "final_loss": round(loss.item(), 4), "seconds": round(time.perf_counter() - start, 1)}
+    (out / "trained.json").write_text(json.dumps(trained))
     (out / "key.json").write_text(key)
-    return model.eval(), {
-        "steps": steps,
-        "final_loss": round(loss.item(), 4),
-        "seconds": round(time.perf_counter() - start, 1),
-    }
+    return model.eval(), trained
 
 
 def main() -> None:
