@@ -24,6 +24,7 @@ SCRIPTS = [
     "fig9_sentences",
     "fig10_settle",
     "tab3_clip_score",
+    "drawn_shapes",
 ]
 
 
