@@ -1,12 +1,14 @@
 """Shapes drawn another way: flat PIL polygons on plain grey, navy or white backgrounds — how a person's
 image program draws a scene, unlike either of the project's renderers — captioned by each shipped scenes
 captioner (20 steps, argmax; AR greedy). Each drawing is made at the size the app's canvas asks for (a
-shape about a quarter of the image wide) and once far larger than any training shape (over half the image).
+shape about a third of the image wide) and once far larger than any training shape (over half the image).
 
 python experiments/drawn_shapes.py
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from captioning import METHODS, load, parser
@@ -27,8 +29,6 @@ def _outline(shape: str, cx: float, cy: float, r: float) -> list[tuple[float, fl
     if shape == "triangle":
         return [(cx, cy - r), (cx + r, cy + 0.8 * r), (cx - r, cy + 0.8 * r)]
     if shape == "star":
-        import math
-
         return [
             (cx + (r if k % 2 == 0 else 0.42 * r) * math.sin(k * math.pi / 5),
              cy - (r if k % 2 == 0 else 0.42 * r) * math.cos(k * math.pi / 5))
