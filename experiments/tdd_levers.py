@@ -72,7 +72,7 @@ ROWS: dict[str, tuple[str, list[str], dict]] = {
     "no_coef_canonical": ("tdd", ["--loss", "ce_no_coef", *CANONICAL], {}),
     "improved_canonical": ("tdd", ["--recipe", "improved", *CANONICAL], {}),
     # K-fold reuse (§3.3) at 4 costs TDD 4 decoder passes per image; MDD and AR take one: equal compute
-    # then buys fewer encoder updates. kfold 1 and 2 give TDD the baselines' steps per second (or nearly)
+    # then buys fewer encoder updates. kfold 1 gives TDD the baselines' steps per second, 2 about three quarters
     "improved_canonical_k1": ("tdd", ["--recipe", "improved", *CANONICAL, "--kfold", "1"], {}),
     "improved_canonical_k2": ("tdd", ["--recipe", "improved", *CANONICAL, "--kfold", "2"], {}),
     # the adaptive draw leaves t near T (CE flat there) the floor's share only, yet sampling's first step, which

@@ -64,6 +64,9 @@ class AlphaBarTimesteps(_Categorical):
         return alpha_bar / alpha_bar.sum()
 
 
+DEFAULT_FLOOR = 0.1  # the adaptive draw's uniform share
+
+
 class AdaptiveTimesteps(_Categorical):
     """A distribution of training timesteps learned from the running CE per bin (CDCD, Plaid's LossCDF).
 
@@ -76,7 +79,7 @@ class AdaptiveTimesteps(_Categorical):
         momentum: of the running mean CE per bin.
     """
 
-    def __init__(self, schedule: NoiseSchedule, bins: int = 50, floor: float = 0.1, momentum: float = 0.95):
+    def __init__(self, schedule: NoiseSchedule, bins: int = 50, floor: float = DEFAULT_FLOOR, momentum: float = 0.95):
         super().__init__(schedule)
         if not 0 < floor <= 1:
             raise ValueError(f"floor must lie in (0, 1], got {floor}")

@@ -76,7 +76,7 @@ from tdd.diffusion import TweedieDiffusion  # noqa: E402
 from tdd.masked import MaskedDiffusion  # noqa: E402
 from tdd.models.captioner import INPUT_PRECONDS, ARCaptioner, CaptionerConfig, MDDCaptioner, TDDCaptioner  # noqa: E402
 from tdd.schedule import SCHEDULES  # noqa: E402
-from tdd.timesteps import SAMPLING_SPACINGS, TRAINING_TIMESTEPS, make_timesteps  # noqa: E402
+from tdd.timesteps import DEFAULT_FLOOR, SAMPLING_SPACINGS, TRAINING_TIMESTEPS, make_timesteps  # noqa: E402
 from tdd.training import OBJECTIVES, ar_loss, mdd_loss, tdd_loss  # noqa: E402
 from tdd.training.distributed import DistEnv, barrier  # noqa: E402
 from tdd.training.loop import train  # noqa: E402
@@ -128,7 +128,7 @@ def get_parser() -> argparse.ArgumentParser:
     when = "TDD: t ~ U{1..T} with ᾱ_t-weighted CE (the paper), t ∝ ᾱ_t with plain CE, or adaptive (plain CE)"
     p.add_argument("--train-timesteps", default="uniform", choices=TRAINING_TIMESTEPS, help=when)
     floor = "TDD, adaptive timesteps: the uniform share of the draw (the rest follows the drop of CE)"
-    p.add_argument("--timestep-floor", type=float, default=0.1, help=floor)
+    p.add_argument("--timestep-floor", type=float, default=DEFAULT_FLOOR, help=floor)
     p.add_argument("--onehot-scale", type=float, default=1.0, help="TDD: λ of the λ-hot (§3.2)")
     p.add_argument("--input-precond", default="none", choices=INPUT_PRECONDS, help="TDD: how y_t enters the decoder")
     p.add_argument("--adaln-zero", action=argparse.BooleanOptionalAction, default=False, help="DiT's adaLN-Zero init")
