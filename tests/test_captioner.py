@@ -127,6 +127,7 @@ def test_train_script_and_caption_cli_end_to_end(tmp_path):
         train = [sys.executable, str(root / "train" / "train_captioner.py"), "--config"]
         train += [str(root / "train" / "configs" / "scenes_tdd.yaml"), "--method", method, "--steps", "2"]
         train += ["--batch-size", "4", "--eval-every", "2", "--eval-size", "4", "--eval-steps", "2"]
+        train += ["--encoder-from", "", "--no-freeze-encoder"]  # the config's shared encoder is not trained here
         if method == "tdd":
             train += ["--train-timesteps", "alpha_bar"]  # t ∝ ᾱ_t with plain CE (tdd.timesteps)
         done = subprocess.run([*train, "--output", str(out)], capture_output=True, text=True, timeout=300)

@@ -1,5 +1,6 @@
 """A smoke run of every experiment script (a few iterations each) so they cannot rot."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,9 @@ def test_experiment_script_smoke(script, dirs):
         records = sorted(p.name for p in (results / "tdd_levers").glob("*.json"))
         assert records == [f"{row}_b360_s0.json" for row in ("canonical", "informative", "mdd", "paper")], records
         assert "| canonical |" in table
+        trained = json.loads((runs.parent / "levers" / "paper_b360_s0" / "final" / "config.json").read_text())
+        args = trained["extra"]["train_args"]
+        assert (args["encoder_from"], args["freeze_encoder"]) == ("", False)  # each row trains its own encoder
     if script == "timestep_information":
         assert "plotly" in (results / "timestep_information.html").read_text()
     if script in PLOTS:

@@ -279,7 +279,8 @@ def test_a_time_budget_stops_training_and_a_resume_past_it_trains_no_more(tmp_pa
            "--steps", "100000", "--time-budget", "3", "--budget-clock", "cpu", "--warmup-steps", "2",
            "--eval-every", "0", "--log-every", "1", "--eval-size", "4", "--eval-steps", "2", "--threads", "1",
            "--encoder-kwargs", '{"channels": [8, 8, 8, 8], "stem_width": 8, "output_stride": 8}',
-           "--width", "32", "--depth", "1", "--heads", "2", "--output", str(out), "--resume"]  # fmt: skip
+           "--width", "32", "--depth", "1", "--heads", "2", "--encoder-from", "", "--no-freeze-encoder",
+           "--output", str(out), "--resume"]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
@@ -326,6 +327,8 @@ def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides
     assert train_captioner.parse_args(["--config", config, "--no-self-cond"]).self_cond is False
     base = train_captioner.parse_args(["--config", config, "--recipe", "paper"])  # the ablation's base
     assert (base.recipe, base.train_timesteps, base.self_cond) == ("paper", "uniform", False)
+    shipped = train_captioner.parse_args(["--config", config])  # the shipped captioners share a frozen encoder
+    assert (shipped.encoder_from, shipped.freeze_encoder) == ("runs/scenes_encoder/final", True)
     assert (
         train_captioner.parse_args(["--recipe", "improved", "--train-timesteps", "uniform"]).train_timesteps
         == "uniform"

@@ -260,7 +260,7 @@ def test_torchrun_captioner_on_coco_with_sharded_evaluation(tmp_path, coco):
 def test_a_run_killed_with_sigkill_resumes_on_the_same_loss_curve(tmp_path):
     args = ["train_captioner.py", "--config", TRAIN / "configs" / "scenes_tdd.yaml", "--batch-size", "8",
             "--steps", "12", "--save-every", "3", "--log-every", "1", "--eval-every", "0", "--eval-size", "4",
-            "--eval-steps", "2", "--threads", "1"]  # fmt: skip
+            "--eval-steps", "2", "--threads", "1", "--encoder-from", "", "--no-freeze-encoder"]  # fmt: skip
     whole = tmp_path / "whole"
     _script(*args, "--output", whole)
 
@@ -456,3 +456,29 @@ def test_push_to_hub_flag_reaches_the_upload_after_saving(tmp_path, imagefolder)
                    "1", "--push-to-hub", "alice/tiny", "--output", out, check=False)  # fmt: skip
     assert done.returncode == 1 and "alice/tiny: upload to the Hugging Face Hub failed" in done.stderr
     assert "Traceback" not in done.stderr and (out / "final" / "model.safetensors").is_file()
+
+
+def test_captioners_share_one_frozen_encoder_started_from_a_saved_captioner(tmp_path):
+    from safetensors.torch import load_file
+
+    tiny = ["--train-size", "32", "--batch-size", "4", "--steps", "3", "--warmup-steps", "1", "--eval-every", "0",
+            "--eval-size", "4", "--eval-steps", "2", "--width", "32", "--depth", "1", "--heads", "2", "--encoder-kwargs",
+            '{"channels": [8, 8, 8, 8], "stem_width": 8, "output_stride": 8}']  # fmt: skip
+    alone = ["--encoder-from", "", "--no-freeze-encoder"]  # the donor trains its own encoder
+    _script("train_captioner.py", "--config", TRAIN / "configs" / "scenes_ar.yaml", *tiny, *alone, "--output", tmp_path / "ar")
+    donor = tmp_path / "ar" / "final"
+    _script("train_captioner.py", "--config", TRAIN / "configs" / "scenes_tdd.yaml", *tiny, "--encoder-from", donor,
+            "--output", tmp_path / "tdd")  # fmt: skip (the config freezes the encoder it names)
+    encoder = "conditioner.encoder."
+    theirs, mine = load_file(donor / "model.safetensors"), load_file(tmp_path / "tdd" / "final" / "model.safetensors")
+    shared = [k for k in theirs if k.startswith(encoder)]
+    assert shared and all(torch.equal(mine[k], theirs[k]) for k in shared)  # weights and batch-norm statistics
+    moved = [k for k in mine if not k.startswith(encoder) and k in theirs and mine[k].shape == theirs[k].shape]
+    assert any(not torch.equal(mine[k], theirs[k]) for k in moved)  # the rest was trained (and started afresh)
+    wider = '{"channels": [8, 8, 8, 16], "stem_width": 8, "output_stride": 8}'
+    other = _script("train_captioner.py", "--config", TRAIN / "configs" / "scenes_tdd.yaml", *tiny, "--encoder-kwargs",
+                    wider, "--encoder-from", donor, "--output", tmp_path / "bad", check=False)  # fmt: skip
+    assert other.returncode == 1 and "--encoder-from" in other.stderr and "encoder_kwargs" in other.stderr
+    missing = _script("train_captioner.py", "--config", TRAIN / "configs" / "scenes_tdd.yaml", *tiny, "--encoder-from",
+                      tmp_path / "nowhere", "--output", tmp_path / "bad2", check=False)  # fmt: skip
+    assert missing.returncode == 1 and "nowhere" in missing.stderr

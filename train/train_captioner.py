@@ -110,7 +110,11 @@ def get_parser() -> argparse.ArgumentParser:
         "--encoder-kwargs", type=json.loads, default=dataclasses.asdict(CaptionerConfig(1))["encoder_kwargs"]
     )
     p.add_argument("--pretrained-encoder", default=None)
-    p.add_argument("--freeze-encoder", action="store_true")
+    freeze = "train everything but the encoder (kept in eval mode)"
+    p.add_argument("--freeze-encoder", action=argparse.BooleanOptionalAction, default=False, help=freeze)
+    share = "start the encoder from this saved captioner's (a bundled name or a directory); with --freeze-encoder, "
+    share += "several captioners can share one frozen encoder ('' for none)"
+    p.add_argument("--encoder-from", default=None, help=share)
     p.add_argument("--cache-dir", default=None, help="cache the frozen encoder's features (implies --freeze-encoder)")
     p.add_argument("--image-size", type=int, default=64)
     p.add_argument("--width", type=int, default=128)
@@ -173,9 +177,30 @@ def build_model(args: argparse.Namespace, vocab_size: int, max_len: int = MAX_CA
         parameterization="epsilon" if args.loss == "eps_mse" else "x0",
     )
     model = METHODS[args.method](config, pretrained_encoder=args.pretrained_encoder)
+    if args.encoder_from:
+        copy_encoder(model, args.encoder_from)
     if args.freeze_encoder or args.cache_dir:
-        model.conditioner.encoder.requires_grad_(False)
+        model.conditioner.encoder.freeze()
     return model
+
+
+def copy_encoder(model: Captioner, source: str) -> None:
+    """Load the encoder weights of the captioner saved at ``source`` into ``model``'s encoder."""
+    from tdd.checkpoint import CheckpointError
+    from tdd.models.registry import PretrainedModel
+
+    try:
+        donor: Any = PretrainedModel.from_pretrained(source)
+    except (CheckpointError, FileNotFoundError, ValueError) as e:
+        hint = "train that captioner first (a shipped config says how), or pass --encoder-from '' to train one here"
+        raise _fail(f"--encoder-from {source}: {e}; {hint}") from None
+    mine, theirs = model.config, donor.config
+    keys = ("encoder", "encoder_kwargs", "image_size", "in_chans")
+    differ = [k for k in keys if getattr(mine, k, None) != getattr(theirs, k, None)]
+    if not isinstance(donor, (TDDCaptioner, MDDCaptioner, ARCaptioner)) or differ:
+        what = ", ".join(f"{k} {getattr(theirs, k, None)!r} ≠ {getattr(mine, k, None)!r}" for k in differ)
+        raise _fail(f"--encoder-from {source}: not a captioner with this run's encoder ({what or type(donor).__name__})")
+    model.conditioner.encoder.load_state_dict(donor.conditioner.encoder.state_dict())
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

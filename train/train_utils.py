@@ -102,6 +102,7 @@ def cached_features(args: argparse.Namespace, model: Any, dataset: Any, env: Dis
         "encoder": args.encoder,
         "encoder_kwargs": args.encoder_kwargs,
         "weights": args.pretrained_encoder,
+        "encoder_from": getattr(args, "encoder_from", None),
         "data": args.data,
         "image_size": args.image_size,
     }

@@ -38,6 +38,18 @@ class ImageEncoder(nn.Module):
         self.backbone: Any = timm.create_model(name, num_classes=0, global_pool="", **extra, **timm_kwargs)
         self.num_features: int = int(cast(Any, self.backbone).num_features)
         self.num_prefix_tokens = getattr(self.backbone, "num_prefix_tokens", 0)
+        self.frozen = False
+
+    def freeze(self) -> ImageEncoder:
+        """Stop training this encoder: no gradients, and eval mode for good — ``model.train()`` no longer
+        reaches it, so a CNN's batch norms keep their running statistics and use them in training as in
+        sampling (a frozen encoder left in train mode would normalise by each batch and drift its stats)."""
+        self.requires_grad_(False)
+        self.frozen = True
+        return self.eval()
+
+    def train(self, mode: bool = True) -> ImageEncoder:
+        return super().train(mode and not self.frozen)
 
     @property
     def is_cnn(self) -> bool:
