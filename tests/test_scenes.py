@@ -149,3 +149,29 @@ def test_canonical_phrasing_is_one_caption_per_scene_and_keeps_the_image():
         make_scene(0, phrasing="fancy")
     with pytest.raises(ValueError, match="phrasing must be one of"):
         ScenesDataset(3, phrasing="fancy")
+
+
+def test_true_relations_of_a_drawn_scene_and_captions_true_of_it():
+    from tdd.data.scenes import Group, SceneDescription, is_true_of, true_relations
+
+    star, square = Group("star", "red", "small"), Group("square", "blue", "small")
+    truth = SceneDescription(star, "to the left of", square)
+    objects = [("star", "red", "small", 0.2, 0.2), ("square", "blue", "small", 0.8, 0.8)]
+    assert true_relations(truth, objects) == {"to the left of", "above"}  # also wholly above it
+    level = [("star", "red", "small", 0.2, 0.5), ("square", "blue", "small", 0.8, 0.5)]
+    assert true_relations(truth, level) == {"to the left of"}
+    assert is_true_of("a small red star to the left of a small blue square", truth, level)
+    assert is_true_of("a small blue square to the right of a small red star", truth, level)
+    assert is_true_of("a small red star above a small blue square", truth, objects)
+    assert is_true_of("a small blue square below a small red star", truth, objects)
+    assert not is_true_of("a small red star above a small blue square", truth, level)
+    assert not is_true_of("a small red star to the right of a small blue square", truth, objects)
+    assert not is_true_of("a small green star above a small blue square", truth, objects)
+    assert not is_true_of("a small red star", truth, objects) and not is_true_of("red star left", truth, objects)
+    # on rendered scenes the named relation always holds as drawn, and other axes often separate too
+    for style in ("plain", "random"):
+        scenes = [make_scene(i, split="test", style=style) for i in range(120)]
+        two = [s for s in scenes if s.description.second is not None]
+        assert all(s.description.relation in true_relations(s.description, s.objects) for s in two)
+        assert all(is_true_of(s.caption, s.description, s.objects) for s in scenes)
+        assert 0.1 < sum(len(true_relations(s.description, s.objects)) > 1 for s in two) / len(two) < 0.9

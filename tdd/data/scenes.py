@@ -283,6 +283,54 @@ def caption_metrics(captions: list[str], references: list[SceneDescription]) -> 
     return out
 
 
+def true_relations(description: SceneDescription, objects: list[tuple]) -> set[str]:
+    """The relations that hold between a two-group scene's groups as drawn, first group to second.
+
+    The renderer lays the groups out on either side of a cut along the named relation's axis only, so
+    the other axis may separate them as well ("a star to the left of a square" drawn with the star also
+    wholly above it): both captions are then true. A relation holds when every object centre of the first
+    group lies on its side of every centre of the second. ``objects`` are a rendered scene's
+    ``(shape, colour, size, x, y)`` (image coordinates: y grows downwards). Groups drawn alike, and
+    one-group scenes, give just the named relation (or nothing).
+    """
+    if description.second is None or description.relation is None:
+        return set()
+    key = lambda g: (g.shape, g.colour, g.size)  # noqa: E731
+    if key(description.first) == key(description.second):
+        return {description.relation}
+    a = [o for o in objects if tuple(o[:3]) == key(description.first)]
+    b = [o for o in objects if tuple(o[:3]) == key(description.second)]
+    if not a or not b:
+        return {description.relation}
+    holds = {
+        "to the left of": max(o[3] for o in a) < min(o[3] for o in b),
+        "to the right of": min(o[3] for o in a) > max(o[3] for o in b),
+        "above": max(o[4] for o in a) < min(o[4] for o in b),
+        "below": min(o[4] for o in a) > max(o[4] for o in b),
+    }
+    return {r for r, ok in holds.items() if ok} | {description.relation}
+
+
+def is_true_of(caption: str, description: SceneDescription, objects: list[tuple]) -> bool:
+    """Whether ``caption`` names exactly ``description``'s groups and a relation that holds as drawn
+    (:func:`true_relations`): exact match, except that another true relation also counts."""
+    try:
+        pred = parse_caption(caption)
+    except CaptionParseError:
+        return False
+    if pred == description or pred == description.canonical():
+        return True
+    if pred.second is None or description.second is None or pred.relation is None:
+        return False
+    if (pred.first, pred.second) == (description.first, description.second):
+        relation = pred.relation
+    elif (pred.first, pred.second) == (description.second, description.first):
+        relation = INVERSE[pred.relation]
+    else:
+        return False
+    return relation in true_relations(description, objects)
+
+
 class ScenesDataset:
     """``length`` scenes of ``split`` as ``(image (3, S, S) in [-1, 1], caption)``, generated on the fly.
 
