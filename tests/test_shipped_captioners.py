@@ -20,23 +20,23 @@ from tdd.models.registry import PretrainedModel, bundled_checkpoints, resolve_ch
 
 SAMPLE = 200
 SPLITS = {"test": "random", "compositional": "random", "style": "plain"}  # split → renderer (style has its own)
-# measured on these 200 scenes per split (TDD: exact 89.0 / 57.5 / 91.0 %, shape 91.8 / 77.5 / 93.7 %, parses 100 /
-# 99.5 / 100 %; MDD 83.5 / 38.0 / 85.0 %, AR 94.0 / 84.5 / 97.0 %), minus ~2 points
+# measured on these 200 scenes per split (TDD: exact 93.5 / 88.5 / 96.5 %, shape 95.4 / 95.1 / 99.6 %, parses 100 %
+# throughout; MDD 93.0 / 88.5 / 96.5 %, AR 93.5 / 83.5 / 98.5 %), minus ~2 points
 FLOORS = {
     "scenes-tdd": {
-        "test": {"exact_match": 0.87, "shape": 0.89, "colour": 0.94, "size": 0.95, "parses": 0.99},
-        "compositional": {"exact_match": 0.55, "shape": 0.75, "colour": 0.92},
-        "style": {"exact_match": 0.89, "shape": 0.91, "parses": 0.99},
+        "test": {"exact_match": 0.91, "shape": 0.93, "colour": 0.95, "size": 0.96, "parses": 0.99},
+        "compositional": {"exact_match": 0.86, "shape": 0.93, "colour": 0.96},
+        "style": {"exact_match": 0.94, "shape": 0.97, "parses": 0.99},
     },
     "scenes-mdd": {
-        "test": {"exact_match": 0.81, "colour": 0.95, "parses": 0.99},
-        "compositional": {"exact_match": 0.36},
-        "style": {"exact_match": 0.83},
+        "test": {"exact_match": 0.91, "colour": 0.95, "parses": 0.99},
+        "compositional": {"exact_match": 0.86},
+        "style": {"exact_match": 0.94},
     },
     "scenes-ar": {
-        "test": {"exact_match": 0.92, "shape": 0.93},
-        "compositional": {"exact_match": 0.82},
-        "style": {"exact_match": 0.95},
+        "test": {"exact_match": 0.91, "shape": 0.94},
+        "compositional": {"exact_match": 0.81},
+        "style": {"exact_match": 0.96},
     },
 }
 
@@ -73,3 +73,20 @@ def test_shipped_captioner_meets_its_measured_quality(name):
         for key, floor in floors.items():
             assert scores[key] >= floor, (name, split, key, scores)
     assert time.perf_counter() - start < 60
+
+
+def test_the_three_share_one_frozen_encoder_bit_for_bit():
+    """README: one encoder, trained once (train/configs/scenes_encoder.yaml) and frozen for all three."""
+    from safetensors.torch import load_file
+
+    weights = {n: load_file(resolve_checkpoint(n) / "model.safetensors") for n in FLOORS}
+    encoder = {n: {k: v for k, v in w.items() if k.startswith("conditioner.encoder.")} for n, w in weights.items()}
+    first, *others = encoder.values()
+    assert len(first) > 50
+    for other in others:
+        assert other.keys() == first.keys() and all(torch.equal(other[k], first[k]) for k in first)
+    for n in FLOORS:
+        trained = PretrainedModel.from_pretrained(n).checkpoint_extra["train_args"]
+        assert trained["freeze_encoder"] and trained["encoder_from"] == "runs/scenes_encoder/final", n
+    decoders = [w["head.weight"] for w in weights.values()]
+    assert not torch.equal(decoders[0], decoders[1])  # each trained its own decoder
