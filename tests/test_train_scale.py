@@ -462,13 +462,15 @@ def test_captioners_share_one_frozen_encoder_started_from_a_saved_captioner(tmp_
     from safetensors.torch import load_file
 
     tiny = ["--train-size", "32", "--batch-size", "4", "--steps", "3", "--warmup-steps", "1", "--eval-every", "0",
-            "--eval-size", "4", "--eval-steps", "2", "--width", "32", "--depth", "1", "--heads", "2", "--encoder-kwargs",
-            '{"channels": [8, 8, 8, 8], "stem_width": 8, "output_stride": 8}']  # fmt: skip
+            "--eval-size", "4", "--eval-steps", "2", "--width", "32", "--depth", "1", "--heads", "2",
+            "--encoder-kwargs", '{"channels": [8, 8, 8, 8], "stem_width": 8, "output_stride": 8}']  # fmt: skip
+    configs = TRAIN / "configs"
     alone = ["--encoder-from", "", "--no-freeze-encoder"]  # the donor trains its own encoder
-    _script("train_captioner.py", "--config", TRAIN / "configs" / "scenes_ar.yaml", *tiny, *alone, "--output", tmp_path / "ar")
+    _script("train_captioner.py", "--config", configs / "scenes_ar.yaml", *tiny, *alone, "--output", tmp_path / "ar")
     donor = tmp_path / "ar" / "final"
-    _script("train_captioner.py", "--config", TRAIN / "configs" / "scenes_tdd.yaml", *tiny, "--encoder-from", donor,
-            "--output", tmp_path / "tdd")  # fmt: skip (the config freezes the encoder it names)
+    # the shipped TDD config freezes the encoder it names; here it names the donor
+    _script("train_captioner.py", "--config", configs / "scenes_tdd.yaml", *tiny, "--encoder-from", donor,
+            "--output", tmp_path / "tdd")  # fmt: skip
     encoder = "conditioner.encoder."
     theirs, mine = load_file(donor / "model.safetensors"), load_file(tmp_path / "tdd" / "final" / "model.safetensors")
     shared = [k for k in theirs if k.startswith(encoder)]

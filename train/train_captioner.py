@@ -199,7 +199,9 @@ def copy_encoder(model: Captioner, source: str) -> None:
     differ = [k for k in keys if getattr(mine, k, None) != getattr(theirs, k, None)]
     if not isinstance(donor, (TDDCaptioner, MDDCaptioner, ARCaptioner)) or differ:
         what = ", ".join(f"{k} {getattr(theirs, k, None)!r} ≠ {getattr(mine, k, None)!r}" for k in differ)
-        raise _fail(f"--encoder-from {source}: not a captioner with this run's encoder ({what or type(donor).__name__})")
+        raise _fail(
+            f"--encoder-from {source}: not a captioner with this run's encoder ({what or type(donor).__name__})"
+        )
     model.conditioner.encoder.load_state_dict(donor.conditioner.encoder.state_dict())
 
 
