@@ -212,9 +212,20 @@ AGAINST = {
 }
 
 
+def _spread(runs: list[dict], steps: int) -> float:
+    """The spread over seeds of exact match as the table shows it: half the range (points; 0 for one seed)."""
+    key = "at_greedy" if runs[0]["method"] == "ar" else f"at_{steps}"
+    values = [r[key]["exact_match"] for r in runs]
+    return 100 * (max(values) - min(values)) / 2
+
+
 def _verdict(row: str, runs: list[dict], base: str, base_runs: list[dict]) -> str:
+    """helps / hurts beyond ±2 points and beyond the larger seed spread of the two rows; else no effect."""
     diff = 100 * (_exact(runs, 20) - _exact(base_runs, 20))
-    word = "helps" if diff > 2 else "hurts" if diff < -2 else "no effect"
+    band = max(2.0, _spread(runs, 20), _spread(base_runs, 20))
+    word = "helps" if diff > band else "hurts" if diff < -band else "no effect"
+    if band > 2 and word == "no effect" and abs(diff) > 2:
+        word = f"no effect beyond the seed spread (±{band:.1f})"
     return f"- {row} vs {base}: {word} ({diff:+.1f} points, {len(runs)} seed{'s' * (len(runs) > 1)})"
 
 
@@ -241,7 +252,7 @@ def verdicts(found: dict[tuple[str, float], list[dict]], budget: float) -> list[
     same captions (exact match at 20 steps; within 2 points: no effect); the issue's targets for the
     improved recipe."""
     rows = {row: runs for (row, b), runs in found.items() if b == budget}
-    lines = [f"Verdicts at {budget:g} s (exact match at 20 steps; within ±2 points: no effect):", ""]
+    lines = [f"Verdicts at {budget:g} s (exact match at 20 steps; within ±2 points or the seed spread: no effect):", ""]
     if "paper" not in rows:
         lines.append("- the paper's row was not run at this budget: no verdict against it")
     for row, runs in rows.items():
