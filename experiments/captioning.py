@@ -52,7 +52,11 @@ def trained_style(model) -> str:
 def held_out(n: int, split: str = "test", image_size: int = 64, style: str = "plain"):
     """The first ``n`` scenes of ``split`` drawn in ``style`` (the ``style`` split has its own renderer):
     images ``(n, 3, S, S)``, descriptions, all-template references, the scenes' own captions."""
-    scenes = [make_scene(i, 0, split, image_size, style) for i in range(n)]
+    return as_batch([make_scene(i, 0, split, image_size, style) for i in range(n)])
+
+
+def as_batch(scenes: list):
+    """Scenes as :func:`held_out` gives them: images, descriptions, all-template references, captions."""
     images = torch.stack([rgb_to_tensor(s.image) for s in scenes])
     descriptions = [s.description for s in scenes]
     references = [[caption_of(d, k) for k in range(NUM_TEMPLATES)] for d in descriptions]

@@ -12,7 +12,7 @@ python experiments/eval_scenes_captioners.py --previous-tdd DIR   # add a row fo
 
 from __future__ import annotations
 
-from captioning import METHODS, caption_batched, eval_size, held_out, load, parser, pct, score, trained_style
+from captioning import METHODS, as_batch, caption_batched, eval_size, load, parser, pct, score, trained_style
 from common import command_line, markdown_table, write_result
 
 from tdd.data.scenes import CaptionParseError, is_true_of, make_scene, parse_caption, true_relations
@@ -54,11 +54,6 @@ def budget(model) -> str:
     return f"{trained.get('steps', '?')} steps"
 
 
-def drawn_objects(n: int, split: str, image_size: int, style: str) -> list[list[tuple]]:
-    """The drawn objects ``(shape, colour, size, x, y)`` of the scenes :func:`captioning.held_out` gives."""
-    return [make_scene(i, 0, split, image_size, style).objects for i in range(n)]
-
-
 def true_rate(captions: list[str], descriptions, objects) -> float:
     """The share of captions true of the image as drawn (:func:`tdd.data.scenes.is_true_of`): exact match,
     except that a relation which also holds between the drawn groups counts."""
@@ -69,8 +64,9 @@ def rows_for(name: str, model, tok, n: int, seed: int) -> list[list]:
     trained = model.checkpoint_extra.get("train_args", {})
     rows = []
     for label, split, style in splits(model):
-        images, descriptions, references, _ = held_out(n, split, model.config.image_size, style)
-        objects = drawn_objects(n, split, model.config.image_size, style)
+        scenes = [make_scene(i, 0, split, model.config.image_size, style) for i in range(n)]
+        images, descriptions, references, _ = as_batch(scenes)
+        objects = [s.objects for s in scenes]  # where each was drawn: which relations hold
         captions, _ = caption_batched(model, tok, images, seed, steps=20)
         s = score(captions, descriptions, references)
         row = [name, label, pct(s["exact_match"]), pct(true_rate(captions, descriptions, objects))]
