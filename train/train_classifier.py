@@ -140,7 +140,7 @@ def build_model(args: argparse.Namespace, num_classes: int) -> TDDClassifier | L
     cls = TDDClassifier if args.head == "tdd" else LinearClassifier
     model = cls(config, pretrained_encoder=args.pretrained_encoder)
     if args.freeze_encoder or args.cache_dir:
-        model.conditioner.encoder.requires_grad_(False)
+        model.conditioner.encoder.freeze()  # eval mode too: batch norms keep their statistics
     return model
 
 

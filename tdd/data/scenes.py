@@ -318,7 +318,7 @@ def is_true_of(caption: str, description: SceneDescription, objects: list[tuple]
         pred = parse_caption(caption)
     except CaptionParseError:
         return False
-    if pred == description or pred == description.canonical():
+    if pred == description.canonical():  # parse_caption gives the canonical form
         return True
     if pred.second is None or description.second is None or pred.relation is None:
         return False
