@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from tdd.data.scene_heldout import PALETTE
-from tdd.data.scene_styles import COLOUR_BANDS, SIZE_BOUNDARY, SIZE_RANGES, nearest_colour, sample_colour
+from tdd.data.scene_styles import (
+    COLOUR_BANDS,
+    LONE_LARGE_MAX,
+    SIZE_BOUNDARY,
+    SIZE_RANGES,
+    nearest_colour,
+    sample_colour,
+)
 from tdd.data.scenes import COLOURS, ScenesDataset, make_scene, parse_caption
 
 
@@ -41,12 +48,28 @@ def test_the_randomisation_is_visible():
     named = []
     for s in scenes:
         if len(s.objects) == 1 and s.objects[0][2] == "large" and s.objects[0][0] in ("circle", "square"):
-            _, colour, _, x, y = s.objects[0]
+            _, colour, _, x, y, _ = s.objects[0]
             pixel = s.image[int(y * 64), int(x * 64)]
             named.append((nearest_colour(pixel) == colour, tuple(pixel) != COLOURS[colour]))
     assert len(named) >= 5
     assert all(off for _, off in named)  # never the plain renderer's exact RGB
     assert sum(right for right, _ in named) >= 0.6 * len(named)  # outlined shapes show the background there
+
+
+def test_object_sizes_keep_their_ranges_and_a_lone_large_object_may_fill_the_image():
+    lone, other = [], []
+    for i in range(600):
+        s = make_scene(i, split="train", style="random")
+        for _, _, size, x, y, r in s.objects:
+            low, high = SIZE_RANGES[size]
+            if len(s.objects) == 1 and size == "large":
+                lone.append(r)
+                high = LONE_LARGE_MAX
+            else:
+                other.append((size, r))
+            assert low <= r <= high and r <= x <= 1 - r and r <= y <= 1 - r, (s.caption, s.objects)
+    assert all((r < SIZE_BOUNDARY) == (size == "small") for size, r in other)
+    assert max(lone) > 0.28 and min(lone) < SIZE_RANGES["large"][1]  # wider than the large range, and across it
 
 
 def test_the_heldout_style_has_its_own_test_set_and_the_dataset_takes_a_style():

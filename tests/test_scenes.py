@@ -50,12 +50,12 @@ def test_relations_hold_in_the_rendered_positions():
             continue
         first = [
             (x, y)
-            for shape, colour, size, x, y in s.objects
+            for shape, colour, size, x, y, _ in s.objects
             if (shape, colour, size) == (d.first.shape, d.first.colour, d.first.size)
         ]
         second = [
             (x, y)
-            for shape, colour, size, x, y in s.objects
+            for shape, colour, size, x, y, _ in s.objects
             if (shape, colour, size) == (d.second.shape, d.second.colour, d.second.size)
         ]
         axis, sign = {"to the left of": (0, -1), "to the right of": (0, 1), "above": (1, -1), "below": (1, 1)}[
@@ -151,27 +151,20 @@ def test_canonical_phrasing_is_one_caption_per_scene_and_keeps_the_image():
         ScenesDataset(3, phrasing="fancy")
 
 
-def test_true_relations_of_a_drawn_scene_and_captions_true_of_it():
-    from tdd.data.scenes import Group, SceneDescription, is_true_of, true_relations
+def test_true_relations_of_a_drawn_scene():
+    from tdd.data.scenes import Group, SceneDescription, true_relations
 
     star, square = Group("star", "red", "small"), Group("square", "blue", "small")
     truth = SceneDescription(star, "to the left of", square)
-    objects = [("star", "red", "small", 0.2, 0.2), ("square", "blue", "small", 0.8, 0.8)]
+    objects = [("star", "red", "small", 0.2, 0.2, 0.1), ("square", "blue", "small", 0.8, 0.8, 0.1)]
     assert true_relations(truth, objects) == {"to the left of", "above"}  # also wholly above it
-    level = [("star", "red", "small", 0.2, 0.5), ("square", "blue", "small", 0.8, 0.5)]
+    level = [("star", "red", "small", 0.2, 0.5, 0.1), ("square", "blue", "small", 0.8, 0.5, 0.1)]
     assert true_relations(truth, level) == {"to the left of"}
-    assert is_true_of("a small red star to the left of a small blue square", truth, level)
-    assert is_true_of("a small blue square to the right of a small red star", truth, level)
-    assert is_true_of("a small red star above a small blue square", truth, objects)
-    assert is_true_of("a small blue square below a small red star", truth, objects)
-    assert not is_true_of("a small red star above a small blue square", truth, level)
-    assert not is_true_of("a small red star to the right of a small blue square", truth, objects)
-    assert not is_true_of("a small green star above a small blue square", truth, objects)
-    assert not is_true_of("a small red star", truth, objects) and not is_true_of("red star left", truth, objects)
-    # on rendered scenes the named relation always holds as drawn, and other axes often separate too
-    for style in ("plain", "random"):
-        scenes = [make_scene(i, split="test", style=style) for i in range(120)]
+    higher = [("star", "red", "small", 0.2, 0.35, 0.1), ("square", "blue", "small", 0.8, 0.5, 0.1)]
+    assert true_relations(truth, higher) == {"to the left of"}  # higher, but the extents overlap vertically
+    # every renderer draws two groups so that just the named relation holds: the caption is the only true one
+    for split, style in (("test", "plain"), ("test", "random"), ("style", "plain")):
+        scenes = [make_scene(i, split=split, style=style) for i in range(120)]
         two = [s for s in scenes if s.description.second is not None]
-        assert all(s.description.relation in true_relations(s.description, s.objects) for s in two)
-        assert all(is_true_of(s.caption, s.description, s.objects) for s in scenes)
-        assert 0.1 < sum(len(true_relations(s.description, s.objects)) > 1 for s in two) / len(two) < 0.9
+        assert len(two) > 30
+        assert all(true_relations(s.description, s.objects) == {s.description.relation} for s in two), style

@@ -100,6 +100,6 @@ def render_heldout(description: SceneDescription, rng: np.random.Generator, size
         img[shadow] *= 0.6
         img[body] = colour * 0.7  # the rim
         img[core] = colour
-        objects.append((group.shape, group.colour, group.size, x, y))
+        objects.append((group.shape, group.colour, group.size, x, y, r))
     image = Image.fromarray((img * 255).round().astype(np.uint8)).resize((size, size), Image.Resampling.BOX)
     return np.array(image), objects

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from tdd.data.scenes import COLOURS, DEFAULT_IMAGE_SIZE, SIZES, SUPERSAMPLE, Group, SceneDescription
+from tdd.data.scenes import COLOURS, DEFAULT_IMAGE_SIZE, SIZES, SUPERSAMPLE, Group, SceneDescription, order_along
 
 
 def _background(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -89,17 +89,14 @@ def _place_group(
     return out
 
 
-def _layout(rng: np.random.Generator, d: SceneDescription) -> list[tuple[Group, float, float]] | None:
-    """Object centres that make ``d`` true: for a relation, the first group lies wholly on that side."""
-    spots = layout(rng, d, {g: SIZES[g.size] for g in d.groups()})
-    return None if spots is None else [(g, x, y) for g, x, y, _ in spots]
-
-
 def layout(
     rng: np.random.Generator, d: SceneDescription, radius: dict[Group, float]
 ) -> list[tuple[Group, float, float, float]] | None:
     """``(group, x, y, r)`` per object, in [0, 1], that make ``d`` true with each group's ``radius``: for a
-    relation, the first group lies wholly on that side of a cut. ``None`` when this draw does not fit."""
+    relation, the first group lies wholly on that side of a cut, and the two groups overlap along the other
+    axis — the inner halves of their extents do — so that no second relation holds, not even nearly (a star
+    left of a square is not also above it; see :func:`tdd.data.scenes.true_relations`). ``None`` when this
+    draw does not fit."""
     if d.second is None:
         spots = _place_group(rng, d.first, (0.03, 0.03, 0.97, 0.97), [], radius[d.first])
         return None if spots is None else [(d.first, x, y, r) for x, y, r in spots]
@@ -120,24 +117,22 @@ def layout(
     first = _place_group(rng, d.first, first_box, second, radius[d.first])
     if first is None:
         return None
+    other_axis = 1 if d.relation in ("to the left of", "to the right of") else 0
+    if order_along(first, second, other_axis, reach=0.5) != 0:
+        return None  # (nearly) apart on the other axis too: two relations would be true
     return [(d.first, x, y, r) for x, y, r in first] + [(d.second, x, y, r) for x, y, r in second]
 
 
 def render(description: SceneDescription, rng: np.random.Generator, size: int = DEFAULT_IMAGE_SIZE) -> tuple:
     """Draw ``description``; returns ``(image (size, size, 3) uint8, objects)``."""
-    for _ in range(100):
-        layout = _layout(rng, description)
-        if layout is not None:
-            break
-    else:  # pragma: no cover - the layouts above always fit at these sizes
-        raise RuntimeError(f"could not lay out {description}")
+    spots = fit_layout(rng, description, {g: SIZES[g.size] for g in description.groups()})
     big = size * SUPERSAMPLE
     canvas = Image.fromarray(_background(rng, size)).resize((big, big), Image.Resampling.NEAREST)
     draw = ImageDraw.Draw(canvas)
     objects = []
-    for group, x, y in layout:
-        _draw(draw, group.shape, group.colour, x * big, y * big, SIZES[group.size] * big)
-        objects.append((group.shape, group.colour, group.size, x, y))
+    for group, x, y, r in spots:
+        _draw(draw, group.shape, group.colour, x * big, y * big, r * big)
+        objects.append((group.shape, group.colour, group.size, x, y, r))
     image = np.array(canvas.resize((size, size), Image.Resampling.LANCZOS))  # a writable copy
     return image, objects
 

@@ -11,8 +11,9 @@ Every scene draws its own style from the scene's generator (deterministic per in
   background too close to an object's colour is redrawn.
 - **objects**: filled or outlined (stroke 1–4 px at 64 px), drawn anti-aliased (4× supersampling) or not,
   radius drawn per group from its size's range (``SIZE_RANGES``, boundary at 0.125 of the side: small is
-  always below, large always above), rotated by up to ±12° (a square never becomes a diamond, which is a
-  45° square), and a hand-drawn wobble of the outline.
+  always below, large always above; a lone large object, the way a person draws one shape, up to
+  ``LONE_LARGE_MAX`` so that it may fill most of the image), rotated by up to ±12° (a square never
+  becomes a diamond, which is a 45° square), and a hand-drawn wobble of the outline.
 - **image**: rendered at 48–128 px and resized, Gaussian blur, JPEG compression (each with a probability).
 """
 
@@ -26,7 +27,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from tdd.data.scene_render import _polygon, fit_layout
-from tdd.data.scenes import SUPERSAMPLE, SceneDescription
+from tdd.data.scenes import SUPERSAMPLE, Group, SceneDescription
 
 # name → (hue centre in degrees, hue half-width, saturation range, value range); white: hue unused
 COLOUR_BANDS: dict[str, tuple[float, float, tuple[float, float], tuple[float, float]]] = {
@@ -42,6 +43,7 @@ HUE_CENTRES = {name: band[0] for name, band in COLOUR_BANDS.items() if name != "
 WHITE_MAX_SATURATION, WHITE_MIN_VALUE = 0.2, 0.75
 SIZE_RANGES = {"small": (0.07, 0.115), "large": (0.135, 0.21)}  # radius / side; boundary 0.125
 SIZE_BOUNDARY = 0.125
+LONE_LARGE_MAX = 0.33  # radius / side of a scene's only object when large: two thirds of the image wide
 MAX_ROTATION_DEGREES = 12.0
 MIN_BACKGROUND_DISTANCE = 0.35  # RGB distance in [0, √3] between the background and every object colour
 
@@ -120,10 +122,18 @@ def _far_from(background: np.ndarray, colours: list[tuple[int, int, int]]) -> bo
     return all(np.linalg.norm(mean - np.array(c) / 255.0) >= MIN_BACKGROUND_DISTANCE for c in colours)
 
 
+def size_range(description: SceneDescription, group: Group) -> tuple[float, float]:
+    """The radius range (fraction of the side) a group's objects are drawn from: its size's, and for a lone
+    large object up to :data:`LONE_LARGE_MAX`."""
+    low, high = SIZE_RANGES[group.size]
+    alone = description.second is None and group.count == 1 and group.size == "large"
+    return (low, LONE_LARGE_MAX) if alone else (low, high)
+
+
 def render_randomised(description: SceneDescription, rng: np.random.Generator, size: int) -> tuple:
     """Draw ``description`` in a random style; returns ``(image (size, size, 3) uint8, objects)``."""
     groups = description.groups()
-    radius = {g: float(rng.uniform(*SIZE_RANGES[g.size])) for g in groups}
+    radius = {g: float(rng.uniform(*size_range(description, g))) for g in groups}
     spots = fit_layout(rng, description, radius)
     colours = {g: sample_colour(rng, g.colour) for g in groups}
     draw_size = int(rng.integers(48, 129)) if rng.random() < 0.3 else size
@@ -145,7 +155,7 @@ def render_randomised(description: SceneDescription, rng: np.random.Generator, s
             draw.polygon(outline, fill=colours[group])
         else:
             draw.line(outline + outline[:1], fill=colours[group], width=stroke, joint="curve")
-        objects.append((group.shape, group.colour, group.size, x, y))
+        objects.append((group.shape, group.colour, group.size, x, y, r))
     image = canvas.resize((size, size), Image.Resampling.LANCZOS if smooth else Image.Resampling.BILINEAR)
     if rng.random() < 0.3:
         image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.0)))
