@@ -12,7 +12,9 @@ steps, teacher-forced CE in bands of t, optimizer steps, images seen and samplin
     python experiments/tdd_levers.py --table                  # results/tdd_levers.md from the runs made
 
 A row's run lives in ``--runs-dir/levers/<row>_b<budget>_s<seed>`` and is reused (``--resume``) when the
-script is run again; rows can run two at a time on two cores (each uses one thread).
+script is run again; rows can run two at a time on two cores (each uses one thread). Each record keeps the
+version of the scenes it was trained and evaluated on (``tdd.data.scenes.SCENES_VERSION``): the table lists
+the versions apart and compares rows only within one.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from captioning import held_out, trained_style
 from common import ROOT, command_line, experiment_parser, markdown_table, run_script, write_result
 
 from tdd.caption import caption
-from tdd.data.scenes import caption_metrics
+from tdd.data.scenes import SCENES_VERSION, caption_metrics
 from tdd.data.tokenizer import encode, load_tokenizer
 from tdd.diagnostics import teacher_forced_curve
 from tdd.diffusion import TweedieDiffusion
@@ -156,7 +158,7 @@ def evaluate_row(args, row: str, out: Path) -> dict:
     result = {"row": row, "method": method, "seed": args.seed, "budget": args.budget, "steps": trained["step"],
               "images_seen": trained["step"] * model.checkpoint_extra["train_args"]["batch_size"],
               "train_seconds": trained["seconds"], "cpu_seconds": trained.get("budget_seconds"),
-              "eval_size": n}  # fmt: skip
+              "eval_size": n, "scenes_version": SCENES_VERSION}  # fmt: skip
     counts = (None,) if method == "ar" else STEP_COUNTS
     for steps in counts:
         kw = {} if steps is None else {"steps": steps, **sampling}
@@ -247,12 +249,21 @@ def _targets(name: str, rows: dict[str, list[dict]]) -> list[str]:
     return [f"- {text}: {'met' if ok else '**not met**'}" for text, ok in checks]
 
 
-def verdicts(found: dict[tuple[str, float], list[dict]], budget: float) -> list[str]:
+def version_of(record: dict) -> int:
+    """The scenes version a record was made on (records from before the field: 1)."""
+    return record.get("scenes_version", 1)
+
+
+def verdicts(found: dict[tuple[int, str, float], list[dict]], version: int, budget: float) -> list[str]:
     """Per lever against the paper's row, and a ``*_canonical`` row also against the paper's recipe on the
     same captions (exact match at 20 steps; within 2 points: no effect); the issue's targets for the
-    improved recipe."""
-    rows = {row: runs for (row, b), runs in found.items() if b == budget}
-    lines = [f"Verdicts at {budget:g} s (exact match at 20 steps; within ±2 points or the seed spread: no effect):", ""]
+    improved recipe. Only rows of one scenes version and budget are compared."""
+    rows = {row: runs for (v, row, b), runs in found.items() if (v, b) == (version, budget)}
+    lines = [
+        f"Verdicts at {budget:g} s, scenes version {version} (exact match at 20 steps; within ±2 points or the seed "
+        "spread: no effect):",
+        "",
+    ]
     if "paper" not in rows:
         lines.append("- the paper's row was not run at this budget: no verdict against it")
     for row, runs in rows.items():
@@ -272,40 +283,45 @@ def verdicts(found: dict[tuple[str, float], list[dict]], budget: float) -> list[
     return lines
 
 
-def collect(args) -> dict[tuple[str, float], list[dict]]:
-    """Every finished row: the runs under ``--runs-dir`` and the records committed in
-    ``--results-dir/tdd_levers/`` (one JSON per row, budget and seed; a run made here wins)."""
-    records: dict[tuple[str, float, int], dict] = {}
+def record_name(r: dict) -> str:
+    """``<row>_b<budget>_s<seed>.json``, with ``_v<version>`` after it for scenes versions after the first."""
+    version = version_of(r)
+    return f"{r['row']}_b{r['budget']:g}_s{r['seed']}" + (f"_v{version}" if version > 1 else "") + ".json"
+
+
+def collect(args) -> dict[tuple[int, str, float], list[dict]]:
+    """Every finished row by scenes version, row and budget: the runs under ``--runs-dir`` and the records
+    committed in ``--results-dir/tdd_levers/`` (one JSON per version, row, budget and seed; a run made here wins)."""
+    records: dict[tuple[int, str, float, int], dict] = {}
     paths = sorted((Path(args.results_dir) / RECORDS).glob("*.json"))
     paths += sorted((Path(args.runs_dir).parent / "levers").glob("*/ablation_*.json"))
     for path in paths:
         r = json.loads(path.read_text())
-        records[(r["row"], r["budget"], r["seed"])] = r
-    found: dict[tuple[str, float], list[dict]] = {}
-    for (row, budget, _), r in sorted(records.items()):
-        found.setdefault((row, budget), []).append(r)
+        records[(version_of(r), r["row"], r["budget"], r["seed"])] = r
+    found: dict[tuple[int, str, float], list[dict]] = {}
+    for (version, row, budget, _), r in sorted(records.items()):
+        found.setdefault((version, row, budget), []).append(r)
     return found
 
 
-def save_records(args, found: dict[tuple[str, float], list[dict]]) -> None:
+def save_records(args, found: dict[tuple[int, str, float], list[dict]]) -> None:
     """Keep each row's record in ``--results-dir/tdd_levers/`` (committed), so the table can be rebuilt
     on a machine that no longer holds the runs."""
     folder = Path(args.results_dir) / RECORDS
     folder.mkdir(parents=True, exist_ok=True)
     for runs in found.values():
         for r in runs:
-            name = f"{r['row']}_b{r['budget']:g}_s{r['seed']}.json"
-            (folder / name).write_text(json.dumps(r, indent=1, sort_keys=True) + "\n")
+            (folder / record_name(r)).write_text(json.dumps(r, indent=1, sort_keys=True) + "\n")
 
 
-def table(found: dict[tuple[str, float], list[dict]]) -> str:
-    header = ["row", "budget s", "seeds", "steps", "images seen"]
+def table(found: dict[tuple[int, str, float], list[dict]]) -> str:
+    header = ["scenes", "row", "budget s", "seeds", "steps", "images seen"]
     header += [f"exact@{s}" for s in STEP_COUNTS] + ["shape@20", "colour@20", "size@20", "count@20", "relation@20"]
     header += [f"CE t∈[{lo},{hi}]" for lo, hi in BANDS] + ["CPU ms/caption"]
     rows = []
     order = {name: i for i, name in enumerate(ROWS)}
-    for (row, budget), runs in sorted(found.items(), key=lambda kv: (kv[0][1], order[kv[0][0]])):
-        line = [row, f"{budget:g}", ",".join(str(r["seed"]) for r in runs)]
+    for (version, row, budget), runs in sorted(found.items(), key=lambda kv: (-kv[0][0], kv[0][2], order[kv[0][1]])):
+        line = [f"v{version}", row, f"{budget:g}", ",".join(str(r["seed"]) for r in runs)]
         line += [_fmt([r["steps"] for r in runs], 1, 0), _fmt([r["images_seen"] for r in runs], 1, 0)]
         for s in STEP_COUNTS:
             key = "at_greedy" if runs[0]["method"] == "ar" else f"at_{s}"
@@ -331,12 +347,16 @@ def main() -> None:
         text += "(AR: greedy, the same figure in every step column); CE: teacher-forced, nats per token. Every row: "
         text += "the plain renderer, 50,000 training scenes, the method's scenes config with the paper's objective "
         text += f"(`{' '.join(BASE)}`) and the row's flags; `*_canonical` rows train on one canonical phrasing per "
-        text += "scene (`--scene-phrasing canonical`), the others on all four synonyms.\n\n"
+        text += "scene (`--scene-phrasing canonical`), the others on all four synonyms. Scenes: the version of the "
+        text += "scene generator a row was trained and evaluated on (`tdd.data.scenes.SCENES_VERSION`; v2 lays two "
+        text += "groups out so that just the named relation holds, v1 let two relations be true); rows are compared "
+        text += "only within one version.\n\n"
         found = collect(args)
         save_records(args, found)
         text += table(found) + "\n"
-        for budget in sorted({b for _, b in found}):  # the ablation's budget, then any longer runs of the top rows
-            text += "\n".join(verdicts(found, budget)) + "\n\n"
+        # the newest scenes first; per version the ablation's budget, then any longer runs of the top rows
+        for version, budget in sorted({(v, b) for v, _, b in found}, key=lambda vb: (-vb[0], vb[1])):
+            text += "\n".join(verdicts(found, version, budget)) + "\n\n"
         write_result(args, "tdd_levers.md", text)
 
 
