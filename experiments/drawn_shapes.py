@@ -1,7 +1,8 @@
 """Shapes drawn another way: flat PIL polygons on plain grey, navy or white backgrounds — how a person's
 image program draws a scene, unlike either of the project's renderers — captioned by each shipped scenes
 captioner (20 steps, argmax; AR greedy). Each drawing is made at the size the app's canvas asks for (a
-shape about a third of the image wide) and once far larger than any training shape (over half the image).
+shape about a third of the image wide) and once far larger, 62 % of the image wide: larger than any shape of a
+two-object scene in training, within the range of a lone large one (``tdd.data.scene_styles.LONE_LARGE_MAX``).
 
 python experiments/drawn_shapes.py
 """

@@ -18,7 +18,7 @@ import torch
 from captioning import caption_batched, eval_size, held_out, load, parser, pct, score
 from common import command_line, markdown_table, write_result
 
-from tdd.data.scenes import MAX_CAPTION_WORDS, ScenesDataset, vocabulary
+from tdd.data.scenes import MAX_CAPTION_WORDS, SCENES_VERSION, ScenesDataset, vocabulary
 from tdd.data.tokenizer import encode, word_tokenizer
 from tdd.evaluation import clip_contrastive_loss, clip_score, scenes_clip, scenes_clip_tokens
 
@@ -35,8 +35,9 @@ def train_clip(args, tok, out: Path):
     vocab = tok.get_vocab_size()
     model = scenes_clip(vocab, MAX_CAPTION_WORDS + 1)
     steps = 3 if args.smoke else CLIP_STEPS
-    key = json.dumps({"steps": steps, "batch": CLIP_BATCH, "lr": CLIP_LR, "vocab": vocab, "seed": args.seed,
-                      "style": CLIP_STYLE})  # fmt: skip
+    # a CLIP trained on other scenes (another generator version) is not reused
+    key = {"steps": steps, "batch": CLIP_BATCH, "lr": CLIP_LR, "vocab": vocab, "seed": args.seed, "style": CLIP_STYLE}
+    key = json.dumps(key | {"scenes_version": SCENES_VERSION})
     weights = out / "model.safetensors"
     if weights.is_file() and (out / "key.json").is_file() and (out / "key.json").read_text() == key:
         model.load_state_dict(load_file(weights))

@@ -14,29 +14,29 @@ import torch
 
 from tdd.caption import caption
 from tdd.data.images import rgb_to_tensor
-from tdd.data.scenes import CaptionParseError, caption_metrics, make_scene, parse_caption
+from tdd.data.scenes import SCENES_VERSION, CaptionParseError, caption_metrics, make_scene, parse_caption
 from tdd.data.tokenizer import load_tokenizer
 from tdd.models.registry import PretrainedModel, bundled_checkpoints, resolve_checkpoint
 
 SAMPLE = 200
 SPLITS = {"test": "random", "compositional": "random", "style": "plain"}  # split → renderer (style has its own)
-# measured on these 200 scenes per split (TDD: exact 93.5 / 88.5 / 96.5 %, shape 95.4 / 95.1 / 99.6 %, parses 100 %
-# throughout; MDD 93.0 / 88.5 / 96.5 %, AR 93.5 / 83.5 / 98.5 %), minus ~2 points
+# measured on these 200 scenes per split (TDD: exact 98.0 / 89.0 / 97.0 %, shape 98.9 / 94.2 / 100 %, parses 100 %
+# throughout; MDD 97.5 / 87.5 / 97.0 %, AR 98.0 / 78.0 / 96.5 %), minus ~2 points
 FLOORS = {
     "scenes-tdd": {
-        "test": {"exact_match": 0.91, "shape": 0.93, "colour": 0.95, "size": 0.96, "parses": 0.99},
-        "compositional": {"exact_match": 0.86, "shape": 0.93, "colour": 0.96},
-        "style": {"exact_match": 0.94, "shape": 0.97, "parses": 0.99},
+        "test": {"exact_match": 0.96, "shape": 0.96, "colour": 0.98, "size": 0.97, "relation": 0.97, "parses": 0.99},
+        "compositional": {"exact_match": 0.87, "shape": 0.92, "colour": 0.97},
+        "style": {"exact_match": 0.95, "shape": 0.98, "parses": 0.99},
     },
     "scenes-mdd": {
-        "test": {"exact_match": 0.91, "colour": 0.95, "parses": 0.99},
-        "compositional": {"exact_match": 0.86},
-        "style": {"exact_match": 0.94},
+        "test": {"exact_match": 0.95, "colour": 0.98, "parses": 0.99},
+        "compositional": {"exact_match": 0.85},
+        "style": {"exact_match": 0.95},
     },
     "scenes-ar": {
-        "test": {"exact_match": 0.91, "shape": 0.94},
-        "compositional": {"exact_match": 0.81},
-        "style": {"exact_match": 0.96},
+        "test": {"exact_match": 0.96, "shape": 0.96},
+        "compositional": {"exact_match": 0.76},
+        "style": {"exact_match": 0.94},
     },
 }
 
@@ -65,6 +65,7 @@ def test_shipped_captioner_meets_its_measured_quality(name):
     model = PretrainedModel.from_pretrained(name)
     tok = load_tokenizer(resolve_checkpoint(name))
     assert model.checkpoint_extra["train_args"]["scene_style"] == "random"
+    assert model.checkpoint_extra["scenes_version"] == SCENES_VERSION  # trained on the scenes it is measured on
     for split, floors in FLOORS[name].items():
         images, references = _sample(split)
         out = caption(model, tok, images, steps=20, generator=torch.Generator().manual_seed(0))

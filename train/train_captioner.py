@@ -61,7 +61,7 @@ from tdd.caption import Captioner  # noqa: E402
 from tdd.caption_eval import clip_rows, generate_captions, text_metrics  # noqa: E402
 from tdd.checkpoint import atomic_write_text  # noqa: E402
 from tdd.data.caption_data import EvalSet  # noqa: E402
-from tdd.data.scenes import MAX_CAPTION_WORDS, vocabulary  # noqa: E402
+from tdd.data.scenes import MAX_CAPTION_WORDS, SCENES_VERSION, vocabulary  # noqa: E402
 from tdd.data.tokenizer import (  # noqa: E402
     MASK_ID,
     TOKENIZER_KINDS,
@@ -347,7 +347,10 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
             )
     if env.is_main:
         out = Path(args.output)
-        ema.save_pretrained(out / "final", extra={"train_args": vars(args), "result": result})
+        extra = {"train_args": vars(args), "result": result}
+        if args.data == "scenes":  # which generator drew its training scenes (results name it beside the model)
+            extra["scenes_version"] = SCENES_VERSION
+        ema.save_pretrained(out / "final", extra=extra)
         save_tokenizer(tokenizer, out / "final")
         atomic_write_text(out / "result.json", json.dumps(result, indent=2) + "\n")
         print(json.dumps(result), flush=True)
