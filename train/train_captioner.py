@@ -347,7 +347,7 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
             )
     if env.is_main:
         out = Path(args.output)
-        extra = {"train_args": vars(args), "result": result}
+        extra: dict[str, Any] = {"train_args": vars(args), "result": result}
         if args.data == "scenes":  # which generator drew its training scenes (results name it beside the model)
             extra["scenes_version"] = SCENES_VERSION
         ema.save_pretrained(out / "final", extra=extra)
