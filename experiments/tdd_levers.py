@@ -77,6 +77,11 @@ ROWS: dict[str, tuple[str, list[str], dict]] = {
     "canonical": ("tdd", CANONICAL, {}),
     "no_coef_canonical": ("tdd", ["--loss", "ce_no_coef", *CANONICAL], {}),
     "improved_canonical": ("tdd", ["--recipe", "improved", *CANONICAL], {}),
+    # each lever of the improved recipe alone on the paper's recipe with canonical captions (against "canonical")
+    "adaptive_canonical": ("tdd", ["--train-timesteps", "adaptive", *CANONICAL], {}),
+    "posterior_canonical": ("tdd", ["--input-precond", "posterior", *CANONICAL], {}),
+    "self_cond_canonical": ("tdd", ["--self-cond", *CANONICAL], {}),
+    "k2_canonical": ("tdd", [*CANONICAL, "--kfold", "2"], {}),
     # K-fold reuse (§3.3) at 4 costs TDD 4 decoder passes per image; MDD and AR take one: equal compute
     # then buys fewer encoder updates. kfold 1 gives TDD the baselines' steps per second, 2 about three quarters
     "improved_canonical_k1": ("tdd", ["--recipe", "improved", *CANONICAL, "--kfold", "1"], {}),
@@ -86,6 +91,22 @@ ROWS: dict[str, tuple[str, list[str], dict]] = {
     "improved_canonical_k2_floor": (
         "tdd",
         ["--recipe", "improved", *CANONICAL, "--kfold", "2", "--timestep-floor", "0.5"],
+        {},
+    ),
+    # the improved recipe (K 2) less one of its levers (against it): what the recipe needs
+    "improved_canonical_k2_no_self_cond": (
+        "tdd",
+        ["--recipe", "improved", *CANONICAL, "--kfold", "2", "--no-self-cond"],
+        {},
+    ),
+    "improved_canonical_k2_no_posterior": (
+        "tdd",
+        ["--recipe", "improved", *CANONICAL, "--kfold", "2", "--input-precond", "none"],
+        {},
+    ),
+    "improved_canonical_k2_uniform": (  # uniform timesteps, plain CE: the adaptive draw's share of the gain
+        "tdd",
+        ["--recipe", "improved", *CANONICAL, "--kfold", "2", "--train-timesteps", "uniform", "--loss", "ce_no_coef"],
         {},
     ),
     "mdd_canonical": ("mdd", CANONICAL, {}),
@@ -211,6 +232,9 @@ AGAINST = {
     "improved_canonical_k1": "improved_canonical",
     "improved_canonical_k2": "improved_canonical",
     "improved_canonical_k2_floor": "improved_canonical_k2",
+    "improved_canonical_k2_no_self_cond": "improved_canonical_k2",
+    "improved_canonical_k2_no_posterior": "improved_canonical_k2",
+    "improved_canonical_k2_uniform": "improved_canonical_k2",
 }
 
 
