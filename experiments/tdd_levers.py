@@ -93,6 +93,12 @@ ROWS: dict[str, tuple[str, list[str], dict]] = {
         ["--recipe", "improved", *CANONICAL, "--kfold", "2", "--timestep-floor", "0.5"],
         {},
     ),
+    # and the other way: a 2 % floor concentrates the draws further where CE falls (the floor row hurt on both versions)
+    "improved_canonical_k2_floor_low": (
+        "tdd",
+        ["--recipe", "improved", *CANONICAL, "--kfold", "2", "--timestep-floor", "0.02"],
+        {},
+    ),
     # the improved recipe (K 2) less one of its levers (against it): what the recipe needs
     "improved_canonical_k2_no_self_cond": (
         "tdd",
@@ -232,6 +238,7 @@ AGAINST = {
     "improved_canonical_k1": "improved_canonical",
     "improved_canonical_k2": "improved_canonical",
     "improved_canonical_k2_floor": "improved_canonical_k2",
+    "improved_canonical_k2_floor_low": "improved_canonical_k2",
     "improved_canonical_k2_no_self_cond": "improved_canonical_k2",
     "improved_canonical_k2_no_posterior": "improved_canonical_k2",
     "improved_canonical_k2_uniform": "improved_canonical_k2",
