@@ -57,6 +57,7 @@ BASE = [
     "--no-freeze-encoder",
 ]
 CANONICAL = ["--scene-phrasing", "canonical"]
+IMPROVED_K2 = ["--recipe", "improved", *CANONICAL, "--kfold", "2"]  # the shipped TDD recipe (scenes_tdd.yaml)
 # row → (method, training flags, sampling options); "informative" re-samples the paper row's model
 ROWS: dict[str, tuple[str, list[str], dict]] = {
     "paper": ("tdd", [], {}),
@@ -85,34 +86,34 @@ ROWS: dict[str, tuple[str, list[str], dict]] = {
     # K-fold reuse (§3.3) at 4 costs TDD 4 decoder passes per image; MDD and AR take one: equal compute
     # then buys fewer encoder updates. kfold 1 gives TDD the baselines' steps per second, 2 about three quarters
     "improved_canonical_k1": ("tdd", ["--recipe", "improved", *CANONICAL, "--kfold", "1"], {}),
-    "improved_canonical_k2": ("tdd", ["--recipe", "improved", *CANONICAL, "--kfold", "2"], {}),
+    "improved_canonical_k2": ("tdd", [*IMPROVED_K2], {}),
     # the adaptive draw leaves t near T (CE flat there) the floor's share only, yet sampling's first step, which
     # decides most of the caption, is at T: half the draws uniform puts ~27 % of them at t > 450 (vs ~6 %)
     "improved_canonical_k2_floor": (
         "tdd",
-        ["--recipe", "improved", *CANONICAL, "--kfold", "2", "--timestep-floor", "0.5"],
+        [*IMPROVED_K2, "--timestep-floor", "0.5"],
         {},
     ),
     # and the other way: a 2 % floor concentrates the draws further where CE falls (the floor row hurt on both versions)
     "improved_canonical_k2_floor_low": (
         "tdd",
-        ["--recipe", "improved", *CANONICAL, "--kfold", "2", "--timestep-floor", "0.02"],
+        [*IMPROVED_K2, "--timestep-floor", "0.02"],
         {},
     ),
     # the improved recipe (K 2) less one of its levers (against it): what the recipe needs
     "improved_canonical_k2_no_self_cond": (
         "tdd",
-        ["--recipe", "improved", *CANONICAL, "--kfold", "2", "--no-self-cond"],
+        [*IMPROVED_K2, "--no-self-cond"],
         {},
     ),
     "improved_canonical_k2_no_posterior": (
         "tdd",
-        ["--recipe", "improved", *CANONICAL, "--kfold", "2", "--input-precond", "none"],
+        [*IMPROVED_K2, "--input-precond", "none"],
         {},
     ),
     "improved_canonical_k2_uniform": (  # uniform timesteps, plain CE: the adaptive draw's share of the gain
         "tdd",
-        ["--recipe", "improved", *CANONICAL, "--kfold", "2", "--train-timesteps", "uniform", "--loss", "ce_no_coef"],
+        [*IMPROVED_K2, "--train-timesteps", "uniform", "--loss", "ce_no_coef"],
         {},
     ),
     "mdd_canonical": ("mdd", CANONICAL, {}),
