@@ -116,6 +116,14 @@ ROWS: dict[str, tuple[str, list[str], dict]] = {
         [*IMPROVED_K2, "--train-timesteps", "uniform", "--loss", "ce_no_coef"],
         {},
     ),
+    # the recipe with one more lever: twice the learning rate (the loss still falls steeply when the budget ends),
+    # SUNDAE's unrolling (a quarter of the items built from the model's own draft)
+    "improved_canonical_k2_lr2x": ("tdd", [*IMPROVED_K2, "--lr", "2e-3"], {}),
+    "improved_canonical_k2_unroll": ("tdd", [*IMPROVED_K2, "--unroll", "0.25"], {}),
+    # VDM's low-discrepancy draw of a batch's timesteps: the adaptive distribution, covered evenly by each batch
+    "improved_canonical_k2_stratified": ("tdd", [*IMPROVED_K2, "--stratified-timesteps"], {}),
+    # Plaid's output prior: the exact posterior's logits added to the network's (it learns what y_t does not say)
+    "improved_canonical_k2_output_prior": ("tdd", [*IMPROVED_K2, "--output-prior"], {}),
     "mdd_canonical": ("mdd", CANONICAL, {}),
     "ar_canonical": ("ar", CANONICAL, {}),
 }
@@ -243,6 +251,10 @@ AGAINST = {
     "improved_canonical_k2_no_self_cond": "improved_canonical_k2",
     "improved_canonical_k2_no_posterior": "improved_canonical_k2",
     "improved_canonical_k2_uniform": "improved_canonical_k2",
+    "improved_canonical_k2_lr2x": "improved_canonical_k2",
+    "improved_canonical_k2_unroll": "improved_canonical_k2",
+    "improved_canonical_k2_stratified": "improved_canonical_k2",
+    "improved_canonical_k2_output_prior": "improved_canonical_k2",
 }
 
 

@@ -99,9 +99,13 @@ class TweedieDiffusion:
         """The exact p(y_0 = e_k | y_t) under a uniform prior over the K classes ``(B[, N], K)``:
         softmax(λ√ᾱ_t · y_t / (1 − ᾱ_t)). Still a function of y_t alone (in situ); at t = T it is
         (almost) uniform, near t = 0 it is the one-hot."""
+        return torch.softmax(self.posterior_logits(y_t, t), dim=-1)
+
+    def posterior_logits(self, y_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """log p(y_0 = e_k | y_t) up to a constant per token (float32): λ√ᾱ_t · y_t / (1 − ᾱ_t); the
+        Gaussian's other terms are the same for every one-hot (equal norms), so they cancel in the softmax."""
         alpha_bar = _per_sample(self.schedule.alpha_bar(t).float(), y_t)
-        logits = self.onehot_scale * alpha_bar.sqrt() * y_t.float() / (1 - alpha_bar).clamp(min=1e-6)
-        return torch.softmax(logits, dim=-1)
+        return self.onehot_scale * alpha_bar.sqrt() * y_t.float() / (1 - alpha_bar).clamp(min=1e-6)
 
     def predict_y0_from_eps(self, y_t: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """Tweedie's estimate of the clean vector from a noise prediction: (y_t − √(1−ᾱ_t) ε̂) / √ᾱ_t.

@@ -27,6 +27,7 @@ LEVERS = {
     "input_precond": "posterior",
     "adaln_zero": True,
     "self_cond": True,
+    "output_prior": True,
 }
 
 
@@ -80,6 +81,24 @@ def test_adaln_zero_starts_as_identity_blocks_and_zero_logits():
     assert torch.count_nonzero(out) == 0
     for block in model.blocks:
         assert torch.count_nonzero(block.modulation[-1].weight) == 0
+
+
+def test_output_prior_starts_as_the_exact_posterior_and_off_is_the_old_model():
+    """Plaid's output prior: with a zero network (adaLN-Zero), the model's softmax is p(y_0 | y_t) itself; the
+    network's logits come on top of it; without the switch the forward is the old one, bit for bit."""
+    y, t = torch.randn(3, 5, 11), torch.tensor([2, 300, 1000])
+    zero = _tiny(adaln_zero=True, output_prior=True)
+    d = TweedieDiffusion(11)
+    torch.testing.assert_close(torch.softmax(zero(y, t, _cond(zero)), -1), d.posterior(y, t))
+    plain, with_prior = _tiny(), _tiny(output_prior=True)
+    assert with_prior.load_state_dict(plain.state_dict()) is not None  # no new parameters
+    cond = _cond(plain)
+    diff = with_prior(y, t, cond) - plain(y, t, cond)
+    torch.testing.assert_close(diff, d.posterior_logits(y, t))
+    assert not _tiny().config.output_prior  # the paper's default
+    labels = torch.randint(11, (3, 5), generator=torch.Generator().manual_seed(2))
+    with pytest.raises(ValueError, match="unroll and the output prior do not mix"):
+        tdd_loss(with_prior, d, cond, labels, unroll=0.25)
 
 
 def test_self_conditioning_off_is_the_old_model_bit_for_bit():
@@ -198,7 +217,7 @@ def test_lr_follows_the_time_budget():
 
 @pytest.mark.slow
 def test_tiny_captioner_with_every_lever_overfits_a_handful_of_scenes():
-    """Adaptive timesteps, posterior input, adaLN-Zero, self-conditioning and unrolling together learn
+    """Adaptive timesteps (stratified), posterior input, adaLN-Zero, self-conditioning and unrolling together learn
     four scenes' captions; the CE curve then gives informative steps that caption them right."""
     from tdd.timesteps import make_timesteps
 
@@ -208,11 +227,12 @@ def test_tiny_captioner_with_every_lever_overfits_a_handful_of_scenes():
     images = torch.stack([rgb_to_tensor(s.image) for s in scenes])
     tokens, _ = encode(tok, [s.caption for s in scenes], 16)
     kw = dict(img_size=32, patch_size=8, in_chans=3, embed_dim=32, depth=1, num_heads=2)
+    levers = {**LEVERS, "output_prior": False}  # the output prior trusts y_t, which unrolling corrupts
     config = CaptionerConfig(tok.get_vocab_size(), encoder_kwargs=kw, image_size=32, width=64, depth=2, heads=2,
-                             mask_id=MASK_ID, **LEVERS)  # fmt: skip
+                             mask_id=MASK_ID, **levers)  # fmt: skip
     model = TDDCaptioner(config)
     d = TweedieDiffusion(config.vocab_size, onehot_scale=config.onehot_scale)
-    timesteps = make_timesteps("adaptive", d.schedule, bins=10)
+    timesteps = make_timesteps("adaptive", d.schedule, bins=10, stratified=True)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     g = torch.Generator().manual_seed(0)
     for _ in range(300):
@@ -324,7 +344,14 @@ def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides
     bad = [sys.executable, str(root / "train" / "train_captioner.py"), "--timestep-floor", "0", "--print-args"]
     done = subprocess.run(bad, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "--timestep-floor must lie in (0, 1]" in done.stderr
+    done = subprocess.run(
+        [*bad[:-3], "--unroll", "0.25", "--output-prior", "--print-args"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0 and "--unroll and --output-prior do not mix" in done.stderr
+    assert train_captioner.parse_args(["--config", config, "--output-prior"]).output_prior is True
     assert train_captioner.parse_args(["--config", config, "--no-self-cond"]).self_cond is False
+    assert args.stratified_timesteps is False  # the low-discrepancy draw is a flag, not (yet) the recipe
+    assert train_captioner.parse_args(["--config", config, "--stratified-timesteps"]).stratified_timesteps is True
     base = train_captioner.parse_args(["--config", config, "--recipe", "paper"])  # the ablation's base
     assert (base.recipe, base.train_timesteps, base.self_cond) == ("paper", "uniform", False)
     shipped = train_captioner.parse_args(["--config", config])  # the shipped captioners share a frozen encoder

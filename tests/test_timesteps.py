@@ -11,6 +11,7 @@ from tdd.timesteps import (
     explicit_spacing,
     informative_spacing,
     make_timesteps,
+    stratified_draw,
 )
 
 SCHEDULE = make_schedule("linear")
@@ -83,3 +84,25 @@ def test_tdd_loss_draws_from_the_sampler_and_feeds_it():
                     timesteps=adaptive)  # fmt: skip
     loss.backward()
     assert torch.isfinite(loss) and (~adaptive.ce.isnan()).sum() >= 3  # 256 draws reached (nearly) every bin
+
+
+def test_stratified_draw_keeps_the_distribution_and_covers_it_evenly():
+    g = torch.Generator().manual_seed(0)
+    probs = SCHEDULE.alphas_cumprod[1:] / SCHEDULE.alphas_cumprod[1:].sum()
+    draws = torch.cat([stratified_draw(probs, 64, generator=g) for _ in range(3000)])  # (192,000,)
+    hist = torch.bincount(draws, minlength=T).double() / len(draws)
+    for lo in range(0, T, 100):  # each draw keeps the distribution: the histogram in bins of 100 timesteps
+        assert hist[lo : lo + 100].sum() == pytest.approx(float(probs[lo : lo + 100].sum()), abs=0.005)
+    # one batch of n covers the distribution evenly: for every s, #{t ≤ s} is n·F(s) give or take one
+    # (independent draws of 64 stray by 3 or more, about 7 typically)
+    for sampler in (AlphaBarTimesteps(SCHEDULE, stratified=True), AdaptiveTimesteps(SCHEDULE, stratified=True)):
+        t = sampler.sample(64, generator=g)
+        counts = torch.cumsum(torch.bincount(t - 1, minlength=T), 0).double()  # #{t ≤ s}, s = 1..T
+        assert (counts - 64 * torch.cumsum(sampler.probs().double(), 0)).abs().max() <= 1 + 1e-6
+    uniform = UniformTimesteps(SCHEDULE, stratified=True).sample(1000, generator=g)
+    assert sorted(uniform.tolist()) == list(range(1, T + 1))  # n = T: every timestep exactly once
+    assert not torch.equal(uniform, torch.arange(1, T + 1))  # in random order (the K-fold copies of an image differ)
+    # the independent draw is unchanged by the new switch
+    a = AlphaBarTimesteps(SCHEDULE).sample(32, generator=torch.Generator().manual_seed(1))
+    b = torch.multinomial(probs.float(), 32, replacement=True, generator=torch.Generator().manual_seed(1)) + 1
+    assert torch.equal(a, b)

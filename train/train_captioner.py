@@ -133,10 +133,14 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-timesteps", default="uniform", choices=TRAINING_TIMESTEPS, help=when)
     floor = "TDD, adaptive timesteps: the uniform share of the draw (the rest follows the drop of CE)"
     p.add_argument("--timestep-floor", type=float, default=DEFAULT_FLOOR, help=floor)
+    strata = "TDD: draw a batch's timesteps at evenly spaced quantiles (VDM's low-discrepancy sampler)"
+    p.add_argument("--stratified-timesteps", action=argparse.BooleanOptionalAction, default=False, help=strata)
     p.add_argument("--onehot-scale", type=float, default=1.0, help="TDD: λ of the λ-hot (§3.2)")
     p.add_argument("--input-precond", default="none", choices=INPUT_PRECONDS, help="TDD: how y_t enters the decoder")
     p.add_argument("--adaln-zero", action=argparse.BooleanOptionalAction, default=False, help="DiT's adaLN-Zero init")
     p.add_argument("--self-cond", action=argparse.BooleanOptionalAction, default=False, help="TDD: self-conditioning")
+    prior = "TDD: add the exact posterior's log p(y_0 | y_t) to the logits (Plaid's output prior)"
+    p.add_argument("--output-prior", action=argparse.BooleanOptionalAction, default=False, help=prior)
     p.add_argument("--unroll", type=float, default=0.0, help="TDD: share of items built from the model's own draft")
     spacing = "TDD: the sampling timesteps the checkpoint uses by default (informative: from its CE curve)"
     p.add_argument("--sample-spacing", default="uniform", choices=SAMPLING_SPACINGS, help=spacing)
@@ -164,7 +168,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 def build_model(args: argparse.Namespace, vocab_size: int, max_len: int = MAX_CAPTION_WORDS) -> Captioner:
     fields = {f.name for f in dataclasses.fields(CaptionerConfig)}
-    tdd_only = {"onehot_scale", "input_precond", "self_cond"}  # MDD and AR keep their defaults
+    tdd_only = {"onehot_scale", "input_precond", "self_cond", "output_prior"}  # MDD and AR keep their defaults
     config = CaptionerConfig(
         **{
             k: v
@@ -218,14 +222,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args = parse_with_config(parser, argv)
     if not 0 < args.timestep_floor <= 1:
         parser.error(f"--timestep-floor must lie in (0, 1], got {args.timestep_floor}")
+    if args.unroll and args.output_prior:
+        parser.error("--unroll and --output-prior do not mix: the output prior trusts y_t, which unrolling corrupts")
     return args
 
 
 def training_timesteps(args: argparse.Namespace, diffusion: TweedieDiffusion) -> Any:
     """The run's sampler of training timesteps (``None``: the paper's uniform draw)."""
-    if args.train_timesteps == "uniform":
+    if args.train_timesteps == "uniform" and not args.stratified_timesteps:
         return None
-    kwargs = {"floor": args.timestep_floor} if args.train_timesteps == "adaptive" else {}
+    kwargs: dict[str, Any] = {"stratified": args.stratified_timesteps}
+    if args.train_timesteps == "adaptive":
+        kwargs["floor"] = args.timestep_floor
     return make_timesteps(args.train_timesteps, diffusion.schedule, **kwargs)
 
 

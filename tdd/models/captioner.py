@@ -50,6 +50,9 @@ class CaptionerConfig:
       in-situ function of y_t, through ``Linear(V, W)``).
     - ``adaln_zero``: DiT's initialisation (every block's modulation and the output head start at zero).
     - ``self_cond``: the previous prediction p̂ ``(B, N, V)`` enters through a zero-initialised projection.
+    - ``output_prior``: Plaid's output prior: the logits are the network's plus the exact posterior's,
+      log p(y_0 | y_t) (:meth:`~tdd.diffusion.TweedieDiffusion.posterior_logits`), so the network learns only
+      what y_t does not already say (at small t nothing; at t = T everything, from the image).
     - ``spacing``: the sampling timesteps used by default, ``"uniform"`` (the paper) or ``"informative"``
       (equal drops of ``ce_curve``, the model's held-out CE at ``ce_curve_t``, measured after training).
     """
@@ -74,6 +77,7 @@ class CaptionerConfig:
     input_precond: str = "none"
     adaln_zero: bool = False
     self_cond: bool = False
+    output_prior: bool = False
     spacing: str = "uniform"
     ce_curve_t: list[int] | None = None
     ce_curve: list[float] | None = None
@@ -311,7 +315,10 @@ class TDDCaptioner(_Captioner):
         ``self_cond`` ``(B, N, V)``: the previous prediction's probabilities (models with ``self_cond``;
         ``None`` is the all-zero "no previous prediction" input)."""
         emb, kv = self._condition(cond, drop_cond)
-        return self._decode(self.embed_input(y_t, t, self_cond), emb + self.t_embed(t), kv)
+        logits = self._decode(self.embed_input(y_t, t, self_cond), emb + self.t_embed(t), kv)
+        if self.config.output_prior:
+            logits = logits + self.diffusion.posterior_logits(y_t, t).to(logits.dtype)
+        return logits
 
     def example_forward(self, batch_size: int, generator: torch.Generator | None = None) -> torch.Tensor:
         c = self.config

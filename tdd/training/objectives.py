@@ -79,7 +79,8 @@ def tdd_loss(
             half gets zeros, as the sampler's first step does.
         unroll: the share of items whose y_t is built from the model's own argmax at a noisier
             timestep instead of the true tokens (SUNDAE's unrolled denoising, in TDD's own terms: the
-            sampler's argmax → one-hot → re-noise), so that it learns to repair its drafts.
+            sampler's argmax → one-hot → re-noise), so that it learns to repair its drafts. Not with a
+            model whose config has ``output_prior`` (its logits trust y_t).
     With both off, the random draws and the forward are exactly those of the paper's recipe.
     """
     from tdd.losses import eps_mse_loss, tdd_cross_entropy
@@ -94,6 +95,10 @@ def tdd_loss(
     drop = sample_drop_mask(len(labels), cond_drop, generator=generator, device=labels.device)
     if (self_cond or unroll) and objective == "eps_mse":
         raise ValueError("self_cond and unroll act on the predicted tokens: use a cross-entropy objective")
+    if unroll and getattr(getattr(model, "config", None), "output_prior", False):
+        # an unrolled y_t comes from the model's draft: at small t the exact posterior of the true tokens is then
+        # confidently wrong, and the network would need logits of ~1/(1 − ᾱ_t) to overrule it
+        raise ValueError("unroll and the output prior do not mix: the prior trusts y_t, which unrolling corrupts")
     if unroll:
         y_t = unrolled_input(model, diffusion, cond, labels, y_t, t, noise, drop, unroll, generator)
     if self_cond:
