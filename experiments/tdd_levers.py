@@ -119,9 +119,16 @@ ROWS: dict[str, tuple[str, list[str], dict]] = {
     # the recipe with one more lever: twice the learning rate (the loss still falls steeply when the budget ends),
     # SUNDAE's unrolling (a quarter of the items built from the model's own draft)
     "improved_canonical_k2_lr2x": ("tdd", [*IMPROVED_K2, "--lr", "2e-3"], {}),
+    "improved_canonical_k2_lr_half": ("tdd", [*IMPROVED_K2, "--lr", "5e-4"], {}),  # and half of it (2x hurt)
     "improved_canonical_k2_unroll": ("tdd", [*IMPROVED_K2, "--unroll", "0.25"], {}),
     # VDM's low-discrepancy draw of a batch's timesteps: the adaptive distribution, covered evenly by each batch
     "improved_canonical_k2_stratified": ("tdd", [*IMPROVED_K2, "--stratified-timesteps"], {}),
+    # the two that did not hurt alone, together: the low-discrepancy draw at half the learning rate
+    "improved_canonical_k2_stratified_lr_half": (
+        "tdd",
+        [*IMPROVED_K2, "--stratified-timesteps", "--lr", "5e-4"],
+        {},
+    ),
     # Plaid's output prior: the exact posterior's logits added to the network's (it learns what y_t does not say)
     "improved_canonical_k2_output_prior": ("tdd", [*IMPROVED_K2, "--output-prior"], {}),
     "mdd_canonical": ("mdd", CANONICAL, {}),
@@ -252,8 +259,10 @@ AGAINST = {
     "improved_canonical_k2_no_posterior": "improved_canonical_k2",
     "improved_canonical_k2_uniform": "improved_canonical_k2",
     "improved_canonical_k2_lr2x": "improved_canonical_k2",
+    "improved_canonical_k2_lr_half": "improved_canonical_k2",
     "improved_canonical_k2_unroll": "improved_canonical_k2",
     "improved_canonical_k2_stratified": "improved_canonical_k2",
+    "improved_canonical_k2_stratified_lr_half": "improved_canonical_k2",
     "improved_canonical_k2_output_prior": "improved_canonical_k2",
 }
 
