@@ -57,6 +57,9 @@ class UniformTimesteps:
     def sample(self, n: int, *, generator: torch.Generator | None = None, device="cpu") -> torch.Tensor:
         if self.stratified:
             return (stratified_draw(self.probs(), n, generator=generator) + 1).to(device)
+        return self._independent(n, generator, device)
+
+    def _independent(self, n: int, generator: torch.Generator | None, device) -> torch.Tensor:
         return self.schedule.sample_timesteps(n, generator=generator, device=device)
 
     def update(self, t: torch.Tensor, ce: torch.Tensor) -> None:
@@ -68,9 +71,7 @@ class _Categorical(UniformTimesteps):
 
     weighting = "none"
 
-    def sample(self, n: int, *, generator: torch.Generator | None = None, device="cpu") -> torch.Tensor:
-        if self.stratified:
-            return (stratified_draw(self.probs(), n, generator=generator) + 1).to(device)
+    def _independent(self, n: int, generator: torch.Generator | None, device) -> torch.Tensor:
         index = torch.multinomial(self.probs().float(), n, replacement=True, generator=generator)
         return (index + 1).to(device)
 

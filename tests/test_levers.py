@@ -84,14 +84,15 @@ def test_adaln_zero_starts_as_identity_blocks_and_zero_logits():
 
 
 def test_output_prior_starts_as_the_exact_posterior_and_off_is_the_old_model():
-    """Plaid's output prior: with a zero network (adaLN-Zero), the model's softmax is p(y_0 | y_t) itself; the
-    network's logits come on top of it; without the switch the forward is the old one, bit for bit."""
+    """Plaid's output prior: with a zero network (adaLN-Zero), the model's softmax is p(y_0 | y_t) itself; with the
+    same weights, the switch adds exactly the posterior's logits and nothing else (no parameters either)."""
     y, t = torch.randn(3, 5, 11), torch.tensor([2, 300, 1000])
     zero = _tiny(adaln_zero=True, output_prior=True)
     d = TweedieDiffusion(11)
     torch.testing.assert_close(torch.softmax(zero(y, t, _cond(zero)), -1), d.posterior(y, t))
     plain, with_prior = _tiny(), _tiny(output_prior=True)
-    assert with_prior.load_state_dict(plain.state_dict()) is not None  # no new parameters
+    missing, unexpected = with_prior.load_state_dict(plain.state_dict(), strict=False)
+    assert missing == [] and unexpected == []  # no new parameters
     cond = _cond(plain)
     diff = with_prior(y, t, cond) - plain(y, t, cond)
     torch.testing.assert_close(diff, d.posterior_logits(y, t))
