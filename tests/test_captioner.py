@@ -147,3 +147,58 @@ def test_train_script_and_caption_cli_end_to_end(tmp_path):
     cli = [sys.executable, "-m", "tdd", "caption", str(image), "--model", "no-such-model"]
     missing = subprocess.run(cli, capture_output=True, text=True)
     assert missing.returncode == 2 and "not a bundled model name" in missing.stderr
+
+
+def _copied_forward(model, cond, drop, inputs, k):
+    """The plain way: every layer's memory repeated k times and the null rows swapped in by copying."""
+    from tdd.training import kfold_expand
+
+    emb, kv = model._copied_condition(kfold_expand(cond, k), drop)
+    if isinstance(model, TDDCaptioner):
+        y_t, t = inputs
+        return model._decode(model.embed_input(y_t, t), emb + model.t_embed(t), kv)
+    return model._decode(model._inputs(inputs), emb, kv)
+
+
+@pytest.mark.parametrize("cls,k", [(TDDCaptioner, 1), (TDDCaptioner, 3), (ARCaptioner, 1), (ARCaptioner, 2)])
+def test_shared_memory_equals_copied_memory_with_gradients(cls, k):
+    """tdd.models.memory: the k rows of an image attending together to one memory (the null token weighted
+    log L) give the copied layout's logits and the same gradients for every parameter, the null ones included."""
+    model = _model(cls).train()
+    g = torch.Generator().manual_seed(3)
+    images = _images(model)
+    drop = torch.tensor([True, False, False, True, False, True, False, False, True][: 3 * k])
+    if cls is TDDCaptioner:
+        inputs = (torch.randn(3 * k, 5, 11, generator=g), torch.randint(1, 1001, (3 * k,), generator=g))
+    else:
+        inputs = torch.randint(11, (3 * k, 5), generator=g)
+    grads = []
+    for shared in (True, False):
+        model.zero_grad()
+        cond = model.encode(images)
+        if shared:
+            args = inputs if cls is TDDCaptioner else (inputs,)
+            out = model(*args, model.repeat_condition(cond, k), drop)
+        else:
+            out = _copied_forward(model, cond, drop, inputs, k)
+        (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
+        grads.append((out.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}))
+    (a, ga), (b, gb) = grads
+    assert torch.allclose(a, b, atol=1e-5)
+    assert ga.keys() == gb.keys() and "null_memory" in ga
+    for name in ga:
+        assert torch.allclose(ga[name], gb[name], atol=1e-5, rtol=1e-4), name
+
+
+def test_shared_condition_rows_select_each_rows_image():
+    model = _model(TDDCaptioner)
+    cond = model.encode(_images(model))
+    shared = model.repeat_condition(cond, 2)
+    keep = torch.tensor([False, True, True, False, False, True])
+    picked = shared.rows(keep)
+    assert picked.group == 1 and len(picked) == 3
+    assert torch.equal(picked.c, cond["c"][[0, 1, 2]]) and torch.equal(picked.kv[1][0], cond["kv"][1][0][[0, 1, 2]])
+    with pytest.raises(ValueError, match="bool mask over the 6 rows"):
+        shared.rows(torch.ones(3, dtype=torch.bool))
+    with pytest.raises(ValueError, match="not a training SharedCondition"):
+        model.prepare_condition(shared, None)

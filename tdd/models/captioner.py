@@ -7,7 +7,9 @@
 The condition is "injected via self-attention" (§3.4): every text token attends to the image tokens
 and the other text tokens. The image tokens are a fixed memory: :meth:`encode` runs the image path
 once and returns each layer's image keys/values, so a denoising step costs only the token path.
-For CFG the dropped rows attend to a learned null memory instead.
+For CFG the dropped rows attend to a learned null memory instead. The attention block and the ways the
+memory is laid out (sampling's buffers, training's memory shared by an image's rows) are in
+:mod:`tdd.models.memory`.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from tdd.diffusion import TweedieDiffusion
 from tdd.models.conditioning import ImageConditioner
-from tdd.models.layers import TimestepEmbedder, modulate
+from tdd.models.layers import TimestepEmbedder
+from tdd.models.memory import KVBuffer, MemoryAttentionBlock, SharedCondition, SharedMemory, memory_bias
 from tdd.models.registry import PretrainedModel, register_model
 
 MEMORY_TOKENS_NAME = "kv"  # the condition dict: {"kv": ((k, v) per layer), "c": (B, W)}
@@ -91,85 +93,6 @@ class CaptionerConfig:
             raise ValueError("spacing 'informative' needs the measured ce_curve")
 
 
-@dataclass
-class KVBuffer:
-    """One layer's attention keys and values for sampling, ``(B, H, L + N, d)``: the image part
-    ``[:L]`` is filled once per run, the text part is written in place at every step, so the
-    cached image keys are never copied again (a per-step ``torch.cat`` copied them each time)."""
-
-    keys: torch.Tensor
-    values: torch.Tensor
-    memory_len: int
-
-
-class MemoryAttentionBlock(nn.Module):
-    """adaLN transformer block whose attention keys are [image memory ; text] (optionally causal on text)."""
-
-    def __init__(self, width: int, heads: int, mlp_ratio: float):
-        super().__init__()
-        if width % heads:
-            raise ValueError(f"width {width} is not divisible by heads {heads}")
-        self.heads = heads
-        self.norm1 = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
-        self.qkv = nn.Linear(width, 3 * width)
-        self.memory_kv = nn.Linear(width, 2 * width)
-        self.proj = nn.Linear(width, width)
-        self.norm2 = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
-        hidden = int(width * mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, width))
-        self.modulation = nn.Sequential(nn.SiLU(), nn.Linear(width, 6 * width))
-
-    def _heads(self, x: torch.Tensor) -> torch.Tensor:
-        b, n, w = x.shape
-        return x.view(b, n, self.heads, w // self.heads).transpose(1, 2)  # (B, H, n, d)
-
-    def project_memory(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Image tokens ``(B, L, W)`` → this layer's keys and values ``(B, H, L, d)`` (cached per image)."""
-        k, v = self.memory_kv(memory).chunk(2, dim=-1)
-        return self._heads(k), self._heads(v)
-
-    def forward(
-        self,
-        x: torch.Tensor,
-        emb: torch.Tensor,
-        memory_kv: tuple[torch.Tensor, torch.Tensor],
-        *,
-        causal: bool = False,
-        past: tuple[torch.Tensor, torch.Tensor] | None = None,
-    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        """``x`` ``(B, n, W)`` text tokens → updated tokens, and the text keys/values (for a KV cache).
-
-        ``past`` holds earlier text keys/values (incremental AR decoding); ``causal`` masks later text.
-        """
-        shift1, scale1, gate1, shift2, scale2, gate2 = self.modulation(emb).chunk(6, dim=-1)  # (B, W) each
-        q, k, v = self.qkv(modulate(self.norm1(x), shift1, scale1)).chunk(3, dim=-1)
-        q, k, v = self._heads(q), self._heads(k), self._heads(v)
-        if past is not None:
-            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
-        if isinstance(memory_kv, KVBuffer):  # sampling: write the text part in place
-            if causal or past is not None:
-                raise ValueError("a KVBuffer is for non-causal sampling without a past")
-            start, end = memory_kv.memory_len, memory_kv.memory_len + k.shape[2]
-            memory_kv.keys[:, :, start:end] = k
-            memory_kv.values[:, :, start:end] = v
-            keys, values = memory_kv.keys[:, :, :end], memory_kv.values[:, :, :end]  # (B, H, L + n, d)
-        else:
-            keys = torch.cat([memory_kv[0], k], dim=2)  # (B, H, L + n_total, d)
-            values = torch.cat([memory_kv[1], v], dim=2)
-        mask = None
-        if causal:
-            n_new, n_total, n_mem = q.shape[2], k.shape[2], memory_kv[0].shape[2]
-            text_pos = torch.arange(n_total, device=x.device)
-            query_pos = torch.arange(n_total - n_new, n_total, device=x.device)
-            text_ok = text_pos[None, :] <= query_pos[:, None]  # (n_new, n_total)
-            mask = torch.cat([torch.ones(n_new, n_mem, dtype=torch.bool, device=x.device), text_ok], dim=1)
-        out = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)  # (B, H, n, d)
-        out = out.transpose(1, 2).reshape(x.shape)
-        x = x + gate1.unsqueeze(1) * self.proj(out)
-        x = x + gate2.unsqueeze(1) * self.mlp(modulate(self.norm2(x), shift2, scale2))
-        return x, (k, v)
-
-
 class _Captioner(PretrainedModel):
     """The shared parts: conditioner, text positions, decoder blocks, null memory, output head."""
 
@@ -221,11 +144,20 @@ class _Captioner(PretrainedModel):
         c, tokens = self.conditioner(images)
         return {"c": c, MEMORY_TOKENS_NAME: tuple(block.project_memory(tokens) for block in self._blocks())}
 
+    def repeat_condition(self, cond: dict[str, Any], k: int) -> SharedCondition:
+        """§3.3's K-fold reuse for training: ``cond`` of B images for ``B·k`` rows (each image's k rows
+        adjacent), as :func:`~tdd.training.kfold_expand` gives but without copying (:mod:`tdd.models.memory`)."""
+        if k < 1:
+            raise ValueError(f"k must be ≥ 1, got {k}")
+        return SharedCondition(cond["c"], tuple(cond[MEMORY_TOKENS_NAME]), k)
+
     def prepare_condition(self, cond: dict[str, Any], drop: torch.Tensor | None, seq_len: int | None = None):
         """For sampling: the condition with CFG's null rows applied once, and each layer's keys and values
         in a :class:`KVBuffer` with room for ``seq_len`` text tokens. The forward then takes it with
         ``drop_cond=None`` and gives the same outputs as with ``cond`` and ``drop``."""
-        emb, kv = self._condition(cond, drop)
+        if isinstance(cond, SharedCondition):
+            raise ValueError("prepare_condition takes encode()'s condition, not a training SharedCondition")
+        emb, kv = self._copied_condition(cond, drop)
         n = seq_len or self.config.max_len
         buffers = []
         for k, v in kv:
@@ -235,12 +167,35 @@ class _Captioner(PretrainedModel):
             buffers.append(KVBuffer(keys, values, length))
         return {PREPARED_EMB_NAME: emb, MEMORY_TOKENS_NAME: tuple(buffers)}
 
-    def _condition(self, cond: dict[str, Any], drop: torch.Tensor | None):
-        """Apply CFG dropout: dropped rows see the null pooled condition and a one-token null memory."""
-        if PREPARED_EMB_NAME in cond:  # from prepare_condition: already applied
+    def _condition(self, cond: dict[str, Any] | SharedCondition, drop: torch.Tensor | None):
+        """(embedded pooled condition ``(rows, W)``, each layer's memory) for the forward. With CFG's dropout
+        (``drop``, as in training) or a :class:`SharedCondition` the memory is not copied per row: each layer
+        gets a :class:`SharedMemory` (the null token beside the image tokens), which :meth:`_decode` completes."""
+        if isinstance(cond, dict) and PREPARED_EMB_NAME in cond:  # from prepare_condition: already applied
             if drop is not None:
                 raise ValueError("a prepared condition already holds its null rows; pass drop_cond=None")
             return cond[PREPARED_EMB_NAME], cond[MEMORY_TOKENS_NAME]
+        if isinstance(cond, dict) and drop is None:
+            return self.c_embed(cond["c"]), cond[MEMORY_TOKENS_NAME]
+        shared = cond if isinstance(cond, SharedCondition) else self.repeat_condition(cond, 1)
+        c = shared.c.repeat_interleave(shared.group, dim=0) if shared.group > 1 else shared.c
+        if drop is None:
+            drop = torch.zeros(len(c), dtype=torch.bool, device=c.device)
+        if drop.shape != (len(c),):
+            raise ValueError(f"drop_cond must be ({len(c)},) bool for this condition, got shape {tuple(drop.shape)}")
+        c = torch.where(drop[:, None], self.null_c.to(c.dtype).expand_as(c), c)
+        memory = []
+        for block, (k, v) in zip(self._blocks(), shared.kv):
+            nk, nv = block.project_memory(self.null_memory.to(k.dtype))  # (1, H, 1, d)
+            keys = torch.cat([k, nk.expand(len(k), -1, -1, -1)], dim=2)  # (B, H, L + 1, d)
+            values = torch.cat([v, nv.expand(len(v), -1, -1, -1)], dim=2)
+            memory.append(SharedMemory(keys, values, drop, shared.group))
+        return self.c_embed(c), tuple(memory)
+
+    def _copied_condition(self, cond: dict[str, Any], drop: torch.Tensor | None):
+        """CFG's dropout by copying: dropped rows see the null pooled condition and the null token repeated
+        to the memory's length L (the layout :class:`KVBuffer` needs; :meth:`_condition` gives the same
+        outputs without the copies)."""
         c, kv = cond["c"], cond[MEMORY_TOKENS_NAME]
         if drop is None:
             return self.c_embed(c), kv
@@ -256,6 +211,11 @@ class _Captioner(PretrainedModel):
 
     def _decode(self, x: torch.Tensor, emb: torch.Tensor, kv) -> torch.Tensor:
         x = x + self.pos[:, : x.shape[1]]
+        if kv and isinstance(kv[0], SharedMemory):  # one bias for every layer: who sees what
+            first = kv[0]
+            bias = memory_bias(first.drop, first.group, first.keys.shape[2] - 1, x.shape[1], self.causal)
+            for memory in kv:
+                memory.bias = bias
         for block, memory_kv in zip(self.blocks, kv):
             x, _ = block(x, emb, memory_kv, causal=self.causal)
         return self.head(self.norm(x))  # (B, N, V)

@@ -63,7 +63,8 @@ def tdd_loss(
 ) -> torch.Tensor:
     """The TDD training loss of one batch, for any denoiser ``model(y_t, t, cond, drop_cond)``.
 
-    1. K-fold reuse: repeat ``cond`` and ``labels`` ``kfold`` times (§3.3);
+    1. K-fold reuse: repeat ``cond`` and ``labels`` ``kfold`` times (§3.3; a model with
+       ``repeat_condition(cond, k)``, as the captioners, shares each image's memory among its k rows instead);
     2. draw t ~ U{1..T} and ε, and corrupt the one-hot labels (eq. §3.2);
     3. drop the condition with probability ``cond_drop`` (the null embedding, for CFG);
     4. apply ``objective``: ``"ce"`` (ᾱ_t-weighted CE), ``"ce_no_coef"`` or ``"eps_mse"`` (Tab. 2).
@@ -87,7 +88,9 @@ def tdd_loss(
 
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-    cond, labels = kfold_expand((cond, labels), kfold)  # (B·k, ...), (B·k[, N])
+    share = getattr(model, "repeat_condition", None)  # a model that shares one image's memory among its k rows
+    cond = share(cond, kfold) if share is not None else kfold_expand(cond, kfold)  # B·k rows
+    labels = kfold_expand(labels, kfold)  # (B·k[, N])
     if mask is not None:
         mask = kfold_expand(mask, kfold)
     t = None if timesteps is None else timesteps.sample(len(labels), generator=generator, device=labels.device)
@@ -116,7 +119,8 @@ def tdd_loss(
 
 
 def _rows(x: Any, keep: torch.Tensor) -> Any:
-    return map_tensors(lambda v: v[keep], x)
+    rows = getattr(x, "rows", None)  # a SharedCondition (tdd.models.memory) selects its own rows
+    return rows(keep) if rows is not None else map_tensors(lambda v: v[keep], x)
 
 
 @torch.no_grad()
