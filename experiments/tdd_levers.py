@@ -136,10 +136,15 @@ ROWS: dict[str, tuple[str, list[str], dict]] = {
     "improved_canonical_k2_shared": ("tdd", [*IMPROVED_K2], {}),
     # and with a third timestep per image, which the shared memory made cheaper (K 4 lost to K 2 when copied)
     "improved_canonical_k3_shared": ("tdd", ["--recipe", "improved", *CANONICAL, "--kfold", "3"], {}),
+    # classifier-free guidance at sampling (A.3; eq. 1), on that recipe's models: the image's say weighted up
+    "improved_canonical_k2_shared_cfg2": ("tdd", [*IMPROVED_K2], {"cfg": 2.0}),
     "mdd_canonical": ("mdd", CANONICAL, {}),
     "ar_canonical": ("ar", CANONICAL, {}),
 }
-TRAINS_AS = {"informative": "paper"}  # rows that evaluate another row's model
+TRAINS_AS = {
+    "informative": "paper",
+    "improved_canonical_k2_shared_cfg2": "improved_canonical_k2_shared",
+}  # rows that evaluate another row's model
 STEP_COUNTS = (2, 5, 10, 20)
 BANDS = ((1, 60), (60, 160), (160, 420), (420, 600), (600, 1000))
 TIMING_IMAGES = 10
@@ -253,6 +258,7 @@ TARGET_ROWS = {
     "improved": ("ar", "mdd"),
     "improved_canonical": ("ar_canonical", "mdd_canonical"),
     "improved_canonical_k2": ("ar_canonical", "mdd_canonical"),  # the shipped recipe (scenes_tdd.yaml: kfold 2)
+    "improved_canonical_k2_shared": ("ar_canonical", "mdd_canonical"),  # the same, after the shared memory
 }
 # rows that change one thing of another lever row: judged against it too
 AGAINST = {
@@ -269,6 +275,9 @@ AGAINST = {
     "improved_canonical_k2_stratified": "improved_canonical_k2",
     "improved_canonical_k2_stratified_lr_half": "improved_canonical_k2",
     "improved_canonical_k2_output_prior": "improved_canonical_k2",
+    "improved_canonical_k2_shared": "improved_canonical_k2",
+    "improved_canonical_k3_shared": "improved_canonical_k2_shared",
+    "improved_canonical_k2_shared_cfg2": "improved_canonical_k2_shared",
 }
 
 
@@ -401,7 +410,8 @@ def main() -> None:
     if args.table:
         text = "# TDD's levers on the scenes captioner, at an equal time budget\n\n"
         text += f"Command: `{command_line()}` (each row: `python experiments/tdd_levers.py --row NAME --seed S "
-        text += "--budget B`). Exact match and attributes in % on held-out test scenes, argmax sampling, no CFG "
+        text += "--budget B`). Exact match and attributes in % on held-out test scenes, argmax sampling, no CFG unless "
+        text += "the row says so "
         text += "(AR: greedy, the same figure in every step column); CE: teacher-forced, nats per token. Every row: "
         text += "the plain renderer, 50,000 training scenes, the method's scenes config with the paper's objective "
         text += f"(`{' '.join(BASE)}`) and the row's flags; `*_canonical` rows train on one canonical phrasing per "
