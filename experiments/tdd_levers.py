@@ -296,13 +296,25 @@ def _spread(runs: list[dict], steps: int) -> float:
 
 
 def _verdict(row: str, runs: list[dict], base: str, base_runs: list[dict]) -> str:
-    """helps / hurts beyond ±2 points and beyond the larger seed spread of the two rows; else no effect."""
+    """helps / hurts beyond ±2 points and beyond the larger seed spread of the two rows; else no effect.
+
+    Compared on the seeds both rows ran where they share any: a seed here lands within a couple of points of
+    itself from run to run (the recipe's seeds 0-2 before and after the shared memory) while seeds differ by
+    up to 12 points, so a one-seed row against a four-seed mean would judge the seed, not the lever."""
+    common = {r["seed"] for r in runs} & {r["seed"] for r in base_runs}
+    paired = bool(common) and common != {r["seed"] for r in runs} | {r["seed"] for r in base_runs}
+    if common:
+        runs = [r for r in runs if r["seed"] in common]
+        base_runs = [r for r in base_runs if r["seed"] in common]
     diff = 100 * (_exact(runs, 20) - _exact(base_runs, 20))
     band = max(2.0, _spread(runs, 20), _spread(base_runs, 20))
     word = "helps" if diff > band else "hurts" if diff < -band else "no effect"
     if band > 2 and word == "no effect" and abs(diff) > 2:
         word = f"no effect beyond the seed spread (±{band:.1f})"
-    return f"- {row} vs {base}: {word} ({diff:+.1f} points, {len(runs)} seed{'s' * (len(runs) > 1)})"
+    seeds = f"{len(runs)} seed{'s' * (len(runs) > 1)}"
+    if paired:
+        seeds += f", on the seed{'s' * (len(common) > 1)} both ran: {', '.join(map(str, sorted(common)))}"
+    return f"- {row} vs {base}: {word} ({diff:+.1f} points, {seeds})"
 
 
 def _targets(name: str, rows: dict[str, list[dict]]) -> list[str]:
