@@ -143,6 +143,8 @@ ROWS: dict[str, tuple[str, list[str], dict]] = {
     "improved_canonical_k2_shared_b64": ("tdd", [*IMPROVED_K2, "--batch-size", "64"], {}),
     # DiT's adaLN-Zero initialisation (every block starts as the identity, the logits at 0), not yet in the recipe
     "improved_canonical_k2_shared_adaln_zero": ("tdd", [*IMPROVED_K2, "--adaln-zero"], {}),
+    # the two that helped on seed 0, together
+    "improved_canonical_k2_shared_adaln_zero_b64": ("tdd", [*IMPROVED_K2, "--adaln-zero", "--batch-size", "64"], {}),
     # classifier-free guidance at sampling (A.3; eq. 1), on that recipe's models: the image's say weighted up
     "improved_canonical_k2_shared_cfg2": ("tdd", [*IMPROVED_K2], {"cfg": 2.0}),
     "mdd_canonical": ("mdd", CANONICAL, {}),
@@ -288,6 +290,7 @@ AGAINST = {
     "improved_canonical_k2_shared_b16": "improved_canonical_k2_shared",
     "improved_canonical_k2_shared_adaln_zero": "improved_canonical_k2_shared",
     "improved_canonical_k2_shared_b64": "improved_canonical_k2_shared",
+    "improved_canonical_k2_shared_adaln_zero_b64": "improved_canonical_k2_shared_adaln_zero",
 }
 
 
