@@ -352,6 +352,10 @@ def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides
     assert train_captioner.parse_args(["--config", config, "--output-prior"]).output_prior is True
     assert train_captioner.parse_args(["--config", config, "--no-self-cond"]).self_cond is False
     assert args.stratified_timesteps is False  # the low-discrepancy draw is a flag, not (yet) the recipe
+    # adaLN-Zero is in the recipe since the ablation supported it; the shipped config pins it off (trained before)
+    assert args.adaln_zero is False
+    assert train_captioner.parse_args(["--recipe", "improved"]).adaln_zero is True
+    assert train_captioner.parse_args(["--recipe", "improved", "--no-adaln-zero"]).adaln_zero is False
     assert train_captioner.parse_args(["--config", config, "--stratified-timesteps"]).stratified_timesteps is True
     base = train_captioner.parse_args(["--config", config, "--recipe", "paper"])  # the ablation's base
     assert (base.recipe, base.train_timesteps, base.self_cond) == ("paper", "uniform", False)
