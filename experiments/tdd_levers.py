@@ -273,6 +273,8 @@ TARGET_ROWS = {
     "improved_canonical": ("ar_canonical", "mdd_canonical"),
     "improved_canonical_k2": ("ar_canonical", "mdd_canonical"),  # the shipped recipe (scenes_tdd.yaml: kfold 2)
     "improved_canonical_k2_shared": ("ar_canonical", "mdd_canonical"),  # the same, after the shared memory
+    "improved_canonical_k2_shared_adaln_zero": ("ar_canonical", "mdd_canonical"),  # the recipe now (adaLN-Zero)
+    "improved_canonical_k2_shared_adaln_zero_b64": ("ar_canonical", "mdd_canonical"),
 }
 # rows that change one thing of another lever row: judged against it too
 AGAINST = {
