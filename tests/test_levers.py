@@ -236,7 +236,7 @@ def test_tiny_captioner_with_every_lever_overfits_a_handful_of_scenes():
     timesteps = make_timesteps("adaptive", d.schedule, bins=10, stratified=True)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     g = torch.Generator().manual_seed(0)
-    for _ in range(300):
+    for _ in range(400):  # 300 sat at the edge: the shared memory's rounding left one word short
         loss = tdd_loss(model, d, model.encode(images), tokens, kfold=8, generator=g, timesteps=timesteps,
                         self_cond=True, unroll=0.25)  # fmt: skip
         opt.zero_grad()
