@@ -133,7 +133,8 @@ ROWS: dict[str, tuple[str, list[str], dict]] = {
     # Plaid's output prior: the exact posterior's logits added to the network's (it learns what y_t does not say)
     "improved_canonical_k2_output_prior": ("tdd", [*IMPROVED_K2, "--output-prior"], {}),
     # the recipe again after the decoder shares each image's memory among its K rows (tdd.models.memory: the same
-    # outputs and gradients, ~10 % less CPU time per step, so more steps in the budget); rows above ran before it
+    # outputs and gradients, ~10 % less CPU per loss step; in these runs the step count barely moved); rows above
+    # ran before it
     "improved_canonical_k2_shared": ("tdd", [*IMPROVED_K2], {}),
     # and with a third timestep per image, which the shared memory made cheaper (K 4 lost to K 2 when copied)
     "improved_canonical_k3_shared": (
@@ -146,7 +147,7 @@ ROWS: dict[str, tuple[str, list[str], dict]] = {
     "improved_canonical_k2_shared_b16": ("tdd", [*IMPROVED_K2, "--batch-size", "16"], {}),
     # and the other way, since 16 hurt: batches of 64 (half the steps; each averages twice the timestep draws)
     "improved_canonical_k2_shared_b64": ("tdd", [*IMPROVED_K2, "--batch-size", "64"], {}),
-    # DiT's adaLN-Zero initialisation (every block starts as the identity, the logits at 0), not yet in the recipe
+    # DiT's adaLN-Zero initialisation (every block starts as the identity, the logits at 0): in the recipe since
     "improved_canonical_k2_shared_adaln_zero": ("tdd", [*IMPROVED_K2, "--adaln-zero"], {}),
     # the two that helped on seed 0, together
     "improved_canonical_k2_shared_adaln_zero_b64": ("tdd", [*IMPROVED_K2, "--adaln-zero", "--batch-size", "64"], {}),
