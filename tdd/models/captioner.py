@@ -183,14 +183,13 @@ class _Captioner(PretrainedModel):
             drop = torch.zeros(len(c), dtype=torch.bool, device=c.device)
         if drop.shape != (len(c),):
             raise ValueError(f"drop_cond must be ({len(c)},) bool for this condition, got shape {tuple(drop.shape)}")
-        c = torch.where(drop[:, None], self.null_c.to(c.dtype).expand_as(c), c)
         memory = []
         for block, (k, v) in zip(self._blocks(), shared.kv):
             nk, nv = block.project_memory(self.null_memory.to(k.dtype))  # (1, H, 1, d)
             keys = torch.cat([k, nk.expand(len(k), -1, -1, -1)], dim=2)  # (B, H, L + 1, d)
             values = torch.cat([v, nv.expand(len(v), -1, -1, -1)], dim=2)
             memory.append(SharedMemory(keys, values, drop, shared.group))
-        return self.c_embed(c), tuple(memory)
+        return self._embed_pooled(c, drop), tuple(memory)
 
     def _copied_condition(self, cond: dict[str, Any], drop: torch.Tensor | None):
         """CFG's dropout by copying: dropped rows see the null pooled condition and the null token repeated
@@ -199,7 +198,6 @@ class _Captioner(PretrainedModel):
         c, kv = cond["c"], cond[MEMORY_TOKENS_NAME]
         if drop is None:
             return self.c_embed(c), kv
-        c = torch.where(drop[:, None], self.null_c.to(c.dtype).expand_as(c), c)
         out = []
         for block, (k, v) in zip(self._blocks(), kv):
             nk, nv = block.project_memory(self.null_memory)  # (1, H, 1, d)
@@ -207,7 +205,11 @@ class _Captioner(PretrainedModel):
             nk, nv = nk.expand_as(k), nv.expand_as(v)
             sel = drop[:, None, None, None]
             out.append((torch.where(sel, nk, k), torch.where(sel, nv, v)))
-        return self.c_embed(c), tuple(out)
+        return self._embed_pooled(c, drop), tuple(out)
+
+    def _embed_pooled(self, c: torch.Tensor, drop: torch.Tensor) -> torch.Tensor:
+        """The pooled condition ``(rows, W)`` with CFG's null rows swapped in, embedded."""
+        return self.c_embed(torch.where(drop[:, None], self.null_c.to(c.dtype).expand_as(c), c))
 
     def _decode(self, x: torch.Tensor, emb: torch.Tensor, kv) -> torch.Tensor:
         x = x + self.pos[:, : x.shape[1]]
