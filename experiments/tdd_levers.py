@@ -13,13 +13,16 @@ steps, teacher-forced CE in bands of t, optimizer steps, images seen and samplin
 
 A row's run lives in ``--runs-dir/levers/<row>_b<budget>_s<seed>`` and is reused (``--resume``) when the
 script is run again; rows can run two at a time on two cores (each uses one thread). Each record keeps the
-version of the scenes it was trained and evaluated on (``tdd.data.scenes.SCENES_VERSION``): the table lists
-the versions apart and compares rows only within one.
+version of the scenes it was trained and evaluated on (``tdd.data.scenes.SCENES_VERSION``) and the CPU it ran
+on (a CPU-second buys different step counts on different CPUs: the same budget gave the recipe ~2,800 steps on
+the earlier sessions' machine and ~1,800 on an AMD EPYC): the table lists versions and CPUs apart and compares
+rows only within one of each.
 """
 
 from __future__ import annotations
 
 import json
+import platform
 import statistics
 import time
 from pathlib import Path
@@ -151,6 +154,30 @@ ROWS: dict[str, tuple[str, list[str], dict]] = {
     "improved_canonical_k2_shared_adaln_zero": ("tdd", [*IMPROVED_K2, "--adaln-zero"], {}),
     # the two that helped on seed 0, together
     "improved_canonical_k2_shared_adaln_zero_b64": ("tdd", [*IMPROVED_K2, "--adaln-zero", "--batch-size", "64"], {}),
+    # the recipe's optimiser around adaLN-Zero (which keeps the first steps tame): a 1.5x peak lr, a third of
+    # the warmup (100 steps of ~2,800), and batches of 48 (64 helped without adaLN-Zero on seed 0)
+    "improved_canonical_k2_shared_adaln_zero_lr_1p5": ("tdd", [*IMPROVED_K2, "--adaln-zero", "--lr", "1.5e-3"], {}),
+    "improved_canonical_k2_shared_adaln_zero_warmup100": (
+        "tdd",
+        [*IMPROVED_K2, "--adaln-zero", "--warmup-steps", "100"],
+        {},
+    ),
+    "improved_canonical_k2_shared_adaln_zero_b48": ("tdd", [*IMPROVED_K2, "--adaln-zero", "--batch-size", "48"], {}),
+    # and the other way, since the faster start hurt on the AMD EPYC (shape is learnt late and suddenly there):
+    # 0.7x the peak lr, twice the warmup
+    "improved_canonical_k2_shared_adaln_zero_lr_0p7": ("tdd", [*IMPROVED_K2, "--adaln-zero", "--lr", "7e-4"], {}),
+    "improved_canonical_k2_shared_adaln_zero_warmup600": (
+        "tdd",
+        [*IMPROVED_K2, "--adaln-zero", "--warmup-steps", "600"],
+        {},
+    ),
+    # no null-condition items: CFG did not help (the cfg2 row), yet 10 % of every batch trains the unconditional
+    # model for it; without them, sampling with CFG has no null model to extrapolate from
+    "improved_canonical_k2_shared_adaln_zero_cond_drop0": (
+        "tdd",
+        [*IMPROVED_K2, "--adaln-zero", "--cond-drop", "0"],
+        {},
+    ),
     # classifier-free guidance at sampling (A.3; eq. 1), on that recipe's models: the image's say weighted up
     "improved_canonical_k2_shared_cfg2": ("tdd", [*IMPROVED_K2], {"cfg": 2.0}),
     "mdd_canonical": ("mdd", CANONICAL, {}),
@@ -161,6 +188,7 @@ TRAINS_AS = {
     "improved_canonical_k2_shared_cfg2": "improved_canonical_k2_shared",
 }  # rows that evaluate another row's model
 STEP_COUNTS = (2, 5, 10, 20)
+Key = tuple[int, str, str, float]  # a table row: scenes version, CPU, row, budget
 BANDS = ((1, 60), (60, 160), (160, 420), (420, 600), (600, 1000))
 TIMING_IMAGES = 10
 RECORDS = "tdd_levers"  # results/tdd_levers/<row>_b<budget>_s<seed>.json: each finished row's numbers
@@ -226,7 +254,7 @@ def evaluate_row(args, row: str, out: Path) -> dict:
     result = {"row": row, "method": method, "seed": args.seed, "budget": args.budget, "steps": trained["step"],
               "images_seen": trained["step"] * model.checkpoint_extra["train_args"]["batch_size"],
               "train_seconds": trained["seconds"], "cpu_seconds": trained.get("budget_seconds"),
-              "eval_size": n, "scenes_version": SCENES_VERSION}  # fmt: skip
+              "eval_size": n, "scenes_version": SCENES_VERSION, "cpu": cpu_name()}  # fmt: skip
     counts = (None,) if method == "ar" else STEP_COUNTS
     for steps in counts:
         kw = {} if steps is None else {"steps": steps, **sampling}
@@ -247,6 +275,25 @@ def evaluate_row(args, row: str, out: Path) -> dict:
     (out / f"ablation_{row}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result), flush=True)
     return result
+
+
+def cpu_name() -> str:
+    """This machine's CPU model (``/proc/cpuinfo``'s model name where there is one), kept in each record."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_of(record: dict) -> str:
+    """The CPU a record was made on; records from before the field were all made on one machine, not named."""
+    return record.get("cpu", LEGACY_CPU)
+
+
+LEGACY_CPU = "earlier machine (not recorded)"
 
 
 def run_row(args, row: str) -> dict:
@@ -276,6 +323,12 @@ TARGET_ROWS = {
     "improved_canonical_k2_shared": ("ar_canonical", "mdd_canonical"),  # the same, after the shared memory
     "improved_canonical_k2_shared_adaln_zero": ("ar_canonical", "mdd_canonical"),  # the recipe now (adaLN-Zero)
     "improved_canonical_k2_shared_adaln_zero_b64": ("ar_canonical", "mdd_canonical"),
+    "improved_canonical_k2_shared_adaln_zero_lr_1p5": ("ar_canonical", "mdd_canonical"),
+    "improved_canonical_k2_shared_adaln_zero_warmup100": ("ar_canonical", "mdd_canonical"),
+    "improved_canonical_k2_shared_adaln_zero_b48": ("ar_canonical", "mdd_canonical"),
+    "improved_canonical_k2_shared_adaln_zero_cond_drop0": ("ar_canonical", "mdd_canonical"),
+    "improved_canonical_k2_shared_adaln_zero_lr_0p7": ("ar_canonical", "mdd_canonical"),
+    "improved_canonical_k2_shared_adaln_zero_warmup600": ("ar_canonical", "mdd_canonical"),
 }
 # rows that change one thing of another lever row: judged against it too
 AGAINST = {
@@ -299,6 +352,12 @@ AGAINST = {
     "improved_canonical_k2_shared_adaln_zero": "improved_canonical_k2_shared",
     "improved_canonical_k2_shared_b64": "improved_canonical_k2_shared",
     "improved_canonical_k2_shared_adaln_zero_b64": "improved_canonical_k2_shared_adaln_zero",
+    "improved_canonical_k2_shared_adaln_zero_lr_1p5": "improved_canonical_k2_shared_adaln_zero",
+    "improved_canonical_k2_shared_adaln_zero_warmup100": "improved_canonical_k2_shared_adaln_zero",
+    "improved_canonical_k2_shared_adaln_zero_b48": "improved_canonical_k2_shared_adaln_zero",
+    "improved_canonical_k2_shared_adaln_zero_cond_drop0": "improved_canonical_k2_shared_adaln_zero",
+    "improved_canonical_k2_shared_adaln_zero_lr_0p7": "improved_canonical_k2_shared_adaln_zero",
+    "improved_canonical_k2_shared_adaln_zero_warmup600": "improved_canonical_k2_shared_adaln_zero",
 }
 
 
@@ -359,14 +418,14 @@ def version_of(record: dict) -> int:
     return record.get("scenes_version", 1)
 
 
-def verdicts(found: dict[tuple[int, str, float], list[dict]], version: int, budget: float) -> list[str]:
+def verdicts(found: dict[Key, list[dict]], version: int, cpu: str, budget: float) -> list[str]:
     """Per lever against the paper's row, and a ``*_canonical`` row also against the paper's recipe on the
     same captions (exact match at 20 steps; within 2 points: no effect); the issue's targets for the
-    improved recipe. Only rows of one scenes version and budget are compared."""
-    rows = {row: runs for (v, row, b), runs in found.items() if (v, b) == (version, budget)}
+    improved recipe. Only rows of one scenes version, CPU and budget are compared."""
+    rows = {row: runs for (v, c, row, b), runs in found.items() if (v, c, b) == (version, cpu, budget)}
     lines = [
-        f"Verdicts at {budget:g} s, scenes version {version} (exact match at 20 steps; within ±2 points or the seed "
-        "spread: no effect):",
+        f"Verdicts at {budget:g} s, scenes version {version}, CPU: {cpu} (exact match at 20 steps; within ±2 points "
+        "or the seed spread: no effect):",
         "",
     ]
     if "paper" not in rows:
@@ -389,27 +448,32 @@ def verdicts(found: dict[tuple[int, str, float], list[dict]], version: int, budg
 
 
 def record_name(r: dict) -> str:
-    """``<row>_b<budget>_s<seed>.json``, with ``_v<version>`` after it for scenes versions after the first."""
+    """``<row>_b<budget>_s<seed>.json``, with ``_v<version>`` after it for scenes versions after the first and
+    ``_cpu-<model>`` after that for records that name their CPU."""
     version = version_of(r)
-    return f"{r['row']}_b{r['budget']:g}_s{r['seed']}" + (f"_v{version}" if version > 1 else "") + ".json"
+    name = f"{r['row']}_b{r['budget']:g}_s{r['seed']}" + (f"_v{version}" if version > 1 else "")
+    if "cpu" in r:
+        name += "_cpu-" + "".join(ch if ch.isalnum() else "-" for ch in r["cpu"]).strip("-").lower()
+    return name + ".json"
 
 
-def collect(args) -> dict[tuple[int, str, float], list[dict]]:
-    """Every finished row by scenes version, row and budget: the runs under ``--runs-dir`` and the records
-    committed in ``--results-dir/tdd_levers/`` (one JSON per version, row, budget and seed; a run made here wins)."""
-    records: dict[tuple[int, str, float, int], dict] = {}
+def collect(args) -> dict[Key, list[dict]]:
+    """Every finished row by scenes version, CPU, row and budget: the runs under ``--runs-dir`` and the records
+    committed in ``--results-dir/tdd_levers/`` (one JSON per version, CPU, row, budget and seed; a run made here
+    wins)."""
+    records: dict[tuple[int, str, str, float, int], dict] = {}
     paths = sorted((Path(args.results_dir) / RECORDS).glob("*.json"))
     paths += sorted((Path(args.runs_dir).parent / "levers").glob("*/ablation_*.json"))
     for path in paths:
         r = json.loads(path.read_text())
-        records[(version_of(r), r["row"], r["budget"], r["seed"])] = r
-    found: dict[tuple[int, str, float], list[dict]] = {}
-    for (version, row, budget, _), r in sorted(records.items()):
-        found.setdefault((version, row, budget), []).append(r)
+        records[(version_of(r), cpu_of(r), r["row"], r["budget"], r["seed"])] = r
+    found: dict[Key, list[dict]] = {}
+    for (version, cpu, row, budget, _), r in sorted(records.items()):
+        found.setdefault((version, cpu, row, budget), []).append(r)
     return found
 
 
-def save_records(args, found: dict[tuple[int, str, float], list[dict]]) -> None:
+def save_records(args, found: dict[Key, list[dict]]) -> None:
     """Keep each row's record in ``--results-dir/tdd_levers/`` (committed), so the table can be rebuilt
     on a machine that no longer holds the runs."""
     folder = Path(args.results_dir) / RECORDS
@@ -419,14 +483,16 @@ def save_records(args, found: dict[tuple[int, str, float], list[dict]]) -> None:
             (folder / record_name(r)).write_text(json.dumps(r, indent=1, sort_keys=True) + "\n")
 
 
-def table(found: dict[tuple[int, str, float], list[dict]]) -> str:
-    header = ["scenes", "row", "budget s", "seeds", "steps", "images seen"]
+def table(found: dict[Key, list[dict]]) -> str:
+    header = ["scenes", "CPU", "row", "budget s", "seeds", "steps", "images seen"]
     header += [f"exact@{s}" for s in STEP_COUNTS] + ["shape@20", "colour@20", "size@20", "count@20", "relation@20"]
     header += [f"CE t∈[{lo},{hi}]" for lo, hi in BANDS] + ["CPU ms/caption"]
     rows = []
     order = {name: i for i, name in enumerate(ROWS)}
-    for (version, row, budget), runs in sorted(found.items(), key=lambda kv: (-kv[0][0], kv[0][2], order[kv[0][1]])):
-        line = [f"v{version}", row, f"{budget:g}", ",".join(str(r["seed"]) for r in runs)]
+    newest = sorted(found, key=lambda k: (-k[0], k[1] != LEGACY_CPU, k[1], k[3], order[k[2]]))
+    for version, cpu, row, budget in newest:
+        runs = found[(version, cpu, row, budget)]
+        line = [f"v{version}", cpu, row, f"{budget:g}", ",".join(str(r["seed"]) for r in runs)]
         line += [_fmt([r["steps"] for r in runs], 1, 0), _fmt([r["images_seen"] for r in runs], 1, 0)]
         for s in STEP_COUNTS:
             key = "at_greedy" if runs[0]["method"] == "ar" else f"at_{s}"
@@ -456,13 +522,15 @@ def main() -> None:
         text += "scene (`--scene-phrasing canonical`), the others on all four synonyms. Scenes: the version of the "
         text += "scene generator a row was trained and evaluated on (`tdd.data.scenes.SCENES_VERSION`; v2 lays two "
         text += "groups out so that just the named relation holds, v1 let two relations be true); rows are compared "
-        text += "only within one version.\n\n"
+        text += "only within one version. CPU: the machine a row ran on (a CPU-second buys different step counts on "
+        text += "different CPUs; rows are compared only within one).\n\n"
         found = collect(args)
         save_records(args, found)
         text += table(found) + "\n"
-        # the newest scenes first; per version the ablation's budget, then any longer runs of the top rows
-        for version, budget in sorted({(v, b) for v, _, b in found}, key=lambda vb: (-vb[0], vb[1])):
-            text += "\n".join(verdicts(found, version, budget)) + "\n\n"
+        # the newest scenes first; per version and CPU the ablation's budget, then any longer runs of the top rows
+        groups = sorted({(v, c, b) for v, c, _, b in found}, key=lambda g: (-g[0], g[1] != LEGACY_CPU, g[1], g[2]))
+        for version, cpu, budget in groups:
+            text += "\n".join(verdicts(found, version, cpu, budget)) + "\n\n"
         write_result(args, "tdd_levers.md", text)
 
 

@@ -57,13 +57,17 @@ def test_experiment_script_smoke(script, dirs):
     table = (results / f"{OUTPUT.get(script, script)}.md").read_text()
     assert table.startswith("# ") and "| " in table and "Command: `python" in table
     if script == "tdd_levers":  # each row's record is kept beside the table, so it rebuilds without the runs
-        records = sorted(p.name for p in (results / "tdd_levers").glob("*.json"))
-        made = [f"{row}_b360_s0_v{SCENES_VERSION}.json" for row in ("canonical", "informative", "mdd", "paper")]
-        assert records == sorted([*made, "paper_b900_s0.json"]), records
-        assert f"| v{SCENES_VERSION} | canonical |" in table and "| v1 | paper | 900 |" in table
-        # rows of different scenes are never compared: each version gets its own verdicts
-        assert f"Verdicts at 360 s, scenes version {SCENES_VERSION}" in table
-        assert "Verdicts at 900 s, scenes version 1" in table
+        records = {p.name: json.loads(p.read_text()) for p in (results / "tdd_levers").glob("*.json")}
+        assert "cpu" not in records.pop("paper_b900_s0.json")  # the old record keeps its name
+        assert sorted(r["row"] for r in records.values()) == ["canonical", "informative", "mdd", "paper"]
+        cpu = {r["cpu"] for r in records.values()}.pop()  # each new record names the CPU it ran on, in its name too
+        for name, r in records.items():
+            assert r["cpu"] == cpu and name.startswith(f"{r['row']}_b360_s0_v{SCENES_VERSION}_cpu-"), name
+        assert f"| v{SCENES_VERSION} | {cpu} | canonical |" in table
+        assert "| v1 | earlier machine (not recorded) | paper | 900 |" in table
+        # rows of different scenes or CPUs are never compared: each version and CPU gets its own verdicts
+        assert f"Verdicts at 360 s, scenes version {SCENES_VERSION}, CPU: {cpu}" in table
+        assert "Verdicts at 900 s, scenes version 1, CPU: earlier machine (not recorded)" in table
         trained = json.loads((runs.parent / "levers" / "paper_b360_s0" / "final" / "config.json").read_text())
         args = trained["extra"]["train_args"]
         assert (args["encoder_from"], args["freeze_encoder"]) == ("", False)  # each row trains its own encoder
