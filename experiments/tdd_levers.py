@@ -186,6 +186,18 @@ ROWS: dict[str, tuple[str, list[str], dict]] = {
         [*IMPROVED_K2, "--adaln-zero", "--cond-drop", "0"],
         {},
     ),
+    # shapes are what TDD misses (diamonds read as crosses, circles as crosses or squares) and the image encoder is
+    # what must learn them, yet a global lr 1.5x or 0.7x hurt: the encoder's lr alone, 2x and 0.5x (AdamW groups)
+    "improved_canonical_k2_shared_adaln_zero_enc_lr2": (
+        "tdd",
+        [*IMPROVED_K2, "--adaln-zero", "--encoder-lr-scale", "2"],
+        {},
+    ),
+    "improved_canonical_k2_shared_adaln_zero_enc_lr_half": (
+        "tdd",
+        [*IMPROVED_K2, "--adaln-zero", "--encoder-lr-scale", "0.5"],
+        {},
+    ),
     # classifier-free guidance at sampling (A.3; eq. 1), on that recipe's models: the image's say weighted up
     "improved_canonical_k2_shared_cfg2": ("tdd", [*IMPROVED_K2], {"cfg": 2.0}),
     "mdd_canonical": ("mdd", CANONICAL, {}),

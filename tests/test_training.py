@@ -80,3 +80,26 @@ def test_baseline_losses_draw_dropout_then_ratio_then_mask():
     assert torch.equal(loss, F.cross_entropy(logits.reshape(-1, V), tokens.reshape(-1)))
     loss.backward()
     assert proj.weight.grad is not None and torch.isfinite(proj.weight.grad).all()
+
+
+def test_lr_scales_give_each_prefix_its_own_adamw_group_and_step_size():
+    from tdd.training.config import param_groups
+
+    model = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Linear(3, 2))
+    model[1].bias.requires_grad_(False)
+    groups = param_groups(model, 1e-2, {"0.": 4.0})
+    assert [(g["name"], g["lr"], len(g["params"])) for g in groups] == [("default", 1e-2, 1), ("0.", 4e-2, 2)]
+    (only,) = param_groups(model, 1e-2, None)
+    assert [id(p) for p in only["params"]] == [id(p) for p in list(model.parameters())[:3]]  # frozen ones stay out
+    # AdamW's first step moves every weight by ~lr: 4x as far under the scaled prefix
+    before = [p.detach().clone() for p in model.parameters()]
+    opt = torch.optim.AdamW(groups, weight_decay=0.0)
+    model(torch.randn(8, 3)).square().sum().backward()
+    opt.step()
+    moved = [(p.detach() - b).abs().mean().item() for p, b in zip(model.parameters(), before)]
+    assert moved[0] == pytest.approx(4e-2, rel=0.05) and moved[2] == pytest.approx(1e-2, rel=0.05)
+    assert moved[3] == 0.0
+    with pytest.raises(ValueError, match="no trainable parameter is named after"):
+        param_groups(model, 1e-2, {"encoder.": 2.0})
+    with pytest.raises(ValueError, match="positive"):
+        param_groups(model, 1e-2, {"0.": 0.0})

@@ -152,6 +152,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=20_000, help="optimizer steps")
     p.add_argument("--batch-size", type=int, default=64, help="effective (global) batch size")
     p.add_argument("--lr", type=float, default=3e-4)
+    enc_lr = "the image encoder's learning rate as a multiple of --lr (its own AdamW param group)"
+    p.add_argument("--encoder-lr-scale", type=float, default=1.0, help=enc_lr)
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--warmup-steps", type=int, default=500)
     p.add_argument("--grad-clip", type=float, default=3.0)
@@ -341,7 +343,8 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
         )  # a share each
         return text_metrics(captions, evals) if env.is_main else {}
 
-    config = engine_config(args, steps=args.steps, lr=args.lr, warmup_steps=args.warmup_steps)
+    scales = None if args.encoder_lr_scale == 1 else {"conditioner.encoder.": args.encoder_lr_scale}
+    config = engine_config(args, steps=args.steps, lr=args.lr, warmup_steps=args.warmup_steps, lr_scales=scales)
     config.log_every, config.eval_every = args.log_every, args.eval_every
     stateful = timesteps if hasattr(timesteps, "state_dict") else None
     run = train(model, data, loss_fn, config, env, evaluate=evaluate, stateful=stateful)

@@ -66,7 +66,9 @@ def push_final(args: argparse.Namespace, final_dir: Path) -> None:
         print(f"pushed {final_dir} to the Hugging Face Hub: {args.push_to_hub}", flush=True)
 
 
-def engine_config(args: argparse.Namespace, *, steps: int, lr: float, warmup_steps: int) -> EngineConfig:
+def engine_config(
+    args: argparse.Namespace, *, steps: int, lr: float, warmup_steps: int, lr_scales: dict[str, float] | None = None
+) -> EngineConfig:
     """An :class:`tdd.training.config.EngineConfig` from the script's arguments."""
     from tdd.training.config import EngineConfig
 
@@ -88,6 +90,7 @@ def engine_config(args: argparse.Namespace, *, steps: int, lr: float, warmup_ste
         resume=args.resume,
         time_budget=args.time_budget,
         budget_clock=args.budget_clock,
+        lr_scales=lr_scales,
         run_args=vars(args),
     )
 

@@ -31,6 +31,8 @@ class EngineConfig:
         budget_clock: what the budget counts: ``"wall"`` seconds, or ``"cpu"`` seconds of this process
             (``time.process_time``), which other work on a shared machine does not eat into: with one
             thread per run, rows of an ablation then get the same compute even when the machine is busy.
+        lr_scales: parameter-name prefix → multiplier of ``lr`` for the parameters under it (an AdamW
+            param group each; the schedule scales every group alike), e.g. ``{"conditioner.encoder.": 2.0}``.
     """
 
     output: str
@@ -53,6 +55,7 @@ class EngineConfig:
     resume: bool = False
     time_budget: float = 0.0
     budget_clock: str = "wall"
+    lr_scales: dict[str, float] | None = None
     run_args: dict | None = None  # the script's arguments, kept in every checkpoint
 
 
@@ -65,6 +68,23 @@ def accumulation_steps(batch_size: int, micro_batch_size: int, world_size: int) 
             "change --batch-size or --micro-batch-size"
         )
     return micro, batch_size // (micro * world_size)
+
+
+def param_groups(model: torch.nn.Module, lr: float, lr_scales: dict[str, float] | None) -> list[dict]:
+    """``model``'s trainable parameters as AdamW param groups: one at ``lr``, and one per prefix of
+    ``lr_scales`` at ``lr`` × its scale (the longest matching prefix wins; unused prefixes are an error)."""
+    scales = dict(lr_scales or {})
+    for prefix, scale in scales.items():
+        if not (math.isfinite(scale) and scale > 0):
+            raise ValueError(f"lr scale for {prefix!r} must be a positive number, got {scale}")
+    groups: dict[str, list[torch.nn.Parameter]] = {"": [], **{prefix: [] for prefix in scales}}
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            groups[max((q for q in scales if name.startswith(q)), key=len, default="")].append(param)
+    unused = sorted(q for q in scales if not groups[q])
+    if unused:
+        raise ValueError(f"lr_scales: no trainable parameter is named after {unused}")
+    return [{"params": ps, "lr": lr * scales.get(q, 1.0), "name": q or "default"} for q, ps in groups.items() if ps]
 
 
 def amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:

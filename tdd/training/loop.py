@@ -39,7 +39,7 @@ from torch.utils.data import DataLoader
 from tdd.data.loading import TrainItems, collate_counting_skips
 from tdd.data.sampler import ResumableDistributedSampler
 from tdd.tensors import map_tensors
-from tdd.training.config import BUDGET_CLOCKS, EngineConfig, accumulation_steps, amp_dtype, lr_factor
+from tdd.training.config import BUDGET_CLOCKS, EngineConfig, accumulation_steps, amp_dtype, lr_factor, param_groups
 from tdd.training.distributed import DistEnv, all_gather_objects, all_reduce_sum
 from tdd.training.metrics import Metrics
 from tdd.training.objectives import make_ema
@@ -122,7 +122,7 @@ class _Run:
         self.ema = make_ema(model, decay=config.ema_decay)
         self.trainable = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(
-            self.trainable, lr=config.lr, weight_decay=config.weight_decay, betas=config.betas
+            param_groups(model, config.lr, config.lr_scales), weight_decay=config.weight_decay, betas=config.betas
         )
         self.budget_share: float | None = None  # with a time budget: the elapsed share, which the schedule follows
 
