@@ -75,3 +75,26 @@ def test_train_script_on_a_folder(tmp_path):
     assert config["max_len"] == 3 and config["vocab_size"] == 3 + 3  # specials + a, red, thing
     missing = subprocess.run([*script, str(tmp_path / "nowhere")], capture_output=True, text=True)
     assert missing.returncode != 0 and "dataset folder not found" in missing.stderr
+
+
+def test_reading_an_item_seeds_the_cpu_generator_only_and_restores_it(monkeypatch):
+    """Per-item seeds reach torch's CPU generator (and Python's, NumPy's); GPUs' generators are left alone."""
+    import random
+
+    import numpy as np
+    import torch
+
+    class Draws:
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return torch.rand(2), random.random(), np.random.rand()
+
+    reseeded = []
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", lambda seed: reseeded.append(seed))
+    items = TrainItems(Draws(), seed=5)
+    state = torch.get_rng_state()
+    (a, _), (b, _), (c, _) = items[2], items[2], items[3]
+    assert torch.equal(a[0], b[0]) and a[1:] == b[1:] and not torch.equal(a[0], c[0])
+    assert torch.equal(torch.get_rng_state(), state) and reseeded == []

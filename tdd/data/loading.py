@@ -61,7 +61,10 @@ class TrainItems(Dataset):
         s = item_seed(self.seed, self.epoch, index)
         py_state, np_state = random.getstate(), np.random.get_state()
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(s)
+            # the CPU generator only, which is all fork_rng restores: torch.manual_seed would also reseed every
+            # GPU's generator (CUDA, XPU, MTIA) per item, left reseeded afterwards, and with CUDA not yet
+            # initialised it formats a stack trace for each lazy call (~1 ms an item on a CPU, a tenth of a step)
+            torch.default_generator.manual_seed(s)
             random.seed(s)
             np.random.seed(s % 2**32)
             try:
