@@ -198,6 +198,10 @@ ROWS: dict[str, tuple[str, list[str], dict]] = {
         [*IMPROVED_K2, "--adaln-zero", "--encoder-lr-scale", "0.5"],
         {},
     ),
+    # a control: the recipe itself, trained again beside another row as the lever rows on the AMD EPYC were (the
+    # CPU-second budget bought those 1,750-1,890 steps against the recipe's 1,921-2,027: two runs at once share
+    # caches and memory bandwidth), and after the loader's per-item seeding got cheaper (those rows ran before)
+    "improved_canonical_k2_shared_adaln_zero_control": ("tdd", [*IMPROVED_K2, "--adaln-zero"], {}),
     # classifier-free guidance at sampling (A.3; eq. 1), on that recipe's models: the image's say weighted up
     "improved_canonical_k2_shared_cfg2": ("tdd", [*IMPROVED_K2], {"cfg": 2.0}),
     "mdd_canonical": ("mdd", CANONICAL, {}),
@@ -350,6 +354,9 @@ TARGET_ROWS = {
     "improved_canonical_k2_shared_adaln_zero_lr_0p7": ("ar_canonical", "mdd_canonical"),
     "improved_canonical_k2_shared_adaln_zero_warmup600": ("ar_canonical", "mdd_canonical"),
     "improved_canonical_k2_shared_adaln_zero_floor_0p3": ("ar_canonical", "mdd_canonical"),
+    "improved_canonical_k2_shared_adaln_zero_enc_lr2": ("ar_canonical", "mdd_canonical"),
+    "improved_canonical_k2_shared_adaln_zero_enc_lr_half": ("ar_canonical", "mdd_canonical"),
+    "improved_canonical_k2_shared_adaln_zero_control": ("ar_canonical", "mdd_canonical"),
 }
 # rows that change one thing of another lever row: judged against it too
 AGAINST = {
@@ -380,6 +387,9 @@ AGAINST = {
     "improved_canonical_k2_shared_adaln_zero_lr_0p7": "improved_canonical_k2_shared_adaln_zero",
     "improved_canonical_k2_shared_adaln_zero_warmup600": "improved_canonical_k2_shared_adaln_zero",
     "improved_canonical_k2_shared_adaln_zero_floor_0p3": "improved_canonical_k2_shared_adaln_zero",
+    "improved_canonical_k2_shared_adaln_zero_enc_lr2": "improved_canonical_k2_shared_adaln_zero",
+    "improved_canonical_k2_shared_adaln_zero_enc_lr_half": "improved_canonical_k2_shared_adaln_zero",
+    "improved_canonical_k2_shared_adaln_zero_control": "improved_canonical_k2_shared_adaln_zero",
 }
 
 
