@@ -314,7 +314,7 @@ def test_a_time_budget_stops_training_and_a_resume_past_it_trains_no_more(tmp_pa
     assert max(r["step"] for r in more) == trained[-1]["step"]  # resumed past the budget: no further step
 
 
-def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides():
+def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides(monkeypatch):
     import subprocess
     import sys
     from pathlib import Path
@@ -365,6 +365,20 @@ def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides
         train_captioner.parse_args(["--recipe", "improved", "--train-timesteps", "uniform"]).train_timesteps
         == "uniform"
     )
+    # which items the adaptive draw learns its CE curve from: all of them (the first version) unless asked
+    assert args.adaptive_ce == "all"
+    tuned = train_captioner.parse_args(["--config", config, "--adaptive-ce", "conditioned"])
+    assert tuned.adaptive_ce == "conditioned"
+    import importlib.util
+
+    from tdd.diffusion import TweedieDiffusion as Diffusion
+
+    monkeypatch.syspath_prepend(str(root / "train"))  # where the script finds train_utils, as when it is run
+    spec = importlib.util.spec_from_file_location("train_captioner_script", root / "train" / "train_captioner.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)  # the sampler the script trains with carries the flags
+    sampler = script.training_timesteps(tuned, Diffusion(tuned.vocab_size))
+    assert (sampler.ce_of, sampler.floor) == ("conditioned", 0.1)
     paper = train_captioner.parse_args([])
     assert (paper.recipe, paper.train_timesteps, paper.input_precond, paper.self_cond) == (
         "paper",

@@ -53,6 +53,49 @@ def test_adaptive_sampler_concentrates_where_the_ce_changes():
         make_timesteps("log_normal", SCHEDULE)
 
 
+def _noisy_ramp_updates(sampler, seed: int, steps: int = 300, n: int = 64, spikes: float = 0.1):
+    """Updates as training gives them: a few items per bin per step, CE a ramp over t ∈ [100, 400] then flat at
+    0.1 nats, and a ``spikes`` share of items (condition-dropped ones) at 2 nats wherever they land."""
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        t = torch.randint(1, T + 1, (n,), generator=g)
+        dropped = torch.rand(n, generator=g) < spikes
+        ce = torch.clamp((t.float() - 100) / 300, 0, 1) * 0.1 + 0.02 * torch.randn(n, generator=g).abs()
+        sampler.update(t, torch.where(dropped, torch.full_like(ce, 2.0), ce), conditioned=~dropped)
+
+
+def test_adaptive_draw_from_the_conditioned_items_stays_on_the_ramp():
+    ramp = slice(100, 400)  # where the conditioned CE changes
+    share, top = {}, {}
+    for ce_of in ("all", "conditioned"):
+        for seed in range(3):
+            s = AdaptiveTimesteps(SCHEDULE, bins=50, floor=0.1, ce_of=ce_of)
+            _noisy_ramp_updates(s, seed=seed)
+            p = s.probs()
+            assert p.sum() == pytest.approx(1.0, abs=1e-5) and (p > 0).all()
+            share[ce_of, seed], top[ce_of, seed] = float(p[ramp].sum()), float(p.view(50, 20).sum(1).max())
+    for seed in range(3):
+        # every item counted: the dropped items' spikes, not the ramp, get the draws; one bin takes a third or more
+        assert share["all", seed] < 0.5 and top["all", seed] > 0.3
+        # the conditioned items only: the ramp gets ~0.9 · 1 + 0.1 · 0.3, less the lag of the bin means
+        assert share["conditioned", seed] > 0.7 and top["conditioned", seed] < 0.15
+    with pytest.raises(ValueError, match="must be one of"):
+        AdaptiveTimesteps(SCHEDULE, ce_of="some")
+
+
+def test_adaptive_ce_of_conditioned_ignores_dropped_items():
+    t, ce = torch.tensor([10, 10, 900, 900]), torch.tensor([0.1, 5.0, 1.0, 5.0])
+    saw = torch.tensor([True, False, True, False])
+    s = AdaptiveTimesteps(SCHEDULE, bins=4, ce_of="conditioned")
+    s.update(t, ce, conditioned=saw)
+    assert s.ce[0] == pytest.approx(0.1) and s.ce[3] == pytest.approx(1.0) and s.ce[1:3].isnan().all()
+    s.update(t, torch.full((4,), 0.3))  # no mask: every item saw its condition
+    assert s.ce[0] == pytest.approx(0.95 * 0.1 + 0.05 * 0.3)
+    every = AdaptiveTimesteps(SCHEDULE, bins=4)  # "all", the first version: the dropped items count
+    every.update(t, ce, conditioned=saw)
+    assert every.ce[0] == pytest.approx(2.55) and every.ce[3] == pytest.approx(3.0)
+
+
 def test_informative_spacing_is_monotone_starts_at_T_and_packs_the_steep_band():
     t = torch.arange(1, T + 1, dtype=torch.float64)
     ce = 3.6 / (1 + torch.exp(-(t - 300) / 40))  # a sigmoid: the informative band is around t = 300

@@ -76,7 +76,13 @@ from tdd.diffusion import TweedieDiffusion  # noqa: E402
 from tdd.masked import MaskedDiffusion  # noqa: E402
 from tdd.models.captioner import INPUT_PRECONDS, ARCaptioner, CaptionerConfig, MDDCaptioner, TDDCaptioner  # noqa: E402
 from tdd.schedule import SCHEDULES  # noqa: E402
-from tdd.timesteps import DEFAULT_FLOOR, SAMPLING_SPACINGS, TRAINING_TIMESTEPS, make_timesteps  # noqa: E402
+from tdd.timesteps import (  # noqa: E402
+    ADAPTIVE_CE_OF,
+    DEFAULT_FLOOR,
+    SAMPLING_SPACINGS,
+    TRAINING_TIMESTEPS,
+    make_timesteps,
+)
 from tdd.training import OBJECTIVES, ar_loss, mdd_loss, tdd_loss  # noqa: E402
 from tdd.training.distributed import DistEnv, barrier  # noqa: E402
 from tdd.training.loop import train  # noqa: E402
@@ -136,6 +142,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-timesteps", default="uniform", choices=TRAINING_TIMESTEPS, help=when)
     floor = "TDD, adaptive timesteps: the uniform share of the draw (the rest follows the drop of CE)"
     p.add_argument("--timestep-floor", type=float, default=DEFAULT_FLOOR, help=floor)
+    ce_of = "TDD, adaptive timesteps: learn the CE curve from all items or only those that saw their image"
+    p.add_argument("--adaptive-ce", default="all", choices=ADAPTIVE_CE_OF, help=ce_of)
     strata = "TDD: draw a batch's timesteps at evenly spaced quantiles (VDM's low-discrepancy sampler)"
     p.add_argument("--stratified-timesteps", action=argparse.BooleanOptionalAction, default=False, help=strata)
     p.add_argument("--onehot-scale", type=float, default=1.0, help="TDD: λ of the λ-hot (§3.2)")
@@ -239,6 +247,7 @@ def training_timesteps(args: argparse.Namespace, diffusion: TweedieDiffusion) ->
     kwargs: dict[str, Any] = {"stratified": args.stratified_timesteps}
     if args.train_timesteps == "adaptive":
         kwargs["floor"] = args.timestep_floor
+        kwargs["ce_of"] = args.adaptive_ce
     return make_timesteps(args.train_timesteps, diffusion.schedule, **kwargs)
 
 

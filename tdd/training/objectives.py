@@ -113,7 +113,7 @@ def tdd_loss(
     weighting = "alpha_bar" if objective == "ce" else "none"
     if timesteps is not None:
         weighting = timesteps.weighting if objective == "ce" else "none"
-        timesteps.update(t, per_item_ce(out.detach(), labels, mask))
+        timesteps.update(t, per_item_ce(out.detach(), labels, mask), conditioned=~drop)
     alpha_bar = diffusion.schedule.alpha_bar(t)
     return tdd_cross_entropy(out, labels, alpha_bar, weighting=weighting, label_smoothing=label_smoothing, mask=mask)
 
