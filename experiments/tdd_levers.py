@@ -11,7 +11,12 @@ steps, teacher-forced CE in bands of t, optimizer steps, images seen and samplin
     python experiments/tdd_levers.py --rows paper self_cond   # several, one after the other
     python experiments/tdd_levers.py --table                  # results/tdd_levers.md from the runs made
 
-A row's run lives in ``--runs-dir/levers/<row>_b<budget>_s<seed>`` and is reused (``--resume``) when the
+``--budget-steps N`` trains each row for N optimizer steps instead (the lr schedule follows the steps): for levers
+that leave a step's cost unchanged, compared with the recipe at equal steps. On the AMD EPYC a CPU-second did not buy
+the same steps from one run to the next (the recipe alone 442-468 ms a step, beside another run or on another day
+476-530), and at ~1,900 steps, where shape accuracy still jumps, ±100 steps moved a row by up to 20 points.
+
+A row's run lives in ``--runs-dir/levers/<row>_b<budget>_s<seed>`` (``_n<N>_s<seed>`` with a step budget) and is reused (``--resume``) when the
 script is run again; rows can run two at a time on two cores (each uses one thread). Each record keeps the
 version of the scenes it was trained and evaluated on (``tdd.data.scenes.SCENES_VERSION``) and the CPU it ran
 on (a CPU-second buys different step counts on different CPUs: the same budget gave the recipe ~2,800 steps on
@@ -202,6 +207,14 @@ ROWS: dict[str, tuple[str, list[str], dict]] = {
     # CPU-second budget bought those 1,750-1,890 steps against the recipe's 1,921-2,027: two runs at once share
     # caches and memory bandwidth), and after the loader's per-item seeding got cheaper (those rows ran before)
     "improved_canonical_k2_shared_adaln_zero_control": ("tdd", [*IMPROVED_K2, "--adaln-zero"], {}),
+    # the adaptive draw learns its CE curve from every item, the 10 % condition-dropped ones too, whose CE without the
+    # image spikes a high-t bin's running mean (one or two items a step land there; the recipe's draw gave t ∈
+    # [420, 600] between 2 and 33 % within 100 steps): from the conditioned items only (tdd.timesteps.ADAPTIVE_CE_OF)
+    "improved_canonical_k2_shared_adaln_zero_ce_conditioned": (
+        "tdd",
+        [*IMPROVED_K2, "--adaln-zero", "--adaptive-ce", "conditioned"],
+        {},
+    ),
     # classifier-free guidance at sampling (A.3; eq. 1), on that recipe's models: the image's say weighted up
     "improved_canonical_k2_shared_cfg2": ("tdd", [*IMPROVED_K2], {"cfg": 2.0}),
     "mdd_canonical": ("mdd", CANONICAL, {}),
@@ -212,7 +225,7 @@ TRAINS_AS = {
     "improved_canonical_k2_shared_cfg2": "improved_canonical_k2_shared",
 }  # rows that evaluate another row's model
 STEP_COUNTS = (2, 5, 10, 20)
-Key = tuple[int, str, str, float]  # a table row: scenes version, CPU, row, budget
+Key = tuple[int, str, str, str]  # a table row: scenes version, CPU, row, budget ("900 s" or "1900 steps")
 BANDS = ((1, 60), (60, 160), (160, 420), (420, 600), (600, 1000))
 TIMING_IMAGES = 10
 RECORDS = "tdd_levers"  # results/tdd_levers/<row>_b<budget>_s<seed>.json: each finished row's numbers
@@ -225,6 +238,8 @@ def get_parser():
     p.add_argument("--table", action="store_true", help="write results/tdd_levers.md from the finished rows")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--budget", type=float, default=360.0, help="seconds of training per row (one thread)")
+    steps = "train each row for this many optimizer steps instead of --budget seconds (a lever at equal steps)"
+    p.add_argument("--budget-steps", type=int, default=None, help=steps)
     p.add_argument("--eval-size", type=int, default=500)
     return p
 
@@ -232,7 +247,8 @@ def get_parser():
 def run_dir(args, row: str, budget: float | None = None, seed: int | None = None) -> Path:
     budget = args.budget if budget is None else budget
     seed = args.seed if seed is None else seed
-    return Path(args.runs_dir).parent / "levers" / f"{TRAINS_AS.get(row, row)}_b{budget:g}_s{seed}"
+    size = f"n{args.budget_steps}" if args.budget_steps else f"b{budget:g}"
+    return Path(args.runs_dir).parent / "levers" / f"{TRAINS_AS.get(row, row)}_{size}_s{seed}"
 
 
 def train_row(args, row: str) -> Path:
@@ -241,9 +257,12 @@ def train_row(args, row: str) -> Path:
     if (out / "final" / "config.json").is_file():
         print(f"reusing {out}", flush=True)
         return out
-    argv = ["--config", str(CONFIGS[method]), *BASE, *flags, "--seed", str(args.seed), "--threads", "1",
-            "--time-budget", str(args.budget), "--budget-clock", "cpu", "--steps", "100000", "--eval-every", "0", "--log-every", "100",
-            "--save-every", "200", "--eval-size", "16", "--output", str(out), "--resume"]  # fmt: skip
+    length = ["--time-budget", str(args.budget), "--budget-clock", "cpu", "--steps", "100000"]
+    if args.budget_steps:
+        length = ["--steps", str(args.budget_steps)]
+    argv = ["--config", str(CONFIGS[method]), *BASE, *flags, "--seed", str(args.seed), "--threads", "1", *length,
+            "--eval-every", "0", "--log-every", "100", "--save-every", "200", "--eval-size", "16", "--output", str(out),
+            "--resume"]  # fmt: skip
     if args.smoke:
         argv += ["--time-budget", "3", "--train-size", "64", "--batch-size", "8", "--warmup-steps", "2"]
     print(f"training {row}: {' '.join(argv)}", flush=True)
@@ -275,7 +294,8 @@ def evaluate_row(args, row: str, out: Path) -> dict:
     images, descriptions, references, _ = held_out(n, "test", model.config.image_size, trained_style(model))
     metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     trained = next(m for m in reversed(metrics) if "seconds" in m)
-    result = {"row": row, "method": method, "seed": args.seed, "budget": args.budget, "steps": trained["step"],
+    budget = {"budget_steps": args.budget_steps} if args.budget_steps else {"budget": args.budget}
+    result = {"row": row, "method": method, "seed": args.seed, **budget, "steps": trained["step"],
               "images_seen": trained["step"] * model.checkpoint_extra["train_args"]["batch_size"],
               "train_seconds": trained["seconds"], "cpu_seconds": trained.get("budget_seconds"),
               "eval_size": n, "scenes_version": SCENES_VERSION, "cpu": cpu_name()}  # fmt: skip
@@ -431,13 +451,26 @@ def version_of(record: dict) -> int:
     return record.get("scenes_version", 1)
 
 
-def verdicts(found: dict[Key, list[dict]], version: int, cpu: str, budget: float) -> list[str]:
+def budget_of(record: dict) -> str:
+    """A record's budget as the table names it: ``"900 s"`` (CPU-seconds) or ``"1900 steps"``."""
+    if record.get("budget_steps"):
+        return f"{record['budget_steps']} steps"
+    return f"{record['budget']:g} s"
+
+
+def budget_order(budget: str) -> tuple[bool, float]:
+    """Time budgets first, each kind by size."""
+    number, unit = budget.split()
+    return unit == "steps", float(number)
+
+
+def verdicts(found: dict[Key, list[dict]], version: int, cpu: str, budget: str) -> list[str]:
     """Per lever against the paper's row, and a ``*_canonical`` row also against the paper's recipe on the
     same captions (exact match at 20 steps; within 2 points: no effect); the issue's targets for the
     improved recipe. Only rows of one scenes version, CPU and budget are compared."""
     rows = {row: runs for (v, c, row, b), runs in found.items() if (v, c, b) == (version, cpu, budget)}
     lines = [
-        f"Verdicts at {budget:g} s, scenes version {version}, CPU: {cpu} (exact match at 20 steps; within ±2 points "
+        f"Verdicts at {budget}, scenes version {version}, CPU: {cpu} (exact match at 20 steps; within ±2 points "
         "or the seed spread: no effect):",
         "",
     ]
@@ -464,7 +497,8 @@ def record_name(r: dict) -> str:
     """``<row>_b<budget>_s<seed>.json``, with ``_v<version>`` after it for scenes versions after the first and
     ``_cpu-<model>`` after that for records that name their CPU."""
     version = version_of(r)
-    name = f"{r['row']}_b{r['budget']:g}_s{r['seed']}" + (f"_v{version}" if version > 1 else "")
+    size = f"n{r['budget_steps']}" if r.get("budget_steps") else f"b{r['budget']:g}"
+    name = f"{r['row']}_{size}_s{r['seed']}" + (f"_v{version}" if version > 1 else "")
     if "cpu" in r:
         name += "_cpu-" + "".join(ch if ch.isalnum() else "-" for ch in r["cpu"]).strip("-").lower()
     return name + ".json"
@@ -474,12 +508,12 @@ def collect(args) -> dict[Key, list[dict]]:
     """Every finished row by scenes version, CPU, row and budget: the runs under ``--runs-dir`` and the records
     committed in ``--results-dir/tdd_levers/`` (one JSON per version, CPU, row, budget and seed; a run made here
     wins)."""
-    records: dict[tuple[int, str, str, float, int], dict] = {}
+    records: dict[tuple[int, str, str, str, int], dict] = {}
     paths = sorted((Path(args.results_dir) / RECORDS).glob("*.json"))
     paths += sorted((Path(args.runs_dir).parent / "levers").glob("*/ablation_*.json"))
     for path in paths:
         r = json.loads(path.read_text())
-        records[(version_of(r), cpu_of(r), r["row"], r["budget"], r["seed"])] = r
+        records[(version_of(r), cpu_of(r), r["row"], budget_of(r), r["seed"])] = r
     found: dict[Key, list[dict]] = {}
     for (version, cpu, row, budget, _), r in sorted(records.items()):
         found.setdefault((version, cpu, row, budget), []).append(r)
@@ -497,15 +531,15 @@ def save_records(args, found: dict[Key, list[dict]]) -> None:
 
 
 def table(found: dict[Key, list[dict]]) -> str:
-    header = ["scenes", "CPU", "row", "budget s", "seeds", "steps", "images seen"]
+    header = ["scenes", "CPU", "row", "budget", "seeds", "steps", "images seen"]
     header += [f"exact@{s}" for s in STEP_COUNTS] + ["shape@20", "colour@20", "size@20", "count@20", "relation@20"]
     header += [f"CE t∈[{lo},{hi}]" for lo, hi in BANDS] + ["CPU ms/caption"]
     rows = []
     order = {name: i for i, name in enumerate(ROWS)}
-    newest = sorted(found, key=lambda k: (-k[0], k[1] != LEGACY_CPU, k[1], k[3], order[k[2]]))
+    newest = sorted(found, key=lambda k: (-k[0], k[1] != LEGACY_CPU, k[1], budget_order(k[3]), order[k[2]]))
     for version, cpu, row, budget in newest:
         runs = found[(version, cpu, row, budget)]
-        line = [f"v{version}", cpu, row, f"{budget:g}", ",".join(str(r["seed"]) for r in runs)]
+        line = [f"v{version}", cpu, row, budget, ",".join(str(r["seed"]) for r in runs)]
         line += [_fmt([r["steps"] for r in runs], 1, 0), _fmt([r["images_seen"] for r in runs], 1, 0)]
         for s in STEP_COUNTS:
             key = "at_greedy" if runs[0]["method"] == "ar" else f"at_{s}"
@@ -541,7 +575,9 @@ def main() -> None:
         save_records(args, found)
         text += table(found) + "\n"
         # the newest scenes first; per version and CPU the ablation's budget, then any longer runs of the top rows
-        groups = sorted({(v, c, b) for v, c, _, b in found}, key=lambda g: (-g[0], g[1] != LEGACY_CPU, g[1], g[2]))
+        groups = sorted(
+            {(v, c, b) for v, c, _, b in found}, key=lambda g: (-g[0], g[1] != LEGACY_CPU, g[1], budget_order(g[2]))
+        )
         for version, cpu, budget in groups:
             text += "\n".join(verdicts(found, version, cpu, budget)) + "\n\n"
         write_result(args, "tdd_levers.md", text)

@@ -64,13 +64,29 @@ def test_experiment_script_smoke(script, dirs):
         for name, r in records.items():
             assert r["cpu"] == cpu and name.startswith(f"{r['row']}_b360_s0_v{SCENES_VERSION}_cpu-"), name
         assert f"| v{SCENES_VERSION} | {cpu} | canonical |" in table
-        assert "| v1 | earlier machine (not recorded) | paper | 900 |" in table
+        assert "| v1 | earlier machine (not recorded) | paper | 900 s |" in table
         # rows of different scenes or CPUs are never compared: each version and CPU gets its own verdicts
         assert f"Verdicts at 360 s, scenes version {SCENES_VERSION}, CPU: {cpu}" in table
         assert "Verdicts at 900 s, scenes version 1, CPU: earlier machine (not recorded)" in table
         trained = json.loads((runs.parent / "levers" / "paper_b360_s0" / "final" / "config.json").read_text())
         args = trained["extra"]["train_args"]
         assert (args["encoder_from"], args["freeze_encoder"]) == ("", False)  # each row trains its own encoder
+        # a step budget: the row trains that many steps, in its own folder, record and verdicts
+        again = [*cmd[:3], "--row", "paper", "--budget-steps", "4", "--table"]
+        out = subprocess.run(
+            [*again, "--runs-dir", str(runs), "--results-dir", str(results)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert out.returncode == 0, out.stderr[-3000:]
+        (record,) = (results / "tdd_levers").glob("paper_n4_s0_*.json")
+        r = json.loads(record.read_text())
+        assert (r["budget_steps"], r["steps"], "budget" in r) == (4, 4, False)
+        assert (runs.parent / "levers" / "paper_n4_s0" / "final" / "config.json").is_file()
+        table = (results / "tdd_levers.md").read_text()
+        assert f"| v{SCENES_VERSION} | {cpu} | paper | 4 steps | 0 | 4 |" in table
+        assert f"Verdicts at 4 steps, scenes version {SCENES_VERSION}, CPU: {cpu}" in table
     if script == "timestep_information":
         assert "plotly" in (results / "timestep_information.html").read_text()
     if script in PLOTS:
