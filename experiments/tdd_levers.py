@@ -16,12 +16,12 @@ that leave a step's cost unchanged, compared with the recipe at equal steps. On 
 the same steps from one run to the next (the recipe alone 442-468 ms a step, beside another run or on another day
 476-530), and at ~1,900 steps, where shape accuracy still jumps, ±100 steps moved a row by up to 20 points.
 
-A row's run lives in ``--runs-dir/levers/<row>_b<budget>_s<seed>`` (``_n<N>_s<seed>`` with a step budget) and is reused (``--resume``) when the
-script is run again; rows can run two at a time on two cores (each uses one thread). Each record keeps the
-version of the scenes it was trained and evaluated on (``tdd.data.scenes.SCENES_VERSION``) and the CPU it ran
-on (a CPU-second buys different step counts on different CPUs: the same budget gave the recipe ~2,800 steps on
-the earlier sessions' machine and ~1,800 on an AMD EPYC): the table lists versions and CPUs apart and compares
-rows only within one of each.
+A row's run lives in ``--runs-dir/levers/<row>_b<budget>_s<seed>`` (``<row>_n<N>_s<seed>`` with a step budget) and
+is reused (``--resume``) when the script is run again; rows can run two at a time on two cores (each uses one
+thread). Each record keeps the version of the scenes it was trained and evaluated on
+(``tdd.data.scenes.SCENES_VERSION``) and the CPU it ran on (a CPU-second buys different step counts on different
+CPUs: the same budget gave the recipe ~2,800 steps on the earlier sessions' machine and ~1,800 on an AMD EPYC):
+the table lists versions and CPUs apart and compares rows only within one of each.
 """
 
 from __future__ import annotations
