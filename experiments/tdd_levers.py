@@ -228,7 +228,7 @@ STEP_COUNTS = (2, 5, 10, 20)
 Key = tuple[int, str, str, str]  # a table row: scenes version, CPU, row, budget ("900 s" or "1900 steps")
 BANDS = ((1, 60), (60, 160), (160, 420), (420, 600), (600, 1000))
 TIMING_IMAGES = 10
-RECORDS = "tdd_levers"  # results/tdd_levers/<row>_b<budget>_s<seed>.json: each finished row's numbers
+RECORDS = "tdd_levers"  # results/tdd_levers/<row>_<size>_s<seed>….json (size_tag): each finished row's numbers
 
 
 def get_parser():
@@ -244,10 +244,15 @@ def get_parser():
     return p
 
 
+def size_tag(budget: float | None, budget_steps: int | None) -> str:
+    """A row's budget in its run folder's and record's name: ``b<seconds>``, or ``n<steps>`` with a step budget."""
+    return f"n{budget_steps}" if budget_steps else f"b{budget:g}"
+
+
 def run_dir(args, row: str, budget: float | None = None, seed: int | None = None) -> Path:
     budget = args.budget if budget is None else budget
     seed = args.seed if seed is None else seed
-    size = f"n{args.budget_steps}" if args.budget_steps else f"b{budget:g}"
+    size = size_tag(budget, args.budget_steps)
     return Path(args.runs_dir).parent / "levers" / f"{TRAINS_AS.get(row, row)}_{size}_s{seed}"
 
 
@@ -494,10 +499,10 @@ def verdicts(found: dict[Key, list[dict]], version: int, cpu: str, budget: str) 
 
 
 def record_name(r: dict) -> str:
-    """``<row>_b<budget>_s<seed>.json``, with ``_v<version>`` after it for scenes versions after the first and
+    """``<row>_<size>_s<seed>.json`` (:func:`size_tag`), with ``_v<version>`` after it for scenes versions after the first and
     ``_cpu-<model>`` after that for records that name their CPU."""
     version = version_of(r)
-    size = f"n{r['budget_steps']}" if r.get("budget_steps") else f"b{r['budget']:g}"
+    size = size_tag(r.get("budget"), r.get("budget_steps"))
     name = f"{r['row']}_{size}_s{r['seed']}" + (f"_v{version}" if version > 1 else "")
     if "cpu" in r:
         name += "_cpu-" + "".join(ch if ch.isalnum() else "-" for ch in r["cpu"]).strip("-").lower()
