@@ -117,6 +117,27 @@ def test_self_conditioning_off_is_the_old_model_bit_for_bit():
     assert a.item() == b.item()
 
 
+def test_self_cond_prob_sets_the_share_of_rows_fed_the_draft():
+    """``prob`` of the rows get the first pass's p̂ (each row a distribution), the rest zeros; 0.5 is the old draw."""
+    from tdd.training import SELF_COND_PROB, self_cond_input
+
+    model, n = _tiny(self_cond=True), 600
+    y, t = torch.randn(n, 5, 11, generator=torch.Generator().manual_seed(0)), torch.randint(1, 1001, (n,))
+    cond, drop = _cond(model, n), torch.zeros(n, dtype=torch.bool)
+    for prob in (0.2, 0.8):
+        fed = self_cond_input(model, y, t, cond, drop, torch.Generator().manual_seed(1), prob)
+        used = fed.abs().sum((1, 2)) > 0
+        assert abs(used.float().mean().item() - prob) < 0.06
+        torch.testing.assert_close(fed[used].sum(-1), torch.ones(int(used.sum()), 5))
+    assert SELF_COND_PROB == 0.5
+    default = self_cond_input(model, y, t, cond, drop, torch.Generator().manual_seed(1))
+    half = self_cond_input(model, y, t, cond, drop, torch.Generator().manual_seed(1), 0.5)
+    torch.testing.assert_close(default, half, rtol=0, atol=0)
+    for bad in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError, match="self-conditioning probability must lie in"):
+            self_cond_input(model, y, t, cond, drop, torch.Generator(), bad)
+
+
 def test_self_conditioned_sampler_feeds_the_previous_probabilities():
     model = _tiny(self_cond=True)
     with torch.no_grad():  # make p̂ matter
@@ -379,6 +400,15 @@ def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides
     spec.loader.exec_module(script)  # the sampler the script trains with carries the flags
     sampler = script.training_timesteps(tuned, Diffusion(tuned.vocab_size))
     assert (sampler.ce_of, sampler.floor) == ("conditioned", 0.1)
+    # the share of rows self-conditioned in training: Analog Bits' half unless asked, passed on to the loss
+    assert args.self_cond_prob == 0.5
+    more = train_captioner.parse_args(["--config", config, "--self-cond-prob", "0.8"])
+    seen = {}
+    monkeypatch.setattr(script, "tdd_loss", lambda *a, **kw: seen.update(kw) or torch.zeros(()))
+    model = _tiny(self_cond=True)
+    images, tokens = model.example_images(2, torch.Generator().manual_seed(0)), torch.randint(11, (2, 5))
+    script.batch_loss(model, more, images, tokens, Diffusion(11), None, torch.Generator(), None)
+    assert (seen["self_cond"], seen["self_cond_prob"]) == (True, 0.8)
     paper = train_captioner.parse_args([])
     assert (paper.recipe, paper.train_timesteps, paper.input_precond, paper.self_cond) == (
         "paper",

@@ -83,7 +83,7 @@ from tdd.timesteps import (  # noqa: E402
     TRAINING_TIMESTEPS,
     make_timesteps,
 )
-from tdd.training import OBJECTIVES, ar_loss, mdd_loss, tdd_loss  # noqa: E402
+from tdd.training import OBJECTIVES, SELF_COND_PROB, ar_loss, mdd_loss, tdd_loss  # noqa: E402
 from tdd.training.distributed import DistEnv, barrier  # noqa: E402
 from tdd.training.loop import train  # noqa: E402
 
@@ -150,6 +150,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-precond", default="none", choices=INPUT_PRECONDS, help="TDD: how y_t enters the decoder")
     p.add_argument("--adaln-zero", action=argparse.BooleanOptionalAction, default=False, help="DiT's adaLN-Zero init")
     p.add_argument("--self-cond", action=argparse.BooleanOptionalAction, default=False, help="TDD: self-conditioning")
+    sc_prob = "TDD, self-conditioning: the share of training rows fed the first pass's prediction (the rest get zeros)"
+    p.add_argument("--self-cond-prob", type=float, default=SELF_COND_PROB, help=sc_prob)
     prior = "TDD: add the exact posterior's log p(y_0 | y_t) to the logits (Plaid's output prior)"
     p.add_argument("--output-prior", action=argparse.BooleanOptionalAction, default=False, help=prior)
     p.add_argument("--unroll", type=float, default=0.0, help="TDD: share of items built from the model's own draft")
@@ -259,7 +261,8 @@ def batch_loss(
     cond = model.encode(images)
     if args.method == "tdd":
         return tdd_loss(model, diffusion, cond, tokens, objective=args.loss, kfold=args.kfold, cond_drop=args.cond_drop,
-                        generator=g, timesteps=timesteps, self_cond=args.self_cond, unroll=args.unroll)  # fmt: skip
+                        generator=g, timesteps=timesteps, self_cond=args.self_cond,
+                        self_cond_prob=args.self_cond_prob, unroll=args.unroll)  # fmt: skip
     if args.method == "mdd":
         return mdd_loss(model, process, cond, tokens, cond_drop=args.cond_drop, generator=g)
     return ar_loss(model, cond, tokens, cond_drop=args.cond_drop, generator=g)  # AR, teacher forcing

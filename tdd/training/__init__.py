@@ -10,6 +10,7 @@
 from tdd.training.objectives import (
     DEFAULT_EMA_DECAY,
     OBJECTIVES,
+    SELF_COND_PROB,
     ar_loss,
     kfold_expand,
     make_ema,
@@ -24,6 +25,7 @@ from tdd.training.objectives import (
 __all__ = [
     "DEFAULT_EMA_DECAY",
     "OBJECTIVES",
+    "SELF_COND_PROB",
     "ar_loss",
     "kfold_expand",
     "make_ema",

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 DEFAULT_EMA_DECAY = 0.9999  # A.3
 OBJECTIVES = ("ce", "ce_no_coef", "eps_mse")  # Tab. 2: ᾱ_t-weighted CE, plain CE, ε regression
+# self-conditioning: the share of training rows given the first pass's p̂ (Analog Bits); the others get zeros, as the
+# sampler's first step does
+SELF_COND_PROB = 0.5
 
 
 def kfold_expand(cond: Any, k: int) -> Any:
@@ -59,6 +62,7 @@ def tdd_loss(
     generator: torch.Generator | None = None,
     timesteps: UniformTimesteps | None = None,
     self_cond: bool = False,
+    self_cond_prob: float = SELF_COND_PROB,
     unroll: float = 0.0,
 ) -> torch.Tensor:
     """The TDD training loss of one batch, for any denoiser ``model(y_t, t, cond, drop_cond)``.
@@ -77,7 +81,8 @@ def tdd_loss(
             and the adaptive one use unweighted CE) and learns from each batch's CE.
         self_cond: self-conditioning (Analog Bits, CDCD): for a random half of the items a first pass
             without gradient gives p̂, fed to the second pass (the model's ``self_cond`` input); the other
-            half gets zeros, as the sampler's first step does.
+            half gets zeros, as the sampler's first step does. ``self_cond_prob``: the share given p̂
+            (Analog Bits' 0.5 by default).
         unroll: the share of items whose y_t is built from the model's own argmax at a noisier
             timestep instead of the true tokens (SUNDAE's unrolled denoising, in TDD's own terms: the
             sampler's argmax → one-hot → re-noise), so that it learns to repair its drafts. Not with a
@@ -105,7 +110,7 @@ def tdd_loss(
     if unroll:
         y_t = unrolled_input(model, diffusion, cond, labels, y_t, t, noise, drop, unroll, generator)
     if self_cond:
-        out = model(y_t, t, cond, drop, self_cond=self_cond_input(model, y_t, t, cond, drop, generator))
+        out = model(y_t, t, cond, drop, self_cond=self_cond_input(model, y_t, t, cond, drop, generator, self_cond_prob))
     else:
         out = model(y_t, t, cond, drop)
     if objective == "eps_mse":
@@ -125,10 +130,18 @@ def _rows(x: Any, keep: torch.Tensor) -> Any:
 
 @torch.no_grad()
 def self_cond_input(
-    model: nn.Module, y_t: torch.Tensor, t: torch.Tensor, cond: Any, drop: torch.Tensor, generator
+    model: nn.Module,
+    y_t: torch.Tensor,
+    t: torch.Tensor,
+    cond: Any,
+    drop: torch.Tensor,
+    generator,
+    prob: float = SELF_COND_PROB,
 ) -> torch.Tensor:
-    """p̂ ``y_t.shape``: zeros, and for a random half of the rows the model's own first-pass softmax."""
-    use = torch.rand(len(y_t), generator=generator, device=y_t.device) < 0.5
+    """p̂ ``y_t.shape``: zeros, and for a random share ``prob`` of the rows the model's own first-pass softmax."""
+    if not 0 < prob < 1:
+        raise ValueError(f"the self-conditioning probability must lie in (0, 1), got {prob}")
+    use = torch.rand(len(y_t), generator=generator, device=y_t.device) < prob
     fed = torch.zeros_like(y_t)
     if use.any():
         first = model(y_t[use], t[use], _rows(cond, use), drop[use], self_cond=torch.zeros_like(y_t[use]))
