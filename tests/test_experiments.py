@@ -29,11 +29,15 @@ SCRIPTS = [
     "fig10_settle",
     "tab3_clip_score",
     "drawn_shapes",
+    "encoder_probe",
 ]
 
 
 OUTPUT = {"eval_shipped": "shipped_models", "eval_scenes_captioners": "captioners"}
-EXTRA = {"tdd_levers": ["--rows", "paper", "informative", "mdd", "canonical", "--table"]}
+EXTRA = {
+    "tdd_levers": ["--rows", "paper", "informative", "mdd", "canonical", "--table"],
+    "encoder_probe": ["scenes-tdd", "scenes-ar"],
+}
 PLOTS = {"fig3_accuracy_per_epoch", "fig5_steps", "fig6_distributions", "fig10_settle", "caption_steps"}
 
 
@@ -56,6 +60,10 @@ def test_experiment_script_smoke(script, dirs):
     assert out.returncode == 0, out.stderr[-3000:]
     table = (results / f"{OUTPUT.get(script, script)}.md").read_text()
     assert table.startswith("# ") and "| " in table and "Command: `python" in table
+    if script == "encoder_probe":  # one row per model: its steps, then four accuracies in %
+        for name in ("scenes-tdd", "scenes-ar"):
+            cells = next(line for line in table.splitlines() if line.startswith(f"| {name} |")).split("|")[2:-1]
+            assert int(cells[0]) > 0 and all(0 <= float(c) <= 100 for c in cells[1:]), cells
     if script == "tdd_levers":  # each row's record is kept beside the table, so it rebuilds without the runs
         records = {p.name: json.loads(p.read_text()) for p in (results / "tdd_levers").glob("*.json")}
         assert "cpu" not in records.pop("paper_b900_s0.json")  # the old record keeps its name
