@@ -403,6 +403,10 @@ def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides
     # the share of rows self-conditioned in training: Analog Bits' half unless asked, passed on to the loss
     assert args.self_cond_prob == 0.5
     more = train_captioner.parse_args(["--config", config, "--self-cond-prob", "0.8"])
+    done = subprocess.run(
+        [*bad[:-3], "--self-cond-prob", "1", "--print-args"], capture_output=True, text=True, timeout=120
+    )  # a share outside (0, 1) stops at the command line, not at the first step
+    assert done.returncode != 0 and "--self-cond-prob must lie in (0, 1), got 1.0" in done.stderr
     seen = {}
     monkeypatch.setattr(script, "tdd_loss", lambda *a, **kw: seen.update(kw) or torch.zeros(()))
     model = _tiny(self_cond=True)

@@ -237,6 +237,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args = parse_with_config(parser, argv)
     if not 0 < args.timestep_floor <= 1:
         parser.error(f"--timestep-floor must lie in (0, 1], got {args.timestep_floor}")
+    if not 0 < args.self_cond_prob < 1:
+        parser.error(f"--self-cond-prob must lie in (0, 1), got {args.self_cond_prob}")
     if args.unroll and args.output_prior:
         parser.error("--unroll and --output-prior do not mix: the output prior trusts y_t, which unrolling corrupts")
     return args

@@ -79,10 +79,9 @@ def tdd_loss(
         timesteps: where t is drawn (:mod:`tdd.timesteps`); ``None`` is the paper's t ~ U{1..T}. A
             sampler other than the uniform one brings its own CE weighting (ᾱ_t-proportional draws
             and the adaptive one use unweighted CE) and learns from each batch's CE.
-        self_cond: self-conditioning (Analog Bits, CDCD): for a random half of the items a first pass
-            without gradient gives p̂, fed to the second pass (the model's ``self_cond`` input); the other
-            half gets zeros, as the sampler's first step does. ``self_cond_prob``: the share given p̂
-            (Analog Bits' 0.5 by default).
+        self_cond: self-conditioning (Analog Bits, CDCD): for a random share ``self_cond_prob`` of the items
+            (half by default) a first pass without gradient gives p̂, fed to the second pass (the model's
+            ``self_cond`` input); the others get zeros, as the sampler's first step does.
         unroll: the share of items whose y_t is built from the model's own argmax at a noisier
             timestep instead of the true tokens (SUNDAE's unrolled denoising, in TDD's own terms: the
             sampler's argmax → one-hot → re-noise), so that it learns to repair its drafts. Not with a
