@@ -231,6 +231,15 @@ ROWS: dict[str, tuple[str, list[str], dict]] = {
         [*IMPROVED_K2, "--adaln-zero", "--self-cond-prob", "0.3"],
         {},
     ),
+    # one row per image, 64 images a step (the recipe: 2 rows for each of 32, the same decoder rows): a new noise draw
+    # on the same batch moves the encoder's gradient little (cosine 0.71 against 0.10 across batches), and at
+    # t ≥ 250 the shape tokens' encoder gradient points one way (cosine ≥ 0.93 with t = T's at step 1,000), so the
+    # second row of an image teaches its encoder little that the first did not; twice the images cost the encoder
+    "improved_canonical_k2_shared_adaln_zero_k1_b64": (
+        "tdd",
+        [*IMPROVED_K2, "--adaln-zero", "--kfold", "1", "--batch-size", "64"],
+        {},
+    ),
     # classifier-free guidance at sampling (A.3; eq. 1), on that recipe's models: the image's say weighted up
     "improved_canonical_k2_shared_cfg2": ("tdd", [*IMPROVED_K2], {"cfg": 2.0}),
     "mdd_canonical": ("mdd", CANONICAL, {}),

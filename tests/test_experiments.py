@@ -30,6 +30,7 @@ SCRIPTS = [
     "tab3_clip_score",
     "drawn_shapes",
     "encoder_probe",
+    "shape_binding",
 ]
 
 
@@ -37,6 +38,7 @@ OUTPUT = {"eval_shipped": "shipped_models", "eval_scenes_captioners": "captioner
 EXTRA = {
     "tdd_levers": ["--rows", "paper", "informative", "mdd", "canonical", "--table"],
     "encoder_probe": ["scenes-tdd", "scenes-ar"],
+    "shape_binding": ["scenes-tdd", "scenes-ar", "--timesteps", "1000", "250"],
 }
 PLOTS = {"fig3_accuracy_per_epoch", "fig5_steps", "fig6_distributions", "fig10_settle", "caption_steps"}
 
@@ -64,6 +66,17 @@ def test_experiment_script_smoke(script, dirs):
         for name in ("scenes-tdd", "scenes-ar"):
             cells = next(line for line in table.splitlines() if line.startswith(f"| {name} |")).split("|")[2:-1]
             assert int(cells[0]) > 0 and all(0 <= float(c) <= 100 for c in cells[1:]), cells
+    if script == "shape_binding":  # TDD: a row per t; AR: one, teacher-forced; then three accuracies in % (or –)
+        lines = [line.split("|")[1:-1] for line in table.splitlines() if line.startswith("| scenes-")]
+        assert [(c[0].strip(), c[2].strip()) for c in lines] == [
+            ("scenes-tdd", "y_t at t = 1000"),
+            ("scenes-tdd", "y_t at t = 250"),
+            ("scenes-ar", "true words before"),
+        ]
+        assert all(c.strip() == "–" or 0 <= float(c) <= 100 for cells in lines for c in cells[3:]), lines
+        wrong = subprocess.run([*cmd[:3], "scenes-mdd", "--results-dir", str(results)], capture_output=True, text=True)
+        assert wrong.returncode != 0
+        assert "scenes-mdd is a mdd-captioner; a TDD or AR captioner is needed" in wrong.stderr
     if script == "tdd_levers":  # each row's record is kept beside the table, so it rebuilds without the runs
         records = {p.name: json.loads(p.read_text()) for p in (results / "tdd_levers").glob("*.json")}
         assert "cpu" not in records.pop("paper_b900_s0.json")  # the old record keeps its name
