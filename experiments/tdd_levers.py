@@ -231,11 +231,11 @@ ROWS: dict[str, tuple[str, list[str], dict]] = {
         [*IMPROVED_K2, "--adaln-zero", "--self-cond-prob", "0.3"],
         {},
     ),
-    # one row per image, 64 images a step (the recipe: 2 rows for each of 32, the same decoder rows): a new noise draw
-    # on the same batch moves the encoder's gradient little (cosine 0.71 against 0.10 across batches), and at
-    # t ≥ 250 the shape tokens' encoder gradient points one way (cosine ≥ 0.93 with t = T's at step 1,000; one-off probes), so the
-    # second row of an image teaches its encoder little that the first did not; twice the images cost the encoder
-    # twice (a step 1.6x the recipe's): judged at 2,000 steps and at 1,225, the recipe's 2,000 steps' time
+    # one row per image, 64 images a step (the recipe: 2 rows for each of 32, the same decoder rows). In one-off
+    # probes a new noise draw on the same batch moved the encoder's gradient little (cosine 0.71 against 0.10 across
+    # batches), and at t ≥ 250 the shape tokens' encoder gradient pointed one way (cosine ≥ 0.93 with t = T's at step
+    # 1,000), so the second row of an image teaches its encoder little that the first did not; twice the images cost
+    # the encoder twice (a step 1.6x the recipe's): judged at 2,000 steps and at 1,225, the recipe's 2,000 steps' time
     "improved_canonical_k2_shared_adaln_zero_k1_b64": (
         "tdd",
         [*IMPROVED_K2, "--adaln-zero", "--kfold", "1", "--batch-size", "64"],
