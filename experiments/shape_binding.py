@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from common import command_line, experiment_parser, markdown_table, write_result
 
+from tdd.checkpoint import CheckpointError
 from tdd.data.images import rgb_to_tensor
 from tdd.data.scenes import PLURAL, SHAPES, make_scene
 from tdd.data.tokenizer import encode, load_tokenizer
@@ -62,8 +63,11 @@ def accuracies(right: torch.Tensor, masks: dict[str, torch.Tensor]) -> list[str]
 
 @torch.inference_mode()
 def model_rows(name: str, images, captions, two, args) -> list[list[object]]:
-    model = PretrainedModel.from_pretrained(name).eval()
-    tokenizer = load_tokenizer(resolve_checkpoint(name))
+    try:
+        model = PretrainedModel.from_pretrained(name).eval()
+        tokenizer = load_tokenizer(resolve_checkpoint(name))
+    except CheckpointError as error:
+        raise SystemExit(f"shape_binding.py: error: {error}") from None
     c = model.config
     tokens, _ = encode(tokenizer, captions, c.max_len, truncate=True)
     ids = sorted({tokenizer.token_to_id(w) for w in (*SHAPES, *PLURAL.values())} - {None})

@@ -77,6 +77,9 @@ def test_experiment_script_smoke(script, dirs):
         wrong = subprocess.run([*cmd[:3], "scenes-mdd", "--results-dir", str(results)], capture_output=True, text=True)
         assert wrong.returncode != 0
         assert "scenes-mdd is a mdd-captioner; a TDD or AR captioner is needed" in wrong.stderr
+        missing = subprocess.run([*cmd[:3], str(runs / "none")], capture_output=True, text=True)
+        assert missing.returncode != 0 and "no such checkpoint directory" in missing.stderr
+        assert "Traceback" not in missing.stderr
     if script == "tdd_levers":  # each row's record is kept beside the table, so it rebuilds without the runs
         records = {p.name: json.loads(p.read_text()) for p in (results / "tdd_levers").glob("*.json")}
         assert "cpu" not in records.pop("paper_b900_s0.json")  # the old record keeps its name
