@@ -16,10 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from captioning import as_batch
 from common import command_line, experiment_parser, markdown_table, write_result
 
 from tdd.checkpoint import CheckpointError
-from tdd.data.images import rgb_to_tensor
 from tdd.data.scenes import PLURAL, SHAPES, make_scene
 from tdd.data.tokenizer import encode, load_tokenizer
 from tdd.diffusion import TweedieDiffusion
@@ -41,9 +41,8 @@ def get_parser():
 
 def test_scenes(n: int, style: str) -> tuple[torch.Tensor, list[str], torch.Tensor]:
     """Images ``(n, 3, 64, 64)``, canonical captions, and ``(n,)`` bool: the scene has two groups."""
-    scenes = [make_scene(i, 0, "test", 64, style, "canonical") for i in range(n)]
-    two = torch.tensor([s.description.second is not None for s in scenes])
-    return torch.stack([rgb_to_tensor(s.image) for s in scenes]), [s.caption for s in scenes], two
+    images, descriptions, _, captions = as_batch([make_scene(i, 0, "test", 64, style, "canonical") for i in range(n)])
+    return images, captions, torch.tensor([d.second is not None for d in descriptions])
 
 
 def group_masks(tokens: torch.Tensor, shape_ids: list[int], two: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -72,14 +71,14 @@ def model_rows(name: str, images, captions, two, args) -> list[list[object]]:
     tokens, _ = encode(tokenizer, captions, c.max_len, truncate=True)
     ids = sorted({tokenizer.token_to_id(w) for w in (*SHAPES, *PLURAL.values())} - {None})
     masks = group_masks(tokens, ids, two)
+    kind = getattr(model, "model_type", type(model).__name__)
+    if kind not in ("ar-captioner", "tdd-captioner"):
+        raise SystemExit(f"shape_binding.py: error: {name} is a {kind}; a TDD or AR captioner is needed")
     steps = model.checkpoint_extra.get("result", {}).get("step", "–")
     cond = model.encode(images)
-    kind = getattr(model, "model_type", type(model).__name__)
     if kind == "ar-captioner":
         right = model(tokens, cond, None).argmax(-1) == tokens
         return [[name, steps, "true words before", *accuracies(right, masks)]]
-    if kind != "tdd-captioner":
-        raise SystemExit(f"shape_binding.py: error: {name} is a {kind}; a TDD or AR captioner is needed")
     diffusion = TweedieDiffusion(c.vocab_size, c.schedule, c.num_timesteps, c.onehot_scale)
     g = torch.Generator().manual_seed(args.seed)
     rows = []
