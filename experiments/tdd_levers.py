@@ -241,10 +241,20 @@ ROWS: dict[str, tuple[str, list[str], dict]] = {
         [*IMPROVED_K2, "--adaln-zero", "--kfold", "1", "--batch-size", "64"],
         {},
     ),
+    # fixed sine-cosine positions (tdd.models.conditioning.POS_EMBEDS): the decoder must tell which group is left of
+    # or above the other, and where in the caption each word goes, from positions that start random and 20x smaller
+    # than the image features (norm 0.23 against 4.5 at init): DETR's and pix2seq's 2D ones on the CNN's feature map,
+    # the Transformer's 1D ones on the text. Every method's rows share the conditioning module, so AR gets one too
+    "improved_canonical_k2_shared_adaln_zero_sincos": (
+        "tdd",
+        [*IMPROVED_K2, "--adaln-zero", "--pos-embed", "sincos"],
+        {},
+    ),
     # classifier-free guidance at sampling (A.3; eq. 1), on that recipe's models: the image's say weighted up
     "improved_canonical_k2_shared_cfg2": ("tdd", [*IMPROVED_K2], {"cfg": 2.0}),
     "mdd_canonical": ("mdd", CANONICAL, {}),
     "ar_canonical": ("ar", CANONICAL, {}),
+    "ar_canonical_sincos": ("ar", [*CANONICAL, "--pos-embed", "sincos"], {}),
 }
 TRAINS_AS = {
     "informative": "paper",
@@ -400,6 +410,8 @@ TARGET_ROWS = {
 }
 RECIPE = "improved_canonical_k2_shared_adaln_zero"  # the recipe now; each of its variant rows below is judged as it is
 TARGET_ROWS |= {r: TARGET_ROWS[RECIPE] for r in ROWS if r.startswith(RECIPE + "_")}
+# a lever every method takes is judged against AR with it too
+TARGET_ROWS[RECIPE + "_sincos"] = ("ar_canonical_sincos", "mdd_canonical")
 # rows that change one thing of another lever row: judged against it too
 AGAINST = {
     "improved_canonical_k1": "improved_canonical",
@@ -423,6 +435,7 @@ AGAINST = {
     "improved_canonical_k2_shared_b64": "improved_canonical_k2_shared",
 }
 AGAINST |= {r: RECIPE for r in ROWS if r.startswith(RECIPE + "_")}  # against the recipe too
+AGAINST["ar_canonical_sincos"] = "ar_canonical"  # a baseline's own lever row: against that baseline only
 
 
 def _spread(runs: list[dict], steps: int) -> float:
@@ -447,8 +460,9 @@ def _verdict(row: str, runs: list[dict], base: str, base_runs: list[dict]) -> st
     diff = 100 * (_exact(runs, 20) - _exact(base_runs, 20))
     band = max(2.0, _spread(runs, 20), _spread(base_runs, 20))
     if len(common) > 1:  # paired: the spread of the per-seed differences, which the seeds' own spread does not enter
-        by_seed = {r["seed"]: r["at_20"]["exact_match"] for r in base_runs}
-        diffs = [100 * (r["at_20"]["exact_match"] - by_seed[r["seed"]]) for r in runs]
+        key = "at_greedy" if runs[0]["method"] == "ar" else "at_20"
+        by_seed = {r["seed"]: r[key]["exact_match"] for r in base_runs}
+        diffs = [100 * (r[key]["exact_match"] - by_seed[r["seed"]]) for r in runs]
         band = max(2.0, (max(diffs) - min(diffs)) / 2)
     word = "helps" if diff > band else "hurts" if diff < -band else "no effect"
     if band > 2 and word == "no effect" and abs(diff) > 2:
@@ -509,6 +523,10 @@ def verdicts(found: dict[Key, list[dict]], version: int, cpu: str, budget: str) 
         lines.append("- the paper's row was not run at this budget: no verdict against it")
     for row, runs in rows.items():
         if row in BASELINES:
+            continue
+        if runs[0]["method"] != "tdd":  # a baseline's lever row (ar_canonical_sincos): against its baseline only
+            if AGAINST.get(row) in rows:
+                lines.append(_verdict(row, runs, AGAINST[row], rows[AGAINST[row]]))
             continue
         if "paper" in rows:
             lines.append(_verdict(row, runs, "paper", rows["paper"]))

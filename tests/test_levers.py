@@ -15,7 +15,7 @@ from tdd.data.scenes import make_scene, vocabulary
 from tdd.data.tokenizer import MASK_ID, encode, word_tokenizer
 from tdd.diagnostics import onehot_information, teacher_forced_curve, timestep_grid
 from tdd.diffusion import TweedieDiffusion
-from tdd.models import TDDCaptioner
+from tdd.models import ARCaptioner, MDDCaptioner, TDDCaptioner
 from tdd.models.captioner import CaptionerConfig
 from tdd.models.registry import PretrainedModel
 from tdd.timesteps import curve_on_grid, sampling_timesteps
@@ -28,6 +28,7 @@ LEVERS = {
     "adaln_zero": True,
     "self_cond": True,
     "output_prior": True,
+    "pos_embed": "sincos",
 }
 
 
@@ -211,7 +212,8 @@ def test_an_old_checkpoint_without_lever_fields_loads_and_samples_as_before(tmp_
     model.save_pretrained(tmp_path / "old")
     path = tmp_path / "old" / "config.json"
     saved = json.loads(path.read_text())
-    for name in ("onehot_scale", "input_precond", "adaln_zero", "self_cond", "spacing", "ce_curve_t", "ce_curve"):
+    levers = ("onehot_scale", "input_precond", "adaln_zero", "self_cond", "spacing", "pos_embed")
+    for name in (*levers, "ce_curve_t", "ce_curve"):
         saved["config"].pop(name)
     path.write_text(json.dumps(saved))
     old = PretrainedModel.from_pretrained(tmp_path / "old").eval()
@@ -228,6 +230,41 @@ def TDDSampler_reference(model, cond):
 
     sampler = TDDSampler(TweedieDiffusion(11), steps=4)
     return sampler.sample(model, cond, batch_size=3, seq_len=5, generator=torch.Generator().manual_seed(4)).tokens
+
+
+@pytest.mark.parametrize("cls", [TDDCaptioner, MDDCaptioner, ARCaptioner])
+def test_sincos_positions_are_fixed_buffers_that_reload_the_same(cls, tmp_path):
+    """pos_embed "sincos": the text's positions are the Transformer's 1D sine-cosine ones and a CNN feature map's
+    DETR's 2D ones, fixed (no parameters, not in the checkpoint); "learned" keeps the trained embeddings."""
+    from timm.layers import build_sincos2d_pos_embed
+
+    from tdd.models.layers import timestep_embedding
+
+    cnn = dict(encoder="resnet10t", encoder_kwargs={"channels": [8, 8, 8, 8], "stem_width": 8, "output_stride": 8})
+    config = dataclasses.replace(cls.tiny_config(), **cnn, image_size=32, pos_embed="sincos")
+    torch.manual_seed(0)
+    model = cls(config).eval()
+    w, n = config.width, config.max_len
+    image_pos = model.conditioner.conditioning.pos_embed
+    assert torch.equal(model.pos, timestep_embedding(torch.arange(n), w)[None])
+    assert torch.equal(image_pos, build_sincos2d_pos_embed([4, 4], w)[None])  # 32 px at output stride 8: 4x4
+    assert torch.cdist(image_pos[0], image_pos[0]).fill_diagonal_(1).min() > 0.1  # every cell its own position
+    names = {name for name, _ in model.named_parameters()}
+    assert "pos" not in names and "conditioner.conditioning.pos_embed" not in names
+    assert not {"pos", "conditioner.conditioning.pos_embed"} & set(model.state_dict())
+    model.save_pretrained(tmp_path / "m")
+    again = PretrainedModel.from_pretrained(tmp_path / "m").eval()
+    assert again.config.pos_embed == "sincos"
+    with torch.no_grad():
+        assert torch.equal(again.example_forward(2, torch.Generator().manual_seed(1)),
+                           model.example_forward(2, torch.Generator().manual_seed(1)))  # fmt: skip
+    learned = cls(dataclasses.replace(config, pos_embed="learned"))
+    assert isinstance(learned.pos, torch.nn.Parameter)
+    assert isinstance(learned.conditioner.conditioning.pos_embed, torch.nn.Parameter)
+    vit = cls(dataclasses.replace(cls.tiny_config(), pos_embed="sincos"))  # a ViT keeps its own position embedding
+    assert vit.conditioner.conditioning.pos_embed is None and not isinstance(vit.pos, torch.nn.Parameter)
+    with pytest.raises(ValueError, match="pos_embed"):
+        dataclasses.replace(config, pos_embed="rotary")
 
 
 def test_lr_follows_the_time_budget():
@@ -378,6 +415,8 @@ def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides
     assert train_captioner.parse_args(["--recipe", "improved"]).adaln_zero is True
     assert train_captioner.parse_args(["--recipe", "improved", "--no-adaln-zero"]).adaln_zero is False
     assert train_captioner.parse_args(["--config", config, "--stratified-timesteps"]).stratified_timesteps is True
+    assert args.pos_embed == "learned"  # fixed sine-cosine positions are a flag (every method takes it)
+    assert train_captioner.parse_args(["--method", "ar", "--pos-embed", "sincos"]).pos_embed == "sincos"
     base = train_captioner.parse_args(["--config", config, "--recipe", "paper"])  # the ablation's base
     assert (base.recipe, base.train_timesteps, base.self_cond) == ("paper", "uniform", False)
     shipped = train_captioner.parse_args(["--config", config])  # the shipped captioners share a frozen encoder

@@ -75,6 +75,7 @@ from tdd.data.tokenizer import (  # noqa: E402
 from tdd.diffusion import TweedieDiffusion  # noqa: E402
 from tdd.masked import MaskedDiffusion  # noqa: E402
 from tdd.models.captioner import INPUT_PRECONDS, ARCaptioner, CaptionerConfig, MDDCaptioner, TDDCaptioner  # noqa: E402
+from tdd.models.conditioning import POS_EMBEDS  # noqa: E402
 from tdd.schedule import SCHEDULES  # noqa: E402
 from tdd.timesteps import (  # noqa: E402
     ADAPTIVE_CE_OF,
@@ -131,6 +132,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--cond-heads", type=int, default=4)
     p.add_argument("--depth", type=int, default=4)
     p.add_argument("--heads", type=int, default=4)
+    where = "positions of the text tokens and of a CNN's feature map: learned from random, or fixed sine-cosine"
+    p.add_argument("--pos-embed", default="learned", choices=POS_EMBEDS, help=where)
     # diffusion
     p.add_argument("--schedule", default="linear", choices=sorted(SCHEDULES))
     p.add_argument("--num-timesteps", type=int, default=1000)

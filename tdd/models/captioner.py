@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from tdd.diffusion import TweedieDiffusion
-from tdd.models.conditioning import ImageConditioner
-from tdd.models.layers import TimestepEmbedder
+from tdd.models.conditioning import POS_EMBEDS, ImageConditioner
+from tdd.models.layers import TimestepEmbedder, timestep_embedding
 from tdd.models.memory import KVBuffer, MemoryAttentionBlock, SharedCondition, SharedMemory, memory_bias
 from tdd.models.registry import PretrainedModel, register_model
 
@@ -55,6 +55,9 @@ class CaptionerConfig:
     - ``output_prior``: Plaid's output prior: the logits are the network's plus the exact posterior's,
       log p(y_0 | y_t) (:meth:`~tdd.diffusion.TweedieDiffusion.posterior_logits`), so the network learns only
       what y_t does not already say (at small t nothing; at t = T everything, from the image).
+    - ``pos_embed``: where the tokens are: ``"learned"`` (embeddings learned from random, text positions and a CNN's
+      feature map alike) or ``"sincos"`` (fixed sine-cosine ones: 1D for the text as in the Transformer, 2D for the
+      feature map as in DETR and pix2seq; a ViT encoder keeps its own). Not a TDD-only lever: MDD and AR take it too.
     - ``spacing``: the sampling timesteps used by default, ``"uniform"`` (the paper) or ``"informative"``
       (equal drops of ``ce_curve``, the model's held-out CE at ``ce_curve_t``, measured after training).
     """
@@ -81,12 +84,15 @@ class CaptionerConfig:
     self_cond: bool = False
     output_prior: bool = False
     spacing: str = "uniform"
+    pos_embed: str = "learned"
     ce_curve_t: list[int] | None = None
     ce_curve: list[float] | None = None
 
     def __post_init__(self):
         if self.input_precond not in INPUT_PRECONDS:
             raise ValueError(f"input_precond must be one of {INPUT_PRECONDS}, got {self.input_precond!r}")
+        if self.pos_embed not in POS_EMBEDS:
+            raise ValueError(f"pos_embed must be one of {POS_EMBEDS}, got {self.pos_embed!r}")
         if self.spacing not in SPACINGS:
             raise ValueError(f"spacing must be one of {SPACINGS}, got {self.spacing!r}")
         if self.spacing == "informative" and not self.ce_curve:
@@ -110,9 +116,15 @@ class _Captioner(PretrainedModel):
             pool="cls",
             pretrained_file=pretrained_encoder,
             image_shape=(config.in_chans, config.image_size, config.image_size),
+            pos_embed=config.pos_embed,
         )
         self.c_embed = nn.Sequential(nn.Linear(w, w), nn.SiLU(), nn.Linear(w, w))
-        self.pos = nn.Parameter(torch.randn(1, config.max_len, w) * 0.02)
+        self.pos: torch.Tensor
+        if config.pos_embed == "sincos":  # the Transformer's fixed positions, recomputed (not in the checkpoint)
+            fixed = timestep_embedding(torch.arange(config.max_len), w)[None]  # (1, N, W)
+            self.register_buffer("pos", fixed, persistent=False)
+        else:
+            self.pos = nn.Parameter(torch.randn(1, config.max_len, w) * 0.02)
         self.blocks = nn.ModuleList(
             MemoryAttentionBlock(w, config.heads, config.mlp_ratio) for _ in range(config.depth)
         )

@@ -12,6 +12,9 @@ from torch import nn
 from tdd.models.encoder import ImageEncoder
 
 POOLS = ("cls", "mean")
+# how a CNN feature map's tokens learn where they are: a learned embedding (random at the start) or DETR's and
+# pix2seq's fixed 2D sine-cosine one (timm's build_sincos2d_pos_embed), which says "left of" and "above" from step 0
+POS_EMBEDS = ("learned", "sincos")
 
 
 class ConditioningModule(nn.Module):
@@ -30,6 +33,8 @@ class ConditioningModule(nn.Module):
         num_class_tokens: int = 1,
         pool: str = "cls",
         num_positions: int = 0,
+        pos_embed: str = "learned",
+        grid: tuple[int, int] | None = None,
     ):
         super().__init__()
         from timm.models.vision_transformer import Block
@@ -38,12 +43,23 @@ class ConditioningModule(nn.Module):
             raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
         if num_class_tokens < 1:
             raise ValueError("num_class_tokens must be ≥ 1")
+        if pos_embed not in POS_EMBEDS:
+            raise ValueError(f"pos_embed must be one of {POS_EMBEDS}, got {pos_embed!r}")
         self.pool = pool
         self.num_class_tokens = num_class_tokens
         self.proj = nn.Linear(in_dim, width)
         self.class_tokens = nn.Parameter(torch.randn(1, num_class_tokens, width) * 0.02)
-        # CNN feature maps carry no position embedding of their own (ViTs do): give them a learned one
-        self.pos_embed = nn.Parameter(torch.randn(1, num_positions, width) * 0.02) if num_positions else None
+        # CNN feature maps carry no position embedding of their own (ViTs do): give them a learned or a fixed one
+        self.pos_embed: torch.Tensor | None
+        if num_positions and pos_embed == "sincos":
+            from timm.layers import build_sincos2d_pos_embed
+
+            if grid is None or grid[0] * grid[1] != num_positions:
+                raise ValueError(f"pos_embed 'sincos' needs the feature map's (h, w) for {num_positions} tokens")
+            fixed = build_sincos2d_pos_embed(list(grid), width)[None]  # (1, h·w, W), row-major as flatten(2)
+            self.register_buffer("pos_embed", fixed, persistent=False)  # recomputed, not stored in checkpoints
+        else:
+            self.pos_embed = nn.Parameter(torch.randn(1, num_positions, width) * 0.02) if num_positions else None
         self.blocks = nn.Sequential(*(Block(width, heads, mlp_ratio=4.0, qkv_bias=True) for _ in range(depth)))
         self.norm = nn.LayerNorm(width)
 
@@ -63,7 +79,8 @@ class ConditioningModule(nn.Module):
 class ImageConditioner(nn.Module):
     """Encoder + conditioning module: images ``(B, C, H, W)`` → (c ``(B, W)``, tokens ``(B, L, W)``).
 
-    ``image_shape`` (C, H, W) lets a CNN encoder's feature map get a learned position embedding.
+    ``image_shape`` (C, H, W) lets a CNN encoder's feature map get a position embedding, learned or fixed
+    (``pos_embed``, :data:`POS_EMBEDS`).
     The input may also be the encoder's output ``(B, L, d)`` computed earlier (a frozen encoder's
     cached features, :mod:`tdd.data.feature_cache`): then only the conditioning module runs.
     """
@@ -79,12 +96,21 @@ class ImageConditioner(nn.Module):
         pool: str = "cls",
         pretrained_file: str | None = None,
         image_shape: tuple[int, int, int] | None = None,
+        pos_embed: str = "learned",
     ):
         super().__init__()
         self.encoder = ImageEncoder(encoder, pretrained_file=pretrained_file, **encoder_kwargs)
-        positions = self.encoder.num_feature_tokens(image_shape) if image_shape and self.encoder.is_cnn else 0
+        grid = self.encoder.feature_grid(image_shape) if image_shape and self.encoder.is_cnn else None
         self.conditioning = ConditioningModule(
-            self.encoder.num_features, width, depth, heads, num_class_tokens, pool, num_positions=positions
+            self.encoder.num_features,
+            width,
+            depth,
+            heads,
+            num_class_tokens,
+            pool,
+            num_positions=grid[0] * grid[1] if grid else 0,
+            pos_embed=pos_embed,
+            grid=grid,
         )
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

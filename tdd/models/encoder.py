@@ -57,12 +57,14 @@ class ImageEncoder(nn.Module):
         return getattr(self.backbone, "pos_embed", None) is None
 
     @torch.no_grad()
-    def num_feature_tokens(self, image_shape: tuple[int, int, int]) -> int:
-        """How many tokens an image of shape (C, H, W) becomes (one small probe forward)."""
+    def feature_grid(self, image_shape: tuple[int, int, int]) -> tuple[int, int]:
+        """A CNN's feature map (h, w) for an image of shape (C, H, W), whose h·w tokens :meth:`forward` gives."""
+        if not self.is_cnn:
+            raise ValueError("feature_grid is for CNN backbones (a ViT's tokens carry their own positions)")
         was_training = self.training
-        tokens = self.eval()(torch.zeros(1, *image_shape))
+        feats = self.eval().backbone.forward_features(torch.zeros(1, *image_shape))
         self.train(was_training)
-        return tokens.shape[1]
+        return int(feats.shape[-2]), int(feats.shape[-1])
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         feats = self.backbone.forward_features(images)
