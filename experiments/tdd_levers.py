@@ -65,8 +65,10 @@ BASE = [
     "--no-freeze-encoder",
 ]
 CANONICAL = ["--scene-phrasing", "canonical"]
-# the shipped TDD recipe (scenes_tdd.yaml), as the rows below were measured: adaLN-Zero joined the recipe later
-IMPROVED_K2 = ["--recipe", "improved", *CANONICAL, "--kfold", "2", "--no-adaln-zero"]
+# the shipped TDD recipe (scenes_tdd.yaml), as the rows below were measured: adaLN-Zero and the fixed sine-cosine
+# positions joined the recipe later (the rows that take them say so)
+PINNED = ["--no-adaln-zero", "--pos-embed", "learned"]
+IMPROVED_K2 = ["--recipe", "improved", *CANONICAL, "--kfold", "2", *PINNED]
 # row → (method, training flags, sampling options); "informative" re-samples the paper row's model
 ROWS: dict[str, tuple[str, list[str], dict]] = {
     "paper": ("tdd", [], {}),
@@ -80,13 +82,13 @@ ROWS: dict[str, tuple[str, list[str], dict]] = {
     "self_cond": ("tdd", ["--self-cond"], {}),
     "unroll": ("tdd", ["--unroll", "0.25"], {}),
     "informative": ("tdd", [], {"spacing": "informative"}),
-    "improved": ("tdd", ["--recipe", "improved", "--no-adaln-zero"], {}),
+    "improved": ("tdd", ["--recipe", "improved", *PINNED], {}),
     "mdd": ("mdd", [], {}),
     "ar": ("ar", [], {}),
     # one canonical phrasing per scene (tdd.data.scenes.PHRASINGS): a data lever, so each method gets a row
     "canonical": ("tdd", CANONICAL, {}),
     "no_coef_canonical": ("tdd", ["--loss", "ce_no_coef", *CANONICAL], {}),
-    "improved_canonical": ("tdd", ["--recipe", "improved", *CANONICAL, "--no-adaln-zero"], {}),
+    "improved_canonical": ("tdd", ["--recipe", "improved", *CANONICAL, *PINNED], {}),
     # each lever of the improved recipe alone on the paper's recipe with canonical captions (against "canonical")
     "adaptive_canonical": ("tdd", ["--train-timesteps", "adaptive", *CANONICAL], {}),
     "posterior_canonical": ("tdd", ["--input-precond", "posterior", *CANONICAL], {}),
@@ -94,7 +96,7 @@ ROWS: dict[str, tuple[str, list[str], dict]] = {
     "k2_canonical": ("tdd", [*CANONICAL, "--kfold", "2"], {}),
     # K-fold reuse (§3.3) at 4 costs TDD 4 decoder passes per image; MDD and AR take one: equal compute
     # then buys fewer encoder updates. kfold 1 gives TDD the baselines' steps per second, 2 about three quarters
-    "improved_canonical_k1": ("tdd", ["--recipe", "improved", *CANONICAL, "--kfold", "1", "--no-adaln-zero"], {}),
+    "improved_canonical_k1": ("tdd", ["--recipe", "improved", *CANONICAL, "--kfold", "1", *PINNED], {}),
     "improved_canonical_k2": ("tdd", [*IMPROVED_K2], {}),
     # the adaptive draw leaves t near T (CE flat there) the floor's share only, yet sampling's first step, which
     # decides most of the caption, is at T: half the draws uniform puts ~27 % of them at t > 450 (vs ~6 %)
@@ -147,7 +149,7 @@ ROWS: dict[str, tuple[str, list[str], dict]] = {
     # and with a third timestep per image, which the shared memory made cheaper (K 4 lost to K 2 when copied)
     "improved_canonical_k3_shared": (
         "tdd",
-        ["--recipe", "improved", *CANONICAL, "--kfold", "3", "--no-adaln-zero"],
+        ["--recipe", "improved", *CANONICAL, "--kfold", "3", *PINNED],
         {},
     ),
     # batches of 16 instead of 32: twice the optimizer steps on the same images seen (the runs end on a steep part

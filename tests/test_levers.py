@@ -415,7 +415,8 @@ def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides
     assert train_captioner.parse_args(["--recipe", "improved"]).adaln_zero is True
     assert train_captioner.parse_args(["--recipe", "improved", "--no-adaln-zero"]).adaln_zero is False
     assert train_captioner.parse_args(["--config", config, "--stratified-timesteps"]).stratified_timesteps is True
-    assert args.pos_embed == "learned"  # fixed sine-cosine positions are a flag (every method takes it)
+    assert args.pos_embed == "learned"  # the shipped config pins the positions it was trained with
+    assert train_captioner.parse_args(["--recipe", "improved"]).pos_embed == "sincos"  # the recipe's since
     assert train_captioner.parse_args(["--method", "ar", "--pos-embed", "sincos"]).pos_embed == "sincos"
     base = train_captioner.parse_args(["--config", config, "--recipe", "paper"])  # the ablation's base
     assert (base.recipe, base.train_timesteps, base.self_cond) == ("paper", "uniform", False)
