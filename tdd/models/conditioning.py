@@ -21,7 +21,8 @@ class ConditioningModule(nn.Module):
     """tokens ``(B, L, d)`` → (c ``(B, W)``, updated tokens ``(B, L, W)``).
 
     z̃ = [z_cls; z_1..z_L], M transformer layers (timm's ViT ``Block``), then
-    c = z_cls^(M) (``pool="cls"``) or mean(z_1^(M)..z_L^(M)) (``pool="mean"``).
+    c = z_cls^(M) (``pool="cls"``) or mean(z_1^(M)..z_L^(M)) (``pool="mean"``). ``grid`` (h, w), a CNN feature
+    map's shape, gives its h·w tokens a position embedding of the kind ``pos_embed`` names.
     """
 
     def __init__(
@@ -32,9 +33,8 @@ class ConditioningModule(nn.Module):
         heads: int,
         num_class_tokens: int = 1,
         pool: str = "cls",
-        num_positions: int = 0,
-        pos_embed: str = "learned",
         grid: tuple[int, int] | None = None,
+        pos_embed: str = "learned",
     ):
         super().__init__()
         from timm.models.vision_transformer import Block
@@ -51,15 +51,13 @@ class ConditioningModule(nn.Module):
         self.class_tokens = nn.Parameter(torch.randn(1, num_class_tokens, width) * 0.02)
         # CNN feature maps carry no position embedding of their own (ViTs do): give them a learned or a fixed one
         self.pos_embed: torch.Tensor | None
-        if num_positions and pos_embed == "sincos":
+        if grid is not None and pos_embed == "sincos":
             from timm.layers import build_sincos2d_pos_embed
 
-            if grid is None or grid[0] * grid[1] != num_positions:
-                raise ValueError(f"pos_embed 'sincos' needs the feature map's (h, w) for {num_positions} tokens")
             fixed = build_sincos2d_pos_embed(list(grid), width)[None]  # (1, h·w, W), row-major as flatten(2)
             self.register_buffer("pos_embed", fixed, persistent=False)  # recomputed, not stored in checkpoints
         else:
-            self.pos_embed = nn.Parameter(torch.randn(1, num_positions, width) * 0.02) if num_positions else None
+            self.pos_embed = nn.Parameter(torch.randn(1, grid[0] * grid[1], width) * 0.02) if grid else None
         self.blocks = nn.Sequential(*(Block(width, heads, mlp_ratio=4.0, qkv_bias=True) for _ in range(depth)))
         self.norm = nn.LayerNorm(width)
 
@@ -108,9 +106,8 @@ class ImageConditioner(nn.Module):
             heads,
             num_class_tokens,
             pool,
-            num_positions=grid[0] * grid[1] if grid else 0,
-            pos_embed=pos_embed,
             grid=grid,
+            pos_embed=pos_embed,
         )
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
