@@ -526,13 +526,10 @@ def verdicts(found: dict[Key, list[dict]], version: int, cpu: str, budget: str) 
     for row, runs in rows.items():
         if row in BASELINES:
             continue
-        if runs[0]["method"] != "tdd":  # a baseline's lever row (ar_canonical_sincos): against its baseline only
-            if AGAINST.get(row) in rows:
-                lines.append(_verdict(row, runs, AGAINST[row], rows[AGAINST[row]]))
-            continue
-        if "paper" in rows:
+        tdd_row = runs[0]["method"] == "tdd"  # a baseline's own lever row (ar_canonical_sincos): its baseline only
+        if tdd_row and "paper" in rows:
             lines.append(_verdict(row, runs, "paper", rows["paper"]))
-        if "_canonical" in row and "canonical" in rows:
+        if tdd_row and "_canonical" in row and "canonical" in rows:
             lines.append(_verdict(row, runs, "canonical", rows["canonical"]))
         if AGAINST.get(row) in rows:
             lines.append(_verdict(row, runs, AGAINST[row], rows[AGAINST[row]]))

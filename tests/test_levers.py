@@ -486,3 +486,23 @@ def test_the_stored_ce_curve_can_be_measured_again(tmp_path):
     shutil.copytree(BUNDLED_DIR / "digits-tdd", digits)
     bad = subprocess.run([*script, str(digits)], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 1 and "not a TDD captioner trained on generated scenes" in bad.stderr
+
+
+def test_a_baselines_lever_row_is_judged_against_that_baseline_on_the_seeds_both_ran(monkeypatch):
+    """ar_canonical_sincos: paired against ar_canonical on AR's greedy figures, and not against TDD's rows."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "experiments"))
+    import tdd_levers
+
+    def runs(row, method, key, values):
+        return [{"row": row, "method": method, "seed": s, key: {"exact_match": v}} for s, v in enumerate(values)]
+
+    found = {
+        (2, "cpu", "ar_canonical", "2000 steps"): runs("ar_canonical", "ar", "at_greedy", [0.97, 0.97]),
+        (2, "cpu", "ar_canonical_sincos", "2000 steps"): runs("ar_canonical_sincos", "ar", "at_greedy", [0.98, 0.99]),
+        (2, "cpu", "paper", "2000 steps"): runs("paper", "tdd", "at_20", [0.10, 0.12]),
+    }
+    lines = tdd_levers.verdicts(found, 2, "cpu", "2000 steps")
+    judged = [line for line in lines if line.startswith("- ar_canonical_sincos vs")]
+    assert judged == ["- ar_canonical_sincos vs ar_canonical: no effect (+1.5 points, 2 seeds)"]
