@@ -20,7 +20,8 @@ A row's run lives in ``--runs-dir/levers/<row>_b<budget>_s<seed>`` (``<row>_n<N>
 is reused (``--resume``) when the script is run again; rows can run two at a time on two cores (each uses one
 thread). Each record keeps the version of the scenes it was trained and evaluated on
 (``tdd.data.scenes.SCENES_VERSION``) and the CPU it ran on (a CPU-second buys different step counts on different
-CPUs: the same budget gave the recipe ~2,800 steps on the earlier sessions' machine and ~1,800 on an AMD EPYC):
+CPUs: the same budget gave the recipe ~2,800 steps on the earlier sessions' machine, ~1,800-2,000 on an AMD EPYC and
+~3,000-3,400 on an Intel Xeon with AMX):
 the table lists versions and CPUs apart and compares rows only within one of each.
 """
 
@@ -408,9 +409,10 @@ TARGET_ROWS = {
     "improved_canonical": ("ar_canonical", "mdd_canonical"),
     "improved_canonical_k2": ("ar_canonical", "mdd_canonical"),  # the shipped recipe (scenes_tdd.yaml: kfold 2)
     "improved_canonical_k2_shared": ("ar_canonical", "mdd_canonical"),  # the same, after the shared memory
-    "improved_canonical_k2_shared_adaln_zero": ("ar_canonical", "mdd_canonical"),  # the recipe now (adaLN-Zero)
+    "improved_canonical_k2_shared_adaln_zero": ("ar_canonical", "mdd_canonical"),  # + adaLN-Zero
 }
-RECIPE = "improved_canonical_k2_shared_adaln_zero"  # the recipe now; each of its variant rows below is judged as it is
+# the recipe the lever rows below vary (each judged as it is); its _sincos row is --recipe improved now
+RECIPE = "improved_canonical_k2_shared_adaln_zero"
 TARGET_ROWS |= {r: TARGET_ROWS[RECIPE] for r in ROWS if r.startswith(RECIPE + "_")}
 # a lever every method takes is judged against AR with it too
 TARGET_ROWS[RECIPE + "_sincos"] = ("ar_canonical_sincos", "mdd_canonical")

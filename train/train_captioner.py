@@ -101,7 +101,8 @@ RECIPES: dict[str, dict[str, Any]] = {
         "adaln_zero": True,
         # fixed sine-cosine positions (text 1D, the CNN's feature map 2D): at 2,000 steps (scenes v2, AMD EPYC)
         # 89.0 / 90.8 / 96.2 / 86.4 % exact against 86.2 / 77.2 / 90.6 / 85.4 on seeds 0-3, higher on every seed at
-        # no cost per step (results/tdd_levers.md, the _sincos row; AR took it too: 97.4 / 99.2 against 97.2 / 97.2)
+        # no cost per step (results/tdd_levers.md, the _sincos row; AR took it too: 97.4 / 99.2 against 97.2 / 97.2);
+        # at 900 CPU-s on an Intel Xeon 98.8 / 98.0 against 94.8 / 96.2 on seeds 0-1, 98.4 over seeds 0-5
         "pos_embed": "sincos",
         # not informative sampling spacing: on the shipped scenes-tdd it gave 81.8 % exact at 20 steps against
         # uniform's 84.4 % (500 held-out scenes; README, "the levers"), so the checkpoint keeps the paper's uniform
