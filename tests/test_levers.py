@@ -5,6 +5,7 @@ is stored in the checkpoint and picked up by sampling, and that checkpoints with
 import dataclasses
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -30,6 +31,8 @@ LEVERS = {
     "output_prior": True,
     "pos_embed": "sincos",
 }
+
+ROOT = Path(__file__).resolve().parent.parent  # the checkout: train/, experiments/, scripts/
 
 
 def _tiny(**levers):
@@ -314,7 +317,6 @@ def test_tiny_captioner_with_every_lever_overfits_a_handful_of_scenes():
 def test_cli_and_app_switch_the_sampling_timesteps(tmp_path):
     import subprocess
     import sys
-    from pathlib import Path
 
     from PIL import Image
 
@@ -323,7 +325,7 @@ def test_cli_and_app_switch_the_sampling_timesteps(tmp_path):
     image = tmp_path / "scene.png"
     Image.fromarray(make_scene(0, split="test").image).save(image)
     cli = [sys.executable, "-m", "tdd", "caption", str(image), "--json", "--spacing"]
-    run = subprocess.run([*cli, "1000,300,120,50"], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    run = subprocess.run([*cli, "1000,300,120,50"], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     assert len(json.loads(run.stdout)["trajectory"]) == 4  # the list sets the step count
     bad = subprocess.run([*cli, "soon"], capture_output=True, text=True)
@@ -349,12 +351,10 @@ def test_cli_and_app_switch_the_sampling_timesteps(tmp_path):
 def test_a_time_budget_stops_training_and_a_resume_past_it_trains_no_more(tmp_path):
     import subprocess
     import sys
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
     out = tmp_path / "run"
-    cmd = [sys.executable, str(root / "train" / "train_captioner.py"), "--config",
-           str(root / "train" / "configs" / "scenes_tdd.yaml"), "--train-size", "64", "--batch-size", "4",
+    cmd = [sys.executable, str(ROOT / "train" / "train_captioner.py"), "--config",
+           str(ROOT / "train" / "configs" / "scenes_tdd.yaml"), "--train-size", "64", "--batch-size", "4",
            "--steps", "100000", "--time-budget", "3", "--budget-clock", "cpu", "--warmup-steps", "2",
            "--eval-every", "0", "--log-every", "1", "--eval-size", "4", "--eval-steps", "2", "--threads", "1",
            "--encoder-kwargs", '{"channels": [8, 8, 8, 8], "stem_width": 8, "output_stride": 8}',
@@ -375,20 +375,17 @@ def test_a_time_budget_stops_training_and_a_resume_past_it_trains_no_more(tmp_pa
 def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides(monkeypatch):
     import subprocess
     import sys
-    from pathlib import Path
     from types import SimpleNamespace
-
-    root = Path(__file__).resolve().parent.parent
 
     class train_captioner:  # the script run as a user runs it, asked for its resolved arguments
         @staticmethod
         def parse_args(argv: list[str]) -> SimpleNamespace:
-            cmd = [sys.executable, str(root / "train" / "train_captioner.py"), *argv, "--print-args"]
+            cmd = [sys.executable, str(ROOT / "train" / "train_captioner.py"), *argv, "--print-args"]
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
             assert done.returncode == 0, done.stderr[-2000:]
             return SimpleNamespace(**json.loads(done.stdout.strip().splitlines()[-1]))
 
-    config = str(root / "train" / "configs" / "scenes_tdd.yaml")  # the shipped scenes-tdd names the recipe
+    config = str(ROOT / "train" / "configs" / "scenes_tdd.yaml")  # the shipped scenes-tdd names the recipe
     args = train_captioner.parse_args(["--config", config])
     assert (args.recipe, args.train_timesteps, args.input_precond, args.self_cond, args.sample_spacing) == (
         "improved",
@@ -400,7 +397,7 @@ def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides
     assert (args.scene_style, args.scene_phrasing, args.kfold) == ("random", "canonical", 2)
     assert args.timestep_floor == 0.1  # the adaptive draw's uniform share (AdaptiveTimesteps' default)
     assert train_captioner.parse_args(["--config", config, "--timestep-floor", "0.5"]).timestep_floor == 0.5
-    bad = [sys.executable, str(root / "train" / "train_captioner.py"), "--timestep-floor", "0", "--print-args"]
+    bad = [sys.executable, str(ROOT / "train" / "train_captioner.py"), "--timestep-floor", "0", "--print-args"]
     done = subprocess.run(bad, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "--timestep-floor must lie in (0, 1]" in done.stderr
     done = subprocess.run(
@@ -434,8 +431,8 @@ def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides
 
     from tdd.diffusion import TweedieDiffusion as Diffusion
 
-    monkeypatch.syspath_prepend(str(root / "train"))  # where the script finds train_utils, as when it is run
-    spec = importlib.util.spec_from_file_location("train_captioner_script", root / "train" / "train_captioner.py")
+    monkeypatch.syspath_prepend(str(ROOT / "train"))  # where the script finds train_utils, as when it is run
+    spec = importlib.util.spec_from_file_location("train_captioner_script", ROOT / "train" / "train_captioner.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)  # the sampler the script trains with carries the flags
     sampler = script.training_timesteps(tuned, Diffusion(tuned.vocab_size))
@@ -468,14 +465,12 @@ def test_the_stored_ce_curve_can_be_measured_again(tmp_path):
     import shutil
     import subprocess
     import sys
-    from pathlib import Path
 
     from tdd.models.registry import BUNDLED_DIR, PretrainedModel
 
-    root = Path(__file__).resolve().parent.parent
     ckpt = tmp_path / "scenes-tdd"
     shutil.copytree(BUNDLED_DIR / "scenes-tdd", ckpt)
-    script = [sys.executable, str(root / "scripts" / "remeasure_ce_curve.py")]
+    script = [sys.executable, str(ROOT / "scripts" / "remeasure_ce_curve.py")]
     done = subprocess.run([*script, str(ckpt), "--spacing", "informative"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     model = PretrainedModel.from_pretrained(ckpt)
@@ -490,9 +485,7 @@ def test_the_stored_ce_curve_can_be_measured_again(tmp_path):
 
 def test_a_baselines_lever_row_is_judged_against_that_baseline_on_the_seeds_both_ran(monkeypatch):
     """ar_canonical_sincos: paired against ar_canonical on AR's greedy figures, and not against TDD's rows."""
-    from pathlib import Path
-
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "experiments"))
+    monkeypatch.syspath_prepend(str(ROOT / "experiments"))
     import tdd_levers
 
     def runs(row, method, key, values):
