@@ -4,11 +4,15 @@ score rows of Tab. 3. The training script and ``train/compare_captioners.py`` bo
 
 from __future__ import annotations
 
+import functools
+import logging
 from typing import Any
 
 import torch
 
 from tdd.data.caption_data import EvalSet
+
+log = logging.getLogger(__name__)
 
 
 def generate_captions(
@@ -32,8 +36,12 @@ def generate_captions(
     return [merged[i] for i in range(len(evals.sources))]
 
 
-def text_metrics(captions: list[str], evals: EvalSet) -> dict[str, float]:
-    """Scenes: exact match and attribute accuracy (parsed); otherwise exact match, BLEU-4 and CIDEr."""
+def text_metrics(captions: list[str], evals: EvalSet) -> dict[str, Any]:
+    """Scenes: exact match and attribute accuracy (parsed); otherwise exact match, BLEU-4 and CIDEr.
+
+    Without the optional ``pycocoevalcap`` (the ``train`` extra), BLEU-4 and CIDEr are skipped: the
+    row says so under ``skipped_metrics``, and one line is logged (once a process).
+    """
     from tdd.data.scenes import caption_metrics
 
     if evals.scenes:
@@ -41,7 +49,21 @@ def text_metrics(captions: list[str], evals: EvalSet) -> dict[str, float]:
     from tdd.evaluation import text_similarity
 
     exact = sum(c in refs for c, refs in zip(captions, evals.references)) / max(1, len(captions))
-    return {"exact_match": exact, **text_similarity(captions, evals.references)}
+    try:
+        return {"exact_match": exact, **text_similarity(captions, evals.references)}
+    except ModuleNotFoundError as e:
+        if e.name is None or not e.name.startswith("pycocoevalcap"):
+            raise
+        _log_once(SKIPPED_COCO_METRICS)
+        return {"exact_match": exact, "skipped_metrics": [SKIPPED_COCO_METRICS]}
+
+
+SKIPPED_COCO_METRICS = "BLEU-4 and CIDEr skipped: pycocoevalcap is not installed (pip install -e '.[train]')"
+
+
+@functools.cache
+def _log_once(message: str) -> None:
+    log.warning(message)
 
 
 def clip_rows(

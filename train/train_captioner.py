@@ -50,6 +50,7 @@ from train_utils import (  # noqa: E402
     add_engine_args,
     cached_features,
     engine_config,
+    fit_batch_size,
     load_data,
     parse_with_config,
     push_final,
@@ -86,7 +87,7 @@ from tdd.timesteps import (  # noqa: E402
 )
 from tdd.training import OBJECTIVES, SELF_COND_PROB, ar_loss, mdd_loss, tdd_loss  # noqa: E402
 from tdd.training.distributed import DistEnv, barrier  # noqa: E402
-from tdd.training.loop import train  # noqa: E402
+from tdd.training.loop import guarded, train  # noqa: E402
 
 METHODS = {"tdd": TDDCaptioner, "mdd": MDDCaptioner, "ar": ARCaptioner}
 # A named recipe sets these defaults; a config file or a flag given on the command line still wins.
@@ -338,10 +339,24 @@ def store_ce_curve(model: TDDCaptioner, tokenizer: Tokenizer, evals: EvalSet, ar
     model.config.spacing = args.sample_spacing
 
 
+def write_final(ema: Any, tokenizer: Tokenizer, args: argparse.Namespace, result: dict, env: DistEnv) -> None:
+    """``OUTPUT/final`` (EMA weights, config, tokenizer) and ``OUTPUT/result.json``; rank 0 writes."""
+    if not env.is_main:
+        return
+    out = Path(args.output)
+    extra: dict[str, Any] = {"train_args": vars(args), "result": result}
+    if args.data == "scenes":  # which generator drew its training scenes (results name it beside the model)
+        extra["scenes_version"] = SCENES_VERSION
+    ema.save_pretrained(out / "final", extra=extra)
+    save_tokenizer(tokenizer, out / "final")
+    atomic_write_text(out / "result.json", json.dumps(result, indent=2) + "\n")
+
+
 def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
     env = env or start(args)
     require_clip_weights(args)
     data, captions, evals = load_data(args)
+    fit_batch_size(args, len(data), env)
     tokenizer = make_tokenizer(args, captions, env)
     max_len = max_length(args, tokenizer, captions)
     torch.manual_seed(args.seed)
@@ -369,28 +384,30 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
     config = engine_config(args, steps=args.steps, lr=args.lr, warmup_steps=args.warmup_steps, lr_scales=scales)
     config.log_every, config.eval_every = args.log_every, args.eval_every
     stateful = timesteps if hasattr(timesteps, "state_dict") else None
-    run = train(model, data, loss_fn, config, env, evaluate=evaluate, stateful=stateful)
+    pending = {"eval_steps": args.eval_steps, "evaluation": "pending"}  # final/ exists before any evaluation
+    run = train(model, data, loss_fn, config, env, evaluate=evaluate, stateful=stateful,
+                on_trained=lambda ema: write_final(ema, tokenizer, args, pending, env))  # fmt: skip
     ema = run.ema_model.eval()
-    if args.method == "tdd":  # the CE curve on held-out data: informative spacing, kept with the checkpoint
-        store_ce_curve(ema, tokenizer, evals, args)
     result = {k: v for k, v in run.metrics.items() if k not in ("epoch", "lr", "images_per_s", "seconds")}
     result["eval_steps"] = args.eval_steps
+    skipped = result.setdefault("skipped_metrics", [])
+    if args.method == "tdd":  # the CE curve on held-out data: informative spacing, kept with the checkpoint
+        guarded("the CE curve (informative spacing)", lambda: store_ce_curve(ema, tokenizer, evals, args), skipped)
     if args.clip_model:
-        final = generate_captions(ema, tokenizer, evals, args.image_size, args.eval_steps, args.seed, env)
-        if env.is_main:
-            result["clip_score"] = clip_rows(
-                args.clip_model, args.clip_weights, evals, {args.method: final}, env.device
-            )
+        final = guarded(
+            "the CLIP score", lambda: generate_captions(ema, tokenizer, evals, args.image_size, args.eval_steps,
+                                                       args.seed, env), skipped)  # fmt: skip
+        if env.is_main and final is not None:
+            clip = guarded("the CLIP score", lambda: clip_rows(args.clip_model, args.clip_weights, evals,
+                                                               {args.method: final}, env.device), skipped)  # fmt: skip
+            if clip is not None:
+                result["clip_score"] = clip
+    if not skipped:
+        del result["skipped_metrics"]
     if env.is_main:
-        out = Path(args.output)
-        extra: dict[str, Any] = {"train_args": vars(args), "result": result}
-        if args.data == "scenes":  # which generator drew its training scenes (results name it beside the model)
-            extra["scenes_version"] = SCENES_VERSION
-        ema.save_pretrained(out / "final", extra=extra)
-        save_tokenizer(tokenizer, out / "final")
-        atomic_write_text(out / "result.json", json.dumps(result, indent=2) + "\n")
+        write_final(ema, tokenizer, args, result, env)
         print(json.dumps(result), flush=True)
-        push_final(args, out / "final")
+        push_final(args, Path(args.output) / "final")
     return result
 
 

@@ -43,6 +43,7 @@ from train_utils import (  # noqa: E402
     add_engine_args,
     cached_features,
     engine_config,
+    fit_batch_size,
     parse_with_config,
     push_final,
     run_main,
@@ -57,7 +58,7 @@ from tdd.models.classifier import ClassifierConfig, LinearClassifier, TDDClassif
 from tdd.schedule import SCHEDULES  # noqa: E402
 from tdd.training import OBJECTIVES, tdd_loss  # noqa: E402
 from tdd.training.distributed import DistEnv, all_reduce_sum  # noqa: E402
-from tdd.training.loop import train  # noqa: E402
+from tdd.training.loop import guarded, train  # noqa: E402
 
 DATA = ("digits", "imagefolder", "hf")
 
@@ -198,9 +199,8 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
     torch.manual_seed(args.seed)
     model = build_model(args, num_classes)
     train_set = cached_features(args, model, train_set, env)
+    fit_batch_size(args, len(train_set), env)
     steps_per_epoch = len(train_set) // args.batch_size
-    if steps_per_epoch == 0:
-        raise SystemExit(f"train_classifier.py: error: {len(train_set)} training images, fewer than --batch-size")
     total = args.epochs * steps_per_epoch
     if args.max_steps:
         total = min(total, args.max_steps)
@@ -242,14 +242,26 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
             generator=generator,
         )
 
+    def write_final(ema: Any, result: dict) -> None:
+        """``OUTPUT/final`` and ``OUTPUT/result.json`` (rank 0)."""
+        if env.is_main:
+            out = Path(args.output)
+            ema.save_pretrained(out / "final", extra={"train_args": vars(args), "result": result})
+            atomic_write_text(out / "result.json", json.dumps(result, indent=2) + "\n")
+
+    pending = {"eval_steps": args.eval_steps, "evaluation": "pending"}  # final/ exists before any evaluation
     run = train(
         model, train_set, loss_fn, config, env,
         evaluate=lambda ema: {"test_top1": top1(ema, val_set, args, env, args.eval_steps)},
+        on_trained=lambda ema: write_final(ema, pending),
     )  # fmt: skip
     ema = run.ema_model.eval()
-    curve = {}
+    curve: dict[int, float] = {}
+    skipped = list(run.metrics.get("skipped_metrics", []))
     if args.head == "tdd" and args.eval_curve:
-        curve = {int(s): top1(ema, val_set, args, env, int(s)) for s in args.eval_curve.split(",")}
+        steps_list = [int(s) for s in args.eval_curve.split(",")]
+        what = "the accuracy-vs-steps curve"
+        curve = guarded(what, lambda: {s: top1(ema, val_set, args, env, s) for s in steps_list}, skipped) or {}
     result = {
         "test_top1": run.metrics.get("test_top1"),
         "eval_steps": args.eval_steps,
@@ -258,12 +270,12 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
         "train_seconds": run.metrics["train_seconds"],
         "skipped_unreadable": run.metrics.get("skipped_unreadable", 0),
     }
+    if skipped:
+        result["skipped_metrics"] = skipped
     if env.is_main:
-        out = Path(args.output)
-        ema.save_pretrained(out / "final", extra={"train_args": vars(args), "result": result})
-        atomic_write_text(out / "result.json", json.dumps(result, indent=2) + "\n")
+        write_final(ema, result)
         print(json.dumps(result), flush=True)
-        push_final(args, out / "final")
+        push_final(args, Path(args.output) / "final")
     return result
 
 

@@ -57,6 +57,27 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--push-to-hub", default=None, metavar="OWNER/NAME", help=push)
 
 
+def fit_batch_size(args: argparse.Namespace, n_items: int, env: DistEnv) -> None:
+    """A dataset smaller than one ``--batch-size``: train with the largest batch it fills, and say so.
+
+    The batch stays a multiple of the process count; an explicit ``--micro-batch-size`` larger than the
+    new batch's share falls back to no accumulation. Fewer items than processes: stop, naming the cause.
+    """
+    if n_items >= args.batch_size:
+        return
+    world = env.world_size
+    batch = n_items // world * world
+    if batch < 1:
+        raise SystemExit(f"{Path(sys.argv[0]).name}: error: the dataset has {n_items} usable items, fewer than the "
+                         f"{world} processes; add images or run fewer processes")  # fmt: skip
+    if env.is_main:
+        print(f"note: the dataset has {n_items} items, fewer than --batch-size {args.batch_size}; "
+              f"training with batch {batch} (every item once a step)", flush=True)  # fmt: skip
+    if args.micro_batch_size and batch % (args.micro_batch_size * world):
+        args.micro_batch_size = 0
+    args.batch_size = batch
+
+
 def push_final(args: argparse.Namespace, final_dir: Path) -> None:
     """With ``--push-to-hub``: upload the final checkpoint with its model card (:func:`tdd.hub.push_checkpoint`)."""
     if getattr(args, "push_to_hub", None):

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,6 +25,8 @@ from tdd.checkpoint import (
 
 MODELS: dict[str, type[PretrainedModel]] = {}
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"  # shipped inside the package
+RUN_FINAL, RUN_STATES = "final", "checkpoints"  # a training run's folder: OUTPUT/final, OUTPUT/checkpoints
+log = logging.getLogger(__name__)
 
 
 def register_model(cls: type[PretrainedModel]) -> type[PretrainedModel]:
@@ -45,13 +48,14 @@ def resolve_checkpoint(name_or_dir: str | os.PathLike) -> Path:
     """A checkpoint directory, the name of a bundled checkpoint, or a Hugging Face Hub id
     (``owner/name`` or ``owner/name@revision``, fetched into the Hub's local cache) → its directory.
 
-    A local directory wins over a Hub id of the same spelling.
+    A local directory wins over a Hub id of the same spelling. A training run's folder (``--output`` of
+    the training scripts) resolves to its ``final/`` checkpoint (:func:`run_checkpoint`).
     """
     from tdd import hub
 
     path = Path(name_or_dir)
     if path.is_dir():
-        return path
+        return run_checkpoint(path)
     bundled = BUNDLED_DIR / str(name_or_dir)
     if os.sep not in str(name_or_dir) and bundled.is_dir():
         return bundled
@@ -64,6 +68,25 @@ def resolve_checkpoint(name_or_dir: str | os.PathLike) -> Path:
             raise CheckpointError(path, f"not a local directory nor a bundled model ({names}); as a Hub id: "
                                   f"{e.problem}") from None  # fmt: skip
     raise CheckpointError(path, f"no such checkpoint directory, and not a bundled model name (bundled: {names})")
+
+
+def run_checkpoint(path: Path) -> Path:
+    """``path`` itself when it holds a checkpoint (or is no run folder: reading it names what is missing);
+    a training run's folder → its ``final/``; a run without ``final/`` yet → a :class:`CheckpointError`
+    naming its newest resumable checkpoint and how to finish the run."""
+    final, states = path / RUN_FINAL, path / RUN_STATES
+    if (path / CONFIG_NAME).is_file() or not (final.is_dir() or states.is_dir()):
+        return path
+    if (final / CONFIG_NAME).is_file():
+        log.info("%s is a training run: loading its final checkpoint %s", path, final)
+        return final
+    newest = sorted(states.glob("step_*.pt"))
+    where = f"; its newest resumable checkpoint is {newest[-1]}" if newest else ""
+    raise CheckpointError(
+        path,
+        f"a training run with no {RUN_FINAL}/ yet (still training, or stopped){where}. Finish it: run the same "
+        f"training command again with --resume, which writes {final}",
+    )
 
 
 class PretrainedModel(nn.Module):

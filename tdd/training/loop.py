@@ -49,6 +49,20 @@ log = logging.getLogger(__name__)
 LossFn = Callable[[nn.Module, Any, torch.Generator], torch.Tensor]
 
 
+def guarded(what: str, fn: Callable[[], Any], skipped: list[str]) -> Any:
+    """``fn()``, or ``None`` when it raises: the failure is logged in one line and appended to ``skipped``.
+
+    For evaluations after (or during) training, which must never cost the trained model.
+    """
+    try:
+        return fn()
+    except Exception as e:  # any failure of an evaluation is reported, never fatal to the run
+        message = f"{what} skipped: {type(e).__name__}: {e}"
+        log.warning(message)  # one line, no traceback (stderr, through logging's last-resort handler)
+        skipped.append(message)
+        return None
+
+
 def shard_generators(seed: int, env: DistEnv, accum: int) -> list[torch.Generator]:
     """One generator per micro-batch shard this process runs, seeded by the global shard index."""
     first = env.rank * accum
@@ -90,6 +104,7 @@ def train(
     *,
     evaluate: Callable[[nn.Module], dict[str, Any]] | None = None,
     stateful: Any = None,
+    on_trained: Callable[[nn.Module], None] | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``dataset`` with ``loss_fn(model, batch, generator) -> loss``.
 
@@ -98,16 +113,23 @@ def train(
     frozen encoder) are not optimised. ``stateful`` (anything with ``state_dict``/``load_state_dict``,
     e.g. :class:`tdd.timesteps.AdaptiveTimesteps`) is saved in every checkpoint (rank 0's) and restored
     on resume.
+
+    Nothing an evaluation does can lose the trained model: at the last step the resumable checkpoint
+    is written, then ``on_trained(ema_model)`` (the scripts write ``final/`` there, on every process's
+    call, rank 0 alone writing), and only then the final evaluation runs. An evaluation that raises
+    (a missing optional package, a bad metric) is reported in one line and recorded in the metric row
+    as ``skipped_metrics``; training goes on.
     """
-    return _Run(model, dataset, loss_fn, config, env, evaluate, stateful).run()
+    return _Run(model, dataset, loss_fn, config, env, evaluate, stateful, on_trained).run()
 
 
 class _Run:
     """One run's state, and the loop in named pieces: restore, micro-steps, optimizer step,
     log/evaluate, save."""
 
-    def __init__(self, model, dataset, loss_fn, config: EngineConfig, env: DistEnv, evaluate, stateful):
+    def __init__(self, model, dataset, loss_fn, config: EngineConfig, env: DistEnv, evaluate, stateful, on_trained):
         self.model, self.config, self.env, self.evaluate, self.stateful = model, config, env, evaluate, stateful
+        self.on_trained = on_trained
         self.out = Path(config.output)
         self.out.mkdir(parents=True, exist_ok=True)
         self.ckpt_dir = self.out / "checkpoints"
@@ -200,9 +222,20 @@ class _Run:
         save_state(self.ckpt_dir, self.step, state, keep=self.config.keep_checkpoints)
 
     def run_eval(self) -> dict[str, Any]:
+        """The evaluation's scores (rank 0's); one that raises is reported, recorded, and not fatal."""
+        if self.evaluate is None:
+            return {}
         self.ema.module.eval()
-        scores = self.evaluate(self.ema.module) if self.evaluate is not None else {}
+        skipped: list[str] = []
+        scores = guarded(f"evaluation at step {self.step}", lambda: self.evaluate(self.ema.module), skipped) or {}
+        if skipped:
+            scores = {**scores, "skipped_metrics": [*scores.get("skipped_metrics", []), *skipped]}
         return scores if self.env.is_main else {}
+
+    def trained(self) -> None:
+        """The last step is done and checkpointed: hand the EMA model over before any final evaluation."""
+        if self.on_trained is not None:
+            self.on_trained(self.ema.module.eval())
 
     def epoch_batches(self, epoch: int, first: int) -> Any:
         """The batches of ``epoch`` from its ``first`` optimizer step on (a resumed epoch skips the rest)."""
@@ -309,6 +342,7 @@ class _Run:
         try:
             last = self.loop(bool(config.time_budget and self.budget_before >= config.time_budget))
             if not last:  # resumed at the very end (or past the time budget): evaluate once more
+                self.trained()
                 last = {"step": self.step, **self.run_eval()}
         finally:
             self.bar.close()
@@ -331,11 +365,13 @@ class _Run:
                 done = self.step >= config.steps or bool(config.time_budget and now >= config.time_budget)
                 seconds = round(self.elapsed_before + time.perf_counter() - self.start, 3)
                 eval_due = done or bool(config.eval_every and self.step % config.eval_every == 0)
+                if done or (config.save_every and self.step % config.save_every == 0):
+                    self.save(seconds)  # before any evaluation: a kill or a failing metric loses nothing
+                if done:
+                    self.trained()
                 if eval_due or (config.log_every and self.step % config.log_every == 0):
                     last = self.log_row(window_loss, window_steps, window_start, seconds, now, eval_due)
                     window_loss, window_steps, window_start = 0.0, 0, time.perf_counter()
-                if done or (config.save_every and self.step % config.save_every == 0):
-                    self.save(seconds)
                 if done:
                     break
         return last
