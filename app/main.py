@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -68,10 +69,8 @@ CACHE_SECONDS = int(os.environ.get("TDD_CACHE_SECONDS", 3600))  # uploads and ou
 PLAY_SECONDS_PER_STEP = 0.2
 
 INTRO = f"""# In-situ Tweedie Discrete Diffusion (TDD)
-{core.ONE_SENTENCE}
-
-**Pick an example (or upload an image) and press Run** — the view updates after every denoising step.
-{core.COLOUR_LEGEND}"""
+{core.ONE_SENTENCE}"""
+log = logging.getLogger("tdd.app")
 
 
 class UploadedImage(gr.Image):
@@ -139,6 +138,24 @@ def _timing(run: core.Run) -> str:
     return f'<span class="tdd-waited"></span>{core.timing_text(run)}'
 
 
+def refused(e: core.DemoError) -> gr.Error:
+    """An ordinary user mistake (bad file, empty canvas, out-of-range setting) for the API: its message to
+    the client, one line in the server log, no traceback."""
+    log.warning("refused: %s", e)
+    return gr.Error(str(e), print_exception=False)
+
+
+def _blank(task: str, message: str, *, error: bool = False) -> tuple:
+    """Every output of a task tab as for a new input: the message where the answer goes, nothing else."""
+    empty = gr.Dropdown(choices=[], value=None)
+    return core.message_html(message, error=error), None, None, "", None, gr.skip(), empty, "", ""
+
+
+def fresh_input(task: str) -> tuple:
+    """A new input (example, upload, drawing): no trace of the previous answer, its truth or its figures."""
+    return (*_blank(task, core.task_of(task).placeholder), None)
+
+
 def run_live(
     task: str, image: Any, model: str, position: int | None, pins: str, pace: str, *sampling: Any
 ) -> Iterator[tuple]:
@@ -157,14 +174,16 @@ def run_live(
             yield (*(sent.get(v, gr.skip()) for v in core.VIEWS), gr.skip(), slider, gr.skip(), _timing(run), gr.skip())
             if slow:
                 time.sleep(SLOW_SECONDS_PER_STEP)
-    except core.DemoError as e:
-        raise gr.Error(str(e)) from e
+    except core.DemoError as e:  # one message where the answer goes; no error badge on every panel
+        log.warning("refused: %s", e)
+        yield _blank(task, str(e), error=True)
+        return
     if run is None:
         return
     pos = core.busiest_position(run) if position is None or not slow else position
     choices = gr.Dropdown(choices=core.positions(run, loaded), value=pos) if run.records else gr.skip()
     slider = gr.Slider(minimum=1, maximum=max(run.num_steps, 2), value=max(run.num_steps, 1), step=1)
-    marks = spec.marks(image, run.text, loaded, _truths())  # the truth, or what a scenes captioner knows
+    marks = spec.marks(image, run.text, loaded, _truths())  # a bundled example's truth, word by word
     yield (*_views(run, loaded, pos), run, slider, choices, _timing(run), marks)
 
 
@@ -187,7 +206,7 @@ def play(run: core.Run | None, model: str, position: int | None) -> Iterator[tup
 
 def export(run: core.Run | None, model: str, image: Any) -> list[str]:
     if run is None:
-        raise gr.Error("run the model first")
+        raise gr.Error("run the model first", print_exception=False)
     loaded = core.load(run.model)  # the run's own model, which passed the catalogue check
     out = core.export_dir()
     files = [str(core.export_json(run, loaded, out))]
@@ -218,8 +237,9 @@ def side_by_side(image: Any, steps: Any, seed: Any) -> Iterator[tuple]:
             yield views["tdd"], views["mdd"], ""
         ar = core.run_to_end(names["ar"], image, settings)
         yield views["tdd"], views["mdd"], f"**Autoregressive:** {ar.text}  \n<small>{core.timing_text(ar)}</small>"
-    except core.DemoError as e:
-        raise gr.Error(str(e)) from e
+    except core.DemoError as e:  # one message where the answers go
+        log.warning("refused: %s", e)
+        yield core.message_html(str(e), error=True), "", ""
 
 
 def api_caption(
@@ -243,7 +263,7 @@ def api_caption(
         run = core.run_to_end(name, image, settings, pins or "", task="caption")
         return run.to_json(core.load(name))
     except core.DemoError as e:
-        raise gr.Error(str(e)) from e
+        raise refused(e) from e
 
 
 def api_classify(
@@ -263,7 +283,7 @@ def api_classify(
         run = core.run_to_end(name, image, settings, task="classify")
         return run.to_json(core.load(name))
     except core.DemoError as e:
-        raise gr.Error(str(e)) from e
+        raise refused(e) from e
 
 
 def _sampling_controls(masked: bool) -> list[Any]:
@@ -291,33 +311,40 @@ def _sampling_controls(masked: bool) -> list[Any]:
 
 
 def _input_widgets(task: str) -> tuple[Any, Any, Any, Any]:
-    """The image input of a tab: an upload, the task's drawing canvas (:mod:`tdd.demo.canvas`), its
-    background choice (``None`` where the canvas has one background) and its Clear button."""
+    """The image input of a tab, as two small tabs: an upload (or an example), and the task's drawing canvas
+    (:mod:`tdd.demo.canvas`) with its background choice (``None`` where the canvas has one) and Clear button."""
     spec = core.task_of(task)
     canvas = spec.canvas
-    image = UploadedImage(
-        type="filepath", sources=["upload", "clipboard"], label=spec.input_label, height=240, elem_id=f"input-{task}"
-    )
-    # a canvas that fits its box at 100 % with the brush ready (see SKETCH_READY_JS), the task's palette only
-    sketch = gr.Sketchpad(
-        value=canvas.background_image(),
-        type="pil",
-        label=canvas.label,
-        canvas_size=(canvas.side, canvas.side),
-        fixed_canvas=True,
-        layers=False,
-        transforms=(),
-        brush=gr.Brush(
-            default_size=canvas.brush, colors=list(canvas.colours), default_color=canvas.colours[0], color_mode="fixed"
-        ),
-        height=canvas.side + 90,
-        elem_id=f"sketch-{task}",
-    )
-    background = None
-    if len(canvas.backgrounds) > 1:
-        names = list(canvas.backgrounds)
-        background = gr.Radio(names, value=names[0], label="background", elem_id=f"background-{task}")
-    clear_btn = gr.Button("Clear the drawing", size="sm", elem_id=f"clear-{task}")
+    with gr.Tabs():
+        with gr.Tab("Upload or example", elem_id=f"upload-tab-{task}"):
+            image = UploadedImage(type="filepath", sources=["upload", "clipboard"], label=spec.input_label,
+                                  height=200, elem_id=f"input-{task}")  # fmt: skip
+        with gr.Tab("Draw", elem_id=f"draw-tab-{task}"):
+            # the instructions above the canvas, where its toolbar cannot cover them
+            gr.Markdown(canvas.label.removeprefix("…or ").capitalize(), elem_id=f"sketch-help-{task}")
+            # a canvas that fits its box at 100 % with the brush ready (see SKETCH_READY_JS), the task's palette only
+            sketch = gr.Sketchpad(
+                value=canvas.background_image(),
+                type="pil",
+                show_label=False,
+                canvas_size=(canvas.side, canvas.side),
+                fixed_canvas=True,
+                layers=False,
+                transforms=(),
+                brush=gr.Brush(
+                    default_size=canvas.brush,
+                    colors=list(canvas.colours),
+                    default_color=canvas.colours[0],
+                    color_mode="fixed",
+                ),  # fmt: skip
+                height=canvas.side + 90,
+                elem_id=f"sketch-{task}",
+            )
+            background = None
+            if len(canvas.backgrounds) > 1:
+                names = list(canvas.backgrounds)
+                background = gr.Radio(names, value=names[0], label="background", elem_id=f"background-{task}")
+            clear_btn = gr.Button("Clear the drawing", size="sm", elem_id=f"clear-{task}")
     return image, sketch, background, clear_btn
 
 
@@ -331,13 +358,14 @@ def _fresh_canvas(task: str, background: str | None = None) -> Any:
     try:
         return core.task_of(task).canvas.background_image(background)
     except core.DemoError as e:
-        raise gr.Error(str(e)) from e
+        raise refused(e) from e
 
 
 def _task_tab(task: str, examples: list[str]) -> None:
-    spec = core.task_of(task)  # what the task shows: pins, positions, labels
+    spec = core.task_of(task)  # what the task shows: its header, pins, positions, labels
     models = core.catalogue(task)
     default = core.DEFAULT_MODEL[task] if core.DEFAULT_MODEL[task] in models else (models[0] if models else None)
+    gr.Markdown(spec.header, elem_id=f"header-{task}")
     with gr.Row():
         with gr.Column(scale=1):
             image, sketch, background, clear_btn = _input_widgets(task)
@@ -348,13 +376,16 @@ def _task_tab(task: str, examples: list[str]) -> None:
                 placeholder="e.g. a large _ circle — keep words to pin them, write _ where the model should choose",
                 visible=spec.takes_pins,
             )
-            sampling = _sampling_controls(masked=spec.sequence)
             pace = gr.Radio(list(core.PACES), value=core.PACES[0], label="pace", elem_id=f"pace-{task}")
-            run_btn = gr.Button("Run", variant="primary", elem_id=f"run-{task}")
+            sampling = _sampling_controls(masked=spec.sequence)
         with gr.Column(scale=2):
-            sentence = gr.HTML(label="current step", elem_id=f"sentence-{task}")
+            # Run heads the answer column: in view at 1280×720 whichever input (upload, example, drawing) is open
+            run_btn = gr.Button("Run", variant="primary", elem_id=f"run-{task}")
+            sentence = gr.HTML(core.message_html(spec.placeholder), label="current step", elem_id=f"sentence-{task}")
             timing = gr.HTML(elem_id=f"timing-{task}")
             truth = gr.HTML(elem_id=f"truth-{task}")
+            with gr.Accordion("How to read the view", open=False):
+                gr.Markdown(spec.legend)
             with gr.Row():
                 step = gr.Slider(
                     1, DEFAULTS.steps, value=DEFAULTS.steps, step=1, label="step (drag to revisit)", scale=4
@@ -379,17 +410,22 @@ def _task_tab(task: str, examples: list[str]) -> None:
     views = [sentence, heat, side, history]
     outputs = [*views, state, step, position, timing, truth]
     inputs = [task_box, image, model, position, pins, pace, *sampling]
-    # a drawing replaces the upload as the input: the newest input wins, and a non-empty drawing wins at Run
+    # a new input clears the last answer; a drawing replaces the upload as the input: the newest input wins,
+    # and a non-empty drawing wins at Run
+    blank = functools.partial(fresh_input, task)
+    private: dict[str, Any] = {"queue": False, "api_visibility": "private"}
+    image.change(blank, None, [*outputs, files], **private)
+    sketch.change(blank, None, [*outputs, files], **private)
     fresh = functools.partial(_fresh_canvas, task)
-    image.upload(fresh, background or [], sketch, queue=False, api_visibility="private")
+    image.upload(fresh, background or [], sketch, **private)
     if background is None:  # the canvas's own clear: the pen stays
         clear_btn.click(None, js=SKETCH_CLEAR_JS.replace("TASK", task), api_visibility="private")
     else:  # a fresh canvas on the chosen background
-        clear_btn.click(fresh, background, sketch, queue=False, api_visibility="private")
-        background.change(fresh, background, sketch, queue=False, api_visibility="private")
+        clear_btn.click(fresh, background, sketch, **private)
+        background.change(fresh, background, sketch, **private)
     source = gr.State(None)
     inputs[1] = source
-    start = run_btn.click(_pick, [image, sketch], source, queue=False, api_visibility="private", js=CLICK_JS)
+    start = run_btn.click(_pick, [image, sketch], source, js=CLICK_JS, **private)
     event = start.then(run_live, inputs, outputs, api_visibility="private", concurrency_id="run")
     event.then(None, task_box, None, js=WAITED_JS, queue=False, api_visibility="private")
     step.release(show_step, [state, model, position, step], views, api_visibility="private")
@@ -426,6 +462,8 @@ def build() -> gr.Blocks:
                         gr.Markdown("**Masked diffusion**")
                         mdd_view = gr.HTML(elem_id="sbs-mdd")
                         ar_view = gr.Markdown(elem_id="sbs-ar")
+                sbs_views = [tdd_view, mdd_view, ar_view]  # a new image clears the last answers
+                sbs_image.change(lambda: ("", "", ""), None, sbs_views, queue=False, api_visibility="private")
                 sbs_btn.click(
                     side_by_side,
                     [sbs_image, sbs_steps, sbs_seed],

@@ -6,6 +6,7 @@ Same tasks, same live per-step view and heatmaps, built on the same UI-independe
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -76,11 +77,12 @@ def main() -> None:
     st.set_page_config(page_title="TDD: watch a caption crystallise out of noise", layout="wide")
     st.title("In-situ Tweedie Discrete Diffusion (TDD)")
     st.markdown(core.ONE_SENTENCE)
-    st.caption(core.COLOUR_LEGEND)
     task = st.radio("task", list(core.TASKS), horizontal=True, key="task")
+    spec = core.task_of(task)  # what the task shows: its header, pins, positions, its canvas
+    st.markdown(spec.header)
+    st.caption(spec.legend)
     left, right = st.columns([1, 2])
     with left:
-        spec = core.task_of(task)  # what the task shows: pins, positions, its canvas
         upload = st.file_uploader(spec.input_label, type=UPLOAD_TYPES, key="upload")
         canvas = spec.canvas  # Streamlit has no sketchpad: a drawing comes as an upload, in the canvas's colours
         st.caption(
@@ -104,9 +106,15 @@ def main() -> None:
             return
         pace = st.radio("pace", core.PACES, horizontal=True, key=f"pace-{task}")
         go = st.button("Run", type="primary")
+    # the answer belongs to its input: a new upload or example shows no trace of the last one's answer
+    current = (task, hashlib.sha256(upload.getvalue()).hexdigest() if upload is not None else str(example))
     with right:
         boxes = (st.empty(), st.empty(), st.empty(), st.empty())
+        if not go and st.session_state.get("run_input") != current:
+            boxes[0].markdown(core.message_html(spec.placeholder), unsafe_allow_html=True)
+            return
     if go:
+        st.session_state["run_input"] = current
         try:
             loaded = core.load(model)
             run = None
@@ -116,8 +124,9 @@ def main() -> None:
             st.session_state["run"], st.session_state["run_model"] = run, model
             source = str(image) if upload is None else upload.getvalue()
             st.session_state["truth"] = spec.marks(source, run.text, loaded, example_truths())
-        except core.DemoError as e:
-            st.error(str(e))
+        except core.DemoError as e:  # one message where the answer goes
+            st.session_state["run"] = None
+            boxes[0].error(str(e))
             return
     run, name = st.session_state.get("run"), st.session_state.get("run_model")
     if run is None or name is None or run.task != task:

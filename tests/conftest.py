@@ -71,7 +71,9 @@ def stop_app(proc) -> None:
 
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory):
-    """``python app/main.py`` on a free port; yields (url, process)."""
-    url, proc = launch_app(tmp_path_factory.mktemp("app"))
+    """``python app/main.py`` on a free port; yields (url, process). Its log: :func:`app_log`."""
+    folder = tmp_path_factory.mktemp("app")
+    url, proc = launch_app(folder)
+    proc.log_path = folder / "app.log"  # what the server printed, for tests of its log
     yield url, proc
     stop_app(proc)

@@ -123,6 +123,20 @@ def test_bad_inputs_get_clear_errors_and_the_server_keeps_serving(client, files,
     assert _classify(client, ROOT / "examples" / "digits" / "drawn_7.png")["result"] == "7"
 
 
+def test_a_user_mistake_logs_one_line_and_no_traceback(client, files, app_server):
+    log = app_server[1].log_path
+    before = log.read_text()
+    with pytest.raises(Exception, match="not a readable image"):
+        _caption(client, files / "not_an_image.png")
+    with pytest.raises(Exception, match="steps must be between 1 and 100"):
+        _classify(client, ROOT / "examples" / "digits" / "drawn_7.png", steps=0)
+    time.sleep(0.5)  # the log line is flushed by the server's thread
+    added = log.read_text()[len(before) :]
+    assert "Traceback" not in added, added
+    refusals = [line for line in added.splitlines() if "refused: " in line]
+    assert len(refusals) == 2 and "not a readable image" in refusals[0] and "steps" in refusals[1], added
+
+
 @pytest.mark.parametrize("name", ["tiny.png", "sixteen_bit.png", "cmyk.jpg", "animated.gif", "ok.jpg"])
 def test_odd_images_work(client, files, name):
     assert isinstance(_caption(client, files / name)["result"], str)
@@ -171,7 +185,11 @@ def test_streamlit_twin_runs_both_tasks():
     assert len(at.get("plotly_chart")) == 2  # token heatmap and entropy
     at.slider(key="step").set_value(3).run()
     assert "step 3 / 20" in " ".join(m.value for m in at.markdown)
+    at.selectbox(key="example-caption").select_index(3).run()
+    html = " ".join(m.value for m in at.markdown)  # a new example: no trace of the last answer
+    assert "step 20 / 20" not in html and "tdd-tok" not in html and "The caption will form here" in html
     at.radio(key="task").set_value("classify").run()
+    assert "ten one-hot class vectors" in " ".join(m.value for m in at.markdown)  # the tab speaks of classes
     at.button[0].click().run()
     assert not at.exception and "class 0" in " ".join(m.value for m in at.markdown)  # examples/digits/digit_0.png
 

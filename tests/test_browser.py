@@ -91,8 +91,16 @@ def _click_to_last_step(page, task: str, button: str, steps: int = 20) -> float:
     return time.perf_counter() - start
 
 
+def _open_draw_tab(page, task: str) -> None:
+    """The input's Draw tab (the canvas sits beside the upload, one tab each)."""
+    page.locator(f"#draw-tab-{task}-button").click()  # gradio gives a tab's button its id + "-button"
+    page.locator(f"#sketch-{task} canvas").first.wait_for()
+
+
 def _draw(page, strokes, task: str = "classify") -> None:
     """Draw polylines with the mouse on the sketchpad's canvas, without touching its toolbar."""
+    if not page.locator(f"#sketch-{task} canvas").first.is_visible():
+        _open_draw_tab(page, task)
     canvas = page.locator(f"#sketch-{task} canvas").first
     canvas.scroll_into_view_if_needed()
     page.wait_for_timeout(300)  # let the page settle before reading where the canvas is
@@ -208,6 +216,7 @@ def test_draw_two_shapes_in_two_colours_and_read_them(page):
     """A red disc left of a blue square, painted with mouse strokes, the blue picked from the palette."""
     from tdd.data.scenes import COLOURS
 
+    _open_draw_tab(page, "caption")
     page.locator("#background-caption").get_by_text("dark").click()
     page.wait_for_timeout(800)
     _draw(page, _disc(0.27, 0.5, 0.17), task="caption")  # red: the pen's first colour
@@ -224,6 +233,7 @@ def test_draw_two_shapes_in_two_colours_and_read_them(page):
 
 def test_draw_a_scene_and_read_its_colour_and_shape(page):
     """A red disc painted with mouse strokes on the dark scene canvas, run: the caption names red and circle."""
+    _open_draw_tab(page, "caption")
     page.locator("#background-caption").get_by_text("dark").click()
     page.wait_for_timeout(800)
     _draw(page, _disc(0.5, 0.5, 0.2), task="caption")  # the pen starts with the first named colour, red
@@ -234,3 +244,70 @@ def test_draw_a_scene_and_read_its_colour_and_shape(page):
     text = page.inner_text("#sentence-caption")
     print(f"\ndrawn red disc on dark: {text!r}")
     assert "red" in text and "circle" in text, text
+
+
+def _in_viewport(page, selector: str) -> bool:
+    box = page.locator(selector).bounding_box()
+    size = page.viewport_size
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= size["height"] and box["x"] >= 0
+
+
+def test_the_app_state_is_always_the_inputs_state_at_1280x720(chromium, app_server, tmp_path):
+    """Run in view without scrolling; example A's answer gone once example B is picked; a broken upload gives
+    one message where the answer goes and no "Error" badge on any panel."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"this is not a picture")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
+        for width, height in ((1280, 720), (1400, 900)):
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(app_server[0])
+            page.wait_for_selector("#run-caption", timeout=60_000)
+            assert _in_viewport(page, "#run-caption"), f"Run is below the fold at {width}×{height}"
+            _open_draw_tab(page, "caption")
+            assert _in_viewport(page, "#run-caption"), f"Run is below the fold beside the canvas at {width}×{height}"
+            help_box = page.locator("#sketch-help-caption").bounding_box()
+            toolbar = page.locator("#sketch-caption").bounding_box()
+            assert help_box["y"] + help_box["height"] <= toolbar["y"] + 1  # the canvas's words above its toolbar
+            page.get_by_role("tab", name="Classify").click()
+            page.locator("#run-classify").wait_for()
+            assert _in_viewport(page, "#run-classify") and "class" in page.inner_text("#header-classify")
+            assert "word" not in page.inner_text("#header-classify")
+            page.close()
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(app_server[0])
+        page.wait_for_selector("#run-caption", timeout=60_000)
+        examples = page.locator(".gallery-item, .examples button")
+        examples.first.click()  # example A: scene_0, a small white cross left of a large red circle
+        page.wait_for_selector("#input-caption img", timeout=30_000)
+        page.wait_for_timeout(500)
+        _click_to_last_step(page, "caption", "#run-caption")
+        page.wait_for_selector("#heatmap-caption .js-plotly-plot", timeout=30_000)
+        answer_a = page.inner_text("#sentence-caption")
+        assert "cross" in answer_a and "true caption" in page.inner_text("#truth-caption")
+        page.screenshot(path=str(ARTIFACTS / "app_state_a.png"))
+        examples.nth(3).click()  # example B
+        page.wait_for_function(
+            "() => !(document.querySelector('#sentence-caption')?.innerText || '').includes('step 20 / 20')",
+            timeout=10_000,
+        )
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(ARTIFACTS / "app_state_b.png"))
+        assert "cross" not in page.inner_text("#sentence-caption")
+        assert "will form here" in page.inner_text("#sentence-caption")
+        assert page.inner_text("#truth-caption").strip() == "" and page.inner_text("#timing-caption").strip() == ""
+        assert page.locator("#heatmap-caption .js-plotly-plot").count() == 0  # the figures went with the answer
+        page.set_input_files("#input-caption input[type=file]", str(broken))
+        page.wait_for_timeout(1500)
+        page.click("#run-caption")
+        page.wait_for_selector("#sentence-caption [role=alert]", timeout=30_000)
+        page.wait_for_timeout(1000)  # anything else the run would show has arrived
+        page.screenshot(path=str(ARTIFACTS / "app_state_broken_upload.png"))
+        assert "not a readable image" in page.inner_text("#sentence-caption [role=alert]")
+        assert page.locator("[role=alert]:visible").count() == 1  # one message, no toast beside it
+        badges = page.get_by_text("Error", exact=True)
+        assert badges.count() == 0, "an Error badge is shown on a panel"
+        browser.close()

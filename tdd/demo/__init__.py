@@ -32,6 +32,7 @@ from tdd.demo.catalogue import (  # noqa: F401
     runs_dir,
 )
 from tdd.demo.common import (  # noqa: F401
+    CLASS_LEGEND,
     COLOUR_LEGEND,
     DEFAULT_MODEL,
     FREE_WORD,
@@ -86,6 +87,7 @@ from tdd.demo.views import (  # noqa: F401
     entropy_figure,
     heatmap_figure,
     history_html,
+    message_html,
     positions,
     sentence_html,
     sentence_text,

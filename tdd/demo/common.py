@@ -16,6 +16,11 @@ ONE_SENTENCE = (
     "vectors and repeatedly predicting the clean sentence, snapping it to words, and re-noising it a "
     "little less, until the words settle."
 )
+CLASS_LEGEND = (
+    "The class is shaded by the model's confidence p on a log scale — pale at p = 0.5, mid-blue at 0.99, dark at "
+    "0.999 and above — with p printed under it; the bars show p(class) at the chosen step, the heatmap every class "
+    "at every step."
+)
 COLOUR_LEGEND = (
     "Each word is shaded by the model's confidence p on a log scale — pale at p = 0.5, mid-blue at 0.99, dark at "
     "0.999 and above — and p is printed under it; an orange outline marks a word that changed since the previous "

@@ -29,6 +29,7 @@ class Run:
     first_step_seconds: float | None = None
     pinned: list[bool] | None = None
     final_probs: list[float] | None = None  # classification: the final p(class)
+    note: str = ""  # HTML shown beside the answer when the input looks unlike the model's training data
 
     @property
     def num_steps(self) -> int:
@@ -86,7 +87,7 @@ def stream(
     if task is not None and loaded.task != task:
         raise DemoError(f"{name} is a {loaded.task} model; pick a {task} model")
     x = image_input(image, loaded)
-    run = Run(loaded.task, name, loaded.method, settings)
+    run = Run(loaded.task, name, loaded.method, settings, note=task_of(loaded.task).domain_note(image, loaded))
     start = time.perf_counter()
     g = _generator(settings.seed)
     if loaded.method in ("ar", "linear"):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from tdd.demo.canvas import Canvas, digit_canvas, scene_canvas
 from tdd.demo.catalogue import Loaded, class_names
-from tdd.demo.common import HEATMAP_TOP, DemoError
+from tdd.demo.common import CLASS_LEGEND, COLOUR_LEGEND, HEATMAP_TOP, DemoError
 from tdd.demo.views import PAD_MARK, bars_figure, cell, entropy_figure, sentence_text
 
 if TYPE_CHECKING:
@@ -20,6 +20,12 @@ class CaptionTask:
 
     name = "caption"
     # what the apps lay out for the task, read by both layouts instead of branching on the name
+    header = (
+        "**Pick an example scene, upload an image or draw one, then press Run**: the caption forms word by word "
+        "as the noise over its one-hot word vectors is taken away."
+    )
+    legend = COLOUR_LEGEND
+    placeholder = "The caption will form here, step by step: pick an example, upload an image or draw, then Run."
     input_label = "Image"
     takes_pins = True  # the "Pin words" box
     sequence = True  # several positions: the position picker, the masked baseline's and spacing settings
@@ -30,12 +36,17 @@ class CaptionTask:
         return scene_canvas()
 
     def marks(self, image: Any, text: str, loaded: Loaded, truths: dict[str, str]) -> str:
-        """HTML under the answer: the true caption with right/wrong marks for a bundled example, else what a
-        scenes captioner knows when the image looks unlike its scenes (``""`` when neither applies)."""
-        from tdd.demo.truth import domain_note, truth_html, truth_of
+        """HTML under the answer: the true caption with right/wrong marks for a bundled example (else ``""``)."""
+        from tdd.demo.truth import truth_html, truth_of
 
         truth = truth_of(image, truths)
-        return truth_html(text, truth) if truth else domain_note(image, loaded.model)
+        return truth_html(text, truth) if truth else ""
+
+    def domain_note(self, image: Any, loaded: Loaded) -> str:
+        """HTML beside the answer, in words, when the image looks unlike what the model was trained on."""
+        from tdd.demo.truth import domain_note
+
+        return domain_note(image, loaded.model)
 
     def records(self, run: Run, loaded: Loaded, x, settings, pins: str, generator) -> Iterator:
         """The denoising steps for image ``x`` (``pins``: words to keep, ``_`` for the ones to write)."""
@@ -140,6 +151,12 @@ class ClassifyTask:
     """Classifiers: one label with its probability; heatmaps over classes."""
 
     name = "classify"
+    header = (
+        "**Draw a digit, upload one or pick an example, then press Run**: the class forms as the noise over the "
+        "ten one-hot class vectors is taken away."
+    )
+    legend = CLASS_LEGEND
+    placeholder = "The class will form here, step by step: draw a digit, upload one or pick an example, then Run."
     input_label = "Digit image"
     takes_pins = False
     sequence = False
@@ -151,6 +168,9 @@ class ClassifyTask:
 
     def marks(self, image: Any, text: str, loaded: Loaded, truths: dict[str, str]) -> str:
         return ""
+
+    def domain_note(self, image: Any, loaded: Loaded) -> str:
+        return ""  # every image is made an MNIST digit (tdd.data.digits.preprocess_image); no test of its own
 
     def records(self, run: Run, loaded: Loaded, x, settings, pins: str, generator) -> Iterator:
         from tdd.classify import classify_steps

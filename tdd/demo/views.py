@@ -64,19 +64,28 @@ def step_label(record, method: str) -> str:
     return f"t = {float(record.t):g}"
 
 
+def message_html(text: str, *, error: bool = False) -> str:
+    """A message where the answer goes: what to do first, or why a run was refused (escaped; ``role=alert``
+    for an error, so that it is read out and found by tests)."""
+    style = "color:#a61e4d;border-left:4px solid #a61e4d" if error else "color:#555;border-left:4px solid #ccc"
+    role = ' role="alert"' if error else ""
+    kind = "tdd-error" if error else "tdd-placeholder"
+    return f'<div class="{kind}"{role} style="{style};padding:6px 10px;font-size:16px">{html.escape(text)}</div>'
+
+
 def sentence_html(run: Run, loaded: Loaded, step: int | None = None) -> str:
     """The sentence at ``step`` (default: the last) with each word shaded by confidence, changed
     words outlined, pinned words marked 📌, padding shown as a faint · (captions) — or the class and its
     probability (classification)."""
 
     if not run.records:
-        return f'<div class="tdd-sentence"><b>{html.escape(run.text)}</b></div>'
+        return f'<div class="tdd-sentence"><b>{html.escape(run.text)}</b></div>' + run.note
     k = len(run.records) - 1 if step is None else max(0, min(step, len(run.records) - 1))
     r = run.records[k]
     style = "color:#868e96;font-size:13px"
     where = f"step {r.step + 1} / {r.num_steps} &nbsp; {step_label(r, run.method)}"
     head = f'<div class="tdd-step" style="{style}">{where}</div>'
-    return head + task_of(run.task).cells(run, r, k, loaded)
+    return head + task_of(run.task).cells(run, r, k, loaded) + run.note  # the note: beside the answer, in words
 
 
 def history_html(run: Run, loaded: Loaded, upto: int | None = None) -> str:
