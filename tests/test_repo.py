@@ -20,6 +20,9 @@ def test_quick_start_has_exactly_two_commands_and_ci_runs_the_second():
     assert len(commands) == 2
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert commands[1] in ci  # verbatim, on a line of its own
+    venv = next(i for i, line in enumerate(ci) if "-m venv" in line)
+    activate = next(i for i, line in enumerate(ci) if line.startswith(". ") and "bin/activate" in line)
+    assert venv < activate < ci.index(commands[1])  # inside a fresh virtual environment, as users run it
     assert commands[0].startswith('pip install -e ".[app]" && ')
 
 

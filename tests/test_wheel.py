@@ -1,9 +1,14 @@
 """The wheel works alone: built with ``python -m build``, installed into a fresh virtual environment
-(its dependencies from this environment's site-packages, tdd only from the wheel), run outside the
-checkout, it captions and classifies with the bundled models."""
+(its dependencies from the running environment's site-packages, tdd only from the wheel), run outside
+the checkout, it captions and classifies with the bundled models.
+
+The running environment may be a venv, a conda env or the machine's own Python: the new venv is given
+*its* site-packages through a ``.pth`` file (``system_site_packages`` would give the base interpreter's,
+which a venv's packages are not in)."""
 
 import json
 import shutil
+import site
 import subprocess
 import sys
 import venv
@@ -21,6 +26,13 @@ def _run(*args, cwd, timeout=600):
     return out.stdout
 
 
+def running_site_packages() -> list[str]:
+    """The site-packages folders this interpreter imports from (venv, conda env, system, user), in order."""
+    dirs = [*site.getsitepackages(), site.getusersitepackages(), *sys.path]
+    wanted = (d for d in dirs if Path(d).name in ("site-packages", "dist-packages") and Path(d).is_dir())
+    return list(dict.fromkeys(wanted))
+
+
 def test_the_wheel_installed_alone_captions_and_classifies(tmp_path):
     source = tmp_path / "src"  # build from a copy: the build must not depend on files outside git's view
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", "runs", "artifacts", "build", "*.egg-info"))
@@ -29,8 +41,12 @@ def test_the_wheel_installed_alone_captions_and_classifies(tmp_path):
     )
     (wheel,) = (tmp_path / "dist").glob("tdd-*.whl")
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
+    own = _run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp_path).strip()
+    # lines of a .pth are appended to sys.path after the venv's own folder, so the wheel's tdd comes first;
+    # the .pth files inside them (an editable install's finder) are not run
+    (Path(own) / "running_env.pth").write_text("\n".join(running_site_packages()) + "\n")
     _run(sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", wheel, cwd=tmp_path)
     work = tmp_path / "elsewhere"
     work.mkdir()
