@@ -8,7 +8,7 @@ catalogue before it starts serving, so the first Run is as fast as the next. All
 :mod:`tdd.demo`, shared with the Streamlit twin (``app/streamlit_app.py``); this file only lays out widgets.
 
 API endpoints (``gradio_client``): ``/caption`` and ``/classify``, each returning JSON with the result and
-the per-step trajectory; see the README.
+the per-step trajectory; see docs/app.md.
 """
 
 from __future__ import annotations

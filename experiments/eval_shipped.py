@@ -1,4 +1,4 @@
-"""Held-out top-1 of the shipped digits models, the exact measurement behind the README's numbers: the
+"""Held-out top-1 of the shipped digits models, the exact measurement behind the digits results (docs/results/digits.md): the
 1,000 held-out MNIST digits, and the cross-dataset set (all 1,797 scikit-learn digits, 8×8, put into
 MNIST's format by the same preprocessing as a user's image).
 

@@ -106,7 +106,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         # at 900 CPU-s on an Intel Xeon 98.8 / 98.0 against 94.8 / 96.2 on seeds 0-1, 98.4 over seeds 0-5
         "pos_embed": "sincos",
         # not informative sampling spacing: on the shipped scenes-tdd it gave 81.8 % exact at 20 steps against
-        # uniform's 84.4 % (500 held-out scenes; README, "the levers"), so the checkpoint keeps the paper's uniform
+        # uniform's 84.4 % (500 held-out scenes; docs/results/levers.md), so the checkpoint keeps the paper's uniform
     },
 }
 

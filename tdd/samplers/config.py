@@ -28,11 +28,14 @@ class SamplingConfig:
 
     Args:
         steps: S denoising steps (a list of timesteps in ``spacing`` sets S itself).
-        cfg, cfg_schedule: the classifier-free guidance scale (1 = none) and its schedule over the steps.
-        to_one, temperature: the "to-one" operation of A.2 and the temperature of ``multinomial``.
-        remasking, omega, window, omega_steps: the masked-diffusion baseline's remasking (DLC appendix):
-            which positions to decode, the rate ω, the window of the trajectory where ω acts, and the
-            step count ω refers to (``None``: ω per step of this sampler).
+        cfg: the classifier-free guidance scale (1 = none).
+        cfg_schedule: how the guidance scale moves over the steps.
+        to_one: the "to-one" operation of A.2 (argmax, or a multinomial draw).
+        temperature: the temperature of ``multinomial``.
+        remasking: the masked-diffusion baseline's remasking (DLC appendix): which positions to decode.
+        omega: the masked baseline's remasking rate ω.
+        window: the share of the trajectory where ω acts.
+        omega_steps: the step count ω refers to (``None``: ω per step of this sampler).
         spacing: TDD's timesteps: ``"checkpoint"`` (the model's own), ``"uniform"`` (the paper's
             respacing), ``"informative"`` (equal drops of the model's measured CE curve) or explicit timesteps.
 

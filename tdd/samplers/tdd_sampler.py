@@ -95,12 +95,14 @@ class TDDSampler(Sampler):
         Args:
             model: a :class:`Denoiser` taking ``(y_t, t, cond, drop_cond)``.
             cond: the condition, batch first (e.g. image features ``(B, D)``).
-            batch_size: B. seq_len: N for token sequences, ``None`` for single labels ``(B, K)``.
+            batch_size: B.
+            seq_len: N for token sequences, ``None`` for single labels ``(B, K)``.
             generator: a ``torch.Generator`` on ``device``, or a list of them, one per row
                 (:mod:`tdd.rng`); the same seed gives the same trajectory.
-            clamp_tokens, clamp_mask: ``(B[, N])`` known tokens and where they are known. Those
-                positions are held to the given tokens at every step (infilling, as SEDD's ``proj_fun``):
-                their input is the forward-noised given one-hot, their output the given token.
+            clamp_tokens: ``(B[, N])`` known tokens. Their positions are held to the given tokens at every
+                step (infilling, as SEDD's ``proj_fun``): their input is the forward-noised given one-hot,
+                their output the given token.
+            clamp_mask: ``(B[, N])`` bool, where ``clamp_tokens`` are known.
         """
         diffusion = self.process
         shape = (batch_size,) if seq_len is None else (batch_size, seq_len)
