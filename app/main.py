@@ -148,7 +148,7 @@ def refused(e: core.DemoError) -> gr.Error:
 def _blank(task: str, message: str, *, error: bool = False) -> tuple:
     """Every output of a task tab as for a new input: the message where the answer goes, nothing else."""
     empty = gr.Dropdown(choices=[], value=None)
-    return core.message_html(message, error=error), None, None, "", None, gr.skip(), empty, "", ""
+    return core.message_html(message, error=error), None, None, "", None, None, gr.skip(), empty, "", ""
 
 
 def fresh_input(task: str) -> tuple:
@@ -190,7 +190,7 @@ def run_live(
 def show_step(run: core.Run | None, model: str, position: int | None, step: Any) -> tuple:
     """The scrubber: revisit one step of the finished run."""
     if run is None or not run.records:
-        return gr.HTML(), gr.Plot(), gr.Plot(), gr.HTML()
+        return gr.HTML(), gr.Plot(), gr.Plot(), gr.HTML(), gr.Plot()
     return _views(run, core.load(run.model), position, int(step) - 1)
 
 
@@ -398,7 +398,8 @@ def _task_tab(task: str, examples: list[str]) -> None:
                 visible=spec.sequence,
                 allow_custom_value=True,
             )
-            heat = gr.Plot(label="heatmap", elem_id=f"heatmap-{task}")
+            noisy = gr.Plot(label="the noisy state y_t the network saw (TDD)", elem_id=f"noisy-{task}")
+            heat = gr.Plot(label="heatmap of the answer", elem_id=f"heatmap-{task}")
             side = gr.Plot(label=spec.side_label)
             with gr.Accordion("every step", open=spec.sequence):
                 history = gr.HTML()
@@ -407,7 +408,7 @@ def _task_tab(task: str, examples: list[str]) -> None:
                 files = gr.File(label="downloads", file_count="multiple")
     state = gr.State(None)
     task_box = gr.Textbox(task, visible=False)
-    views = [sentence, heat, side, history]
+    views = [sentence, heat, side, history, noisy]  # in core.VIEWS order
     outputs = [*views, state, step, position, timing, truth]
     inputs = [task_box, image, model, position, pins, pace, *sampling]
     # a new input clears the last answer; a drawing replaces the upload as the input: the newest input wins,

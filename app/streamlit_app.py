@@ -63,10 +63,10 @@ def example_truths() -> dict[str, str]:
 
 def show(views: dict, boxes: Any, tag: str) -> None:
     """Fill the boxes of the views given (:func:`tdd.demo.views`); ``tag`` keeps chart ids unique in one script run."""
-    sentence, heat, side, history = boxes
+    sentence, noisy, heat, side, history = boxes
     if "sentence" in views:
         sentence.markdown(views["sentence"], unsafe_allow_html=True)
-    for box, name in ((heat, "heatmap"), (side, "side")):
+    for box, name in ((noisy, "noisy"), (heat, "heatmap"), (side, "side")):
         if views.get(name) is not None:
             box.plotly_chart(views[name], width="stretch", key=f"{name}-{tag}")
     if "history" in views:
@@ -109,7 +109,7 @@ def main() -> None:
     # the answer belongs to its input: a new upload or example shows no trace of the last one's answer
     current = (task, hashlib.sha256(upload.getvalue()).hexdigest() if upload is not None else str(example))
     with right:
-        boxes = (st.empty(), st.empty(), st.empty(), st.empty())
+        boxes = (st.empty(), st.empty(), st.empty(), st.empty(), st.empty())
         if not go and st.session_state.get("run_input") != current:
             boxes[0].markdown(core.message_html(spec.placeholder), unsafe_allow_html=True)
             return

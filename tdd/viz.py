@@ -8,6 +8,8 @@ app, the notebooks and the experiment scripts.
 - :func:`settle_steps` — the step at which each word of the final sentence stopped changing
 - :func:`entropy_per_step` — mean entropy of the prediction at each step
 - :func:`quality_vs_steps` — quality against sampling steps or wall time (Fig. 5)
+- :func:`noisy_state_figure` — what the network saw: y_t's coordinates for one position's candidates over the
+  steps, above √ᾱ_t and the share of positions whose noisy argmax is already the final word (TDD only)
 """
 
 from __future__ import annotations
@@ -220,4 +222,50 @@ def quality_vs_steps(
         xs, ys = zip(*points) if points else ((), ())
         fig.add_trace(go.Scatter(x=list(xs), y=list(ys), mode="lines+markers", name=name))
     fig.update_layout(xaxis=dict(title=x_title, type="log"), yaxis_title=y_title)
+    return fig
+
+
+def noisy_state_figure(
+    records: Sequence,
+    position: int,
+    id_to_token: Callable[[int], str],
+    index: int = 0,
+    top: int = 8,
+    skip: Sequence[int] = (),
+):
+    """TDD's noisy one-hot state y_t, the network's input, over the steps (:mod:`tdd.noise_reads`).
+
+    Top: the y_t coordinates of ``position``'s candidate words (its final word first, then the words the
+    noise read most) at every step, on a scale centred at 0: the draft's word rises out of the noise as
+    t falls. Bottom: the signal λ√ᾱ_t and the share of positions (``skip``: final words left out, e.g.
+    padding) whose noisy argmax is already the final word.
+    """
+    from plotly.subplots import make_subplots
+
+    from tdd.noise_reads import noisy_candidates, settled_share
+
+    go = _go()
+    words, grid = noisy_candidates(records, position, index, top)
+    steps = [r.step + 1 for r in records]
+    fig = make_subplots(rows=2, cols=1, row_heights=[0.68, 0.32], vertical_spacing=0.12, shared_xaxes=True)
+    limit = float(np.nanmax(np.abs(grid.numpy()))) if np.isfinite(grid.numpy()).any() else 1.0
+    fig.add_trace(
+        go.Heatmap(
+            z=grid.numpy(), x=steps, y=[id_to_token(w) for w in words], colorscale="RdBu", reversescale=True,
+            zmid=0, zmin=-limit, zmax=limit, colorbar=dict(title="y_t", len=0.6, y=0.7),
+        ),
+        row=1, col=1,
+    )  # fmt: skip
+    signal = [float(r.signal_scale) for r in records]
+    fig.add_trace(go.Scatter(x=steps, y=signal, mode="lines", name="signal λ√ᾱ_t"), row=2, col=1)
+    share = settled_share(records, index, skip)
+    fig.add_trace(go.Scatter(x=steps, y=share, mode="lines+markers", name="noise reads the final word"), row=2, col=1)
+    fig.update_layout(
+        title=f"What the network saw: the noisy one-hot y_t at position {position}",
+        legend=dict(orientation="h", y=-0.18),
+        margin=dict(t=50),
+    )
+    fig.update_yaxes(title_text="word", row=1, col=1)
+    fig.update_yaxes(range=[0, 1.05], row=2, col=1)
+    fig.update_xaxes(title_text="step", row=2, col=1)
     return fig

@@ -182,7 +182,8 @@ def test_streamlit_twin_runs_both_tasks():
     assert not at.exception and not at.error
     html = " ".join(m.value for m in at.markdown)
     assert "step 20 / 20" in html and html.count('class="tdd-tok"') == 16
-    assert len(at.get("plotly_chart")) == 2  # token heatmap and entropy
+    assert len(at.get("plotly_chart")) == 3  # the noisy state, the token heatmap and the entropy
+    assert "what the noise reads" in html and html.count('class="tdd-noise"') == 16
     at.slider(key="step").set_value(3).run()
     assert "step 3 / 20" in " ".join(m.value for m in at.markdown)
     at.selectbox(key="example-caption").select_index(3).run()

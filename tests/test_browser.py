@@ -311,3 +311,37 @@ def test_the_app_state_is_always_the_inputs_state_at_1280x720(chromium, app_serv
         badges = page.get_by_text("Error", exact=True)
         assert badges.count() == 0, "an Error badge is shown on a panel"
         browser.close()
+
+
+def test_the_noise_row_forms_over_the_steps_in_the_browser(page):
+    """The default example at the default settings, replayed with ▶ play: the row of what y_t reads changes at
+    ≥ 10 of the 20 steps and reads the final caption only in the last steps; the noisy state figure is drawn."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".gallery-item, .examples button").first.click()
+    page.wait_for_selector("#input-caption img", timeout=30_000)
+    page.wait_for_timeout(500)
+    _click_to_last_step(page, "caption", "#run-caption")
+    page.wait_for_selector("#noisy-caption .js-plotly-plot", timeout=30_000)
+    final = page.locator("#sentence-caption .tdd-tok").all_inner_texts()
+    final_words = [w.split("\n")[0].strip() for w in final]
+    # record the row at every step inside the page (a poll from here would miss steps on a busy machine)
+    page.evaluate(
+        """() => {
+        window.tddRows = {};
+        const box = document.querySelector('#sentence-caption');
+        const read = () => {
+          const m = /step (\\d+) \\/ 20/.exec(box.innerText);
+          if (m) window.tddRows[m[1]] = [...box.querySelectorAll('.tdd-noise')].map((c) => c.innerText.trim());
+        };
+        new MutationObserver(read).observe(box, { childList: true, subtree: true, characterData: true });
+      }"""
+    )
+    page.get_by_role("button", name="▶ play").first.click()
+    page.wait_for_function("() => Object.keys(window.tddRows).length >= 18 && window.tddRows['20']", timeout=60_000)
+    rows = {int(k): v for k, v in page.evaluate("() => window.tddRows").items()}
+    page.screenshot(path=str(ARTIFACTS / "app_noise_row.png"), full_page=True)
+    seen = [rows[k] for k in sorted(rows)]
+    assert len(seen) >= 18, sorted(rows)
+    assert sum(a != b for a, b in zip(seen, seen[1:])) >= 10, seen
+    equal = [k for k in sorted(rows) if rows[k] == final_words]
+    assert equal and min(equal) >= 15, (equal, final_words, rows.get(20))

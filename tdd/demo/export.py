@@ -45,6 +45,37 @@ def export_json(run: Run, loaded: Loaded, directory: str | os.PathLike) -> Path:
     return path
 
 
+def _noise_words(run: Run, k: int, loaded: Loaded) -> list[tuple[str, float, bool]]:
+    """(word y_t reads, how far the draft stands above the noise clamped to [0, 1], False) per position."""
+    from tdd.noise_reads import noisy_argmax, signal_margin
+
+    margins = signal_margin(run.records, k)
+    label_of = task_of(run.task).label_of
+    ids = noisy_argmax(run.records[k]).tolist()
+    return [(label_of(loaded, w), 0.0 if margins is None else max(0.0, min(1.0, float(margins[i]))), False)
+            for i, w in enumerate(ids)]  # fmt: skip
+
+
+def _word_row(draw: Any, words: list[tuple[str, float, bool]], y: float, font: Any, noise: bool = False) -> float:
+    """Draw (word, shade, changed) boxes from x = 150, wrapping at 630; returns the y below the last line.
+    The answer is blue by confidence; the noise row teal by how far the draft stands above the noise."""
+    x = 150.0
+    for word, p, changed in words:
+        w = draw.textlength(word, font=font) + 10
+        if x + w > 630:
+            x, y = 150, y + 28
+        if noise:
+            fill = (241, 243, 245) if p <= 0 else (int(235 - 223 * p), int(245 - 79 * p), int(240 - 120 * p))
+        else:
+            shade = int(235 - 190 * max(0.0, min(1.0, p)))
+            fill = (shade, shade + 10 if shade < 245 else 255, 255)
+        draw.rounded_rectangle((x, y, x + w, y + 24), 5, fill=fill, outline=(240, 140, 0) if changed else None, width=2)
+        ink = (134, 142, 150) if noise and p <= 0 else ("white" if p > 0.55 else (16, 42, 67))
+        draw.text((x + 5, y + 3), word, fill=ink, font=font)
+        x += w + 4
+    return y + 28
+
+
 def export_gif(run: Run, loaded: Loaded, image: Any, directory: str | os.PathLike, ms_per_step: int = 350) -> Path:
     """An animated GIF: the input image beside the sentence (or class) at each step."""
     from PIL import Image, ImageDraw, ImageFont
@@ -57,27 +88,21 @@ def export_gif(run: Run, loaded: Loaded, image: Any, directory: str | os.PathLik
     thumb = open_image(image).convert("RGB").resize((128, 128))
     font = ImageFont.load_default(size=16)
     frames = []
+    noisy = run.records[0].noisy_top_ids is not None  # TDD: a row of what the noise reads above the answer
+    height = 230 if noisy else 148
     for k, r in enumerate(run.records):
-        frame = Image.new("RGB", (640, 148), "white")
+        frame = Image.new("RGB", (640, height), "white")
         frame.paste(thumb, (10, 10))
         draw = ImageDraw.Draw(frame)
-        draw.text((150, 12), f"step {r.step + 1}/{r.num_steps}  t={float(r.t):g}", fill=(100, 100, 100), font=font)
-        words = task_of(run.task).frame_words(r, k, loaded)
-        x, y = 150.0, 44
-        for word, p, changed in words:
-            w = draw.textlength(word, font=font) + 10
-            if x + w > 630:
-                x, y = 150, y + 28
-            shade = int(235 - 190 * max(0.0, min(1.0, p)))
-            draw.rounded_rectangle(
-                (x, y, x + w, y + 24),
-                5,
-                fill=(shade, shade + 10 if shade < 245 else 255, 255),
-                outline=(240, 140, 0) if changed else None,
-                width=2,
-            )
-            draw.text((x + 5, y + 3), word, fill="white" if p > 0.55 else (16, 42, 67), font=font)
-            x += w + 4
+        draw.text((150, 8), f"step {r.step + 1}/{r.num_steps}  t={float(r.t):g}", fill=(100, 100, 100), font=font)
+        y = 30.0
+        if noisy:
+            small = ImageFont.load_default(size=12)
+            draw.text((150, y), "what the noise reads (y_t)", fill=(134, 142, 150), font=small)
+            y = _word_row(draw, _noise_words(run, k, loaded), y + 16, font, noise=True) + 4
+            draw.text((150, y), "the model's answer", fill=(134, 142, 150), font=small)
+            y += 16
+        _word_row(draw, task_of(run.task).frame_words(r, k, loaded), y, font)
         frames.append(frame)
     path = Path(directory) / "tdd_denoising.gif"
     buf = io.BytesIO()

@@ -11,7 +11,7 @@ from tdd.demo.catalogue import Loaded, load
 from tdd.demo.common import DemoError
 from tdd.demo.inputs import Settings, image_input
 from tdd.demo.tasks import task_of
-from tdd.demo.views import heatmap_figure, history_html, sentence_html
+from tdd.demo.views import heatmap_figure, history_html, noisy_figure, sentence_html
 
 
 @dataclass
@@ -115,18 +115,20 @@ def stream(
 
 
 PACES = ("full speed", "slow motion")  # full speed: figures once at the end; slow motion: every view every step
-VIEWS = ("sentence", "heatmap", "side", "history")
+VIEWS = ("sentence", "heatmap", "side", "history", "noisy")
 
 
 def all_views(run: Run, loaded: Loaded, position: int = 0, step: int | None = None) -> dict[str, Any]:
-    """Every view of one step (default: the last): the sentence, the heatmap, the bars (classify) or
-    entropy (caption) figure, and the sentence at every step."""
+    """Every view of one step (default: the last): the sentence (with what the noise reads, for TDD), the
+    heatmap, the bars (classify) or entropy (caption) figure, the sentence at every step, and TDD's noisy
+    state (``None`` for other methods)."""
     side = task_of(run.task).side_figure(run, loaded, step)
     return {
         "sentence": sentence_html(run, loaded, step),
         "heatmap": heatmap_figure(run, loaded, int(position or 0), step),
         "side": side,
         "history": history_html(run, loaded, step),
+        "noisy": noisy_figure(run, loaded, int(position or 0), step),
     }
 
 

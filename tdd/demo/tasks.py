@@ -82,6 +82,12 @@ class CaptionTask:
     def history_text(self, record, loaded: Loaded) -> str:
         return sentence_text(record, loaded)
 
+    def label_of(self, loaded: Loaded, i: int) -> str:
+        """A word id as the views write it (padding as a faint ·)."""
+        from tdd.data.tokenizer import PAD_ID
+
+        return PAD_MARK if i == PAD_ID else loaded.id_to_token(i)
+
     def step_json(self, r, loaded: Loaded) -> dict[str, Any]:
         row: dict[str, Any] = {
             "sentence": sentence_text(r, loaded),
@@ -201,6 +207,9 @@ class ClassifyTask:
 
     def history_text(self, record, loaded: Loaded) -> str:
         return f"class {int(record.tokens[0])} (p = {float(record.top_probs[0, 0]):.2f})"
+
+    def label_of(self, loaded: Loaded, i: int) -> str:
+        return f"class {i}"
 
     def step_json(self, r, loaded: Loaded) -> dict[str, Any]:
         row: dict[str, Any] = {"label": int(r.tokens[0])}

@@ -57,6 +57,48 @@ def cell(word: str, confidence: float, changed: bool, pinned: bool, masked: bool
     )
 
 
+NOISE_ROW_LABEL = "what the noise reads — the largest coordinate of y_t, the network's input"
+ANSWER_ROW_LABEL = "the model's answer p(y₀ | y_t, c)"
+
+
+def _row_label(text: str) -> str:
+    return f'<div class="tdd-row-label" style="color:#868e96;font-size:12px;margin-top:4px">{html.escape(text)}</div>'
+
+
+def noise_cell(word: str, margin: float | None, title: str) -> str:
+    """One position of the noise row: teal, deeper as the draft's word stands further above the noise
+    (``margin`` > 0); grey where y_t reads a random word (or is pure noise, ``None``). ``title``: the hover
+    text, the position and how far its draft word stands above the strongest other coordinate."""
+    if margin is not None and margin > 0:
+        alpha = 0.12 + 0.88 * min(1.0, margin)
+        style = f"background:rgba(12,166,120,{alpha:.2f});color:{'#fff' if alpha > 0.55 else '#0b3d2e'}"
+    else:
+        style = "background:#f1f3f5;color:#868e96"
+    return (
+        f'<span class="tdd-noise" title="{html.escape(title)}" style="{style};border-radius:6px;'
+        f'font-family:monospace;padding:1px 5px;margin:1px">{html.escape(word)}</span>'
+    )
+
+
+def noise_row_html(run: Run, loaded: Loaded, k: int) -> str:
+    """TDD: what y_t reads at step ``k`` (:mod:`tdd.noise_reads`), one cell per position; ``""`` for runs
+    without a noisy state (masked diffusion, one-pass models)."""
+    from tdd.noise_reads import noisy_argmax, signal_ids, signal_margin
+
+    r = run.records[k]
+    if r.noisy_top_ids is None:
+        return ""
+    label_of = task_of(run.task).label_of
+    margins, draft = signal_margin(run.records, k), signal_ids(run.records, k)
+    cells = []
+    for i, w in enumerate(noisy_argmax(r).tolist()):
+        margin = None if margins is None else float(margins[i])
+        title = f"{i}: pure noise" if draft is None else f"{i}: draft {label_of(loaded, int(draft[i]))!r} {margin:+.2f}"
+        cells.append(noise_cell(label_of(loaded, w), margin, title))
+    signal = f" (signal λ√ᾱ_t = {r.signal_scale:.2f})" if r.signal_scale is not None else ""
+    return _row_label(NOISE_ROW_LABEL + signal) + '<div class="tdd-noise-row">' + "".join(cells) + "</div>"
+
+
 def step_label(record, method: str) -> str:
     """What the network saw at this step: TDD's timestep t, or the masked baseline's mask ratio."""
     if method == "mdd":
@@ -85,7 +127,9 @@ def sentence_html(run: Run, loaded: Loaded, step: int | None = None) -> str:
     style = "color:#868e96;font-size:13px"
     where = f"step {r.step + 1} / {r.num_steps} &nbsp; {step_label(r, run.method)}"
     head = f'<div class="tdd-step" style="{style}">{where}</div>'
-    return head + task_of(run.task).cells(run, r, k, loaded) + run.note  # the note: beside the answer, in words
+    noise = noise_row_html(run, loaded, k)  # TDD: the state the network saw, above what it answered
+    answer = (_row_label(ANSWER_ROW_LABEL) if noise else "") + task_of(run.task).cells(run, r, k, loaded)
+    return head + noise + answer + run.note  # the note: beside the answer, in words
 
 
 def history_html(run: Run, loaded: Loaded, upto: int | None = None) -> str:
@@ -119,6 +163,21 @@ def heatmap_figure(run: Run, loaded: Loaded, position: int = 0, upto: int | None
     if not records:
         return None
     return task_of(run.task).heatmap(records, position, loaded)
+
+
+def noisy_figure(run: Run, loaded: Loaded, position: int = 0, upto: int | None = None):
+    """TDD: y_t's coordinates for one position's candidates over the steps, √ᾱ_t and the share of positions
+    already reading their final word (:func:`tdd.viz.noisy_state_figure`); ``None`` without a noisy state."""
+    from tdd.data.tokenizer import PAD_ID
+    from tdd.viz import noisy_state_figure
+
+    records = run.records if upto is None else run.records[: upto + 1]
+    if not records or records[0].noisy_top_ids is None:
+        return None
+    spec = task_of(run.task)
+    position = max(0, min(int(position), records[0].tokens[0].numel() - 1))
+    skip = (PAD_ID,) if spec.sequence else ()
+    return noisy_state_figure(records, position, lambda i: spec.label_of(loaded, i), skip=skip)
 
 
 MAX_BARS = 20  # a bar chart of more classes shows the most likely ones

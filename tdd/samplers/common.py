@@ -127,6 +127,14 @@ class StepRecord:
         guidance_scale: γ_i used at this step.
         fed_probs: TDD with self-conditioning, ``(B[, N], K)``: the previous step's probabilities that
             this step's network saw (zeros at the first step; ``None`` for K > ``FULL_PROBS_MAX_CLASSES``).
+        noisy: TDD, ``(B[, N], K)``: the noisy one-hot state y_t the network saw at this step, when
+            K ≤ ``FULL_PROBS_MAX_CLASSES`` (else ``None``). The first step's is the prior N(0, I); every later
+            one is the previous step's to-one choice re-noised, √ᾱ_t λ·onehot + √(1 − ᾱ_t) ε.
+        noisy_top_values, noisy_top_ids: TDD, ``(B[, N], k)``: y_t's k largest coordinates and their ids,
+            for any K (enough to draw the state when the vocabulary is large).
+        alpha_bar: TDD, ᾱ_t at this step's timestep (1 at t = 0).
+        signal_scale: TDD, λ√ᾱ_t: how far the re-noised token's coordinate of y_t is shifted from the noise
+            (whose standard deviation is √(1 − ᾱ_t)); :attr:`snr` is their squared ratio.
     """
 
     step: int
@@ -141,10 +149,22 @@ class StepRecord:
     is_masked: torch.Tensor | None = None
     guidance_scale: float = 1.0
     fed_probs: torch.Tensor | None = None
+    noisy: torch.Tensor | None = None
+    noisy_top_values: torch.Tensor | None = None
+    noisy_top_ids: torch.Tensor | None = None
+    alpha_bar: float | None = None
+    signal_scale: float | None = None
 
     @property
     def is_last(self) -> bool:
         return self.step == self.num_steps - 1
+
+    @property
+    def snr(self) -> float | None:
+        """TDD: the signal-to-noise ratio of y_t, λ²ᾱ_t / (1 − ᾱ_t) (``inf`` at t = 0; ``None`` for MDD)."""
+        if self.alpha_bar is None or self.signal_scale is None:
+            return None
+        return self.signal_scale**2 / (1 - self.alpha_bar) if self.alpha_bar < 1 else float("inf")
 
 
 def summarize(probs: torch.Tensor, topk: int, keep_full: bool = False) -> dict[str, Any]:
@@ -155,6 +175,14 @@ def summarize(probs: torch.Tensor, topk: int, keep_full: bool = False) -> dict[s
     entropy = torch.special.entr(probs).sum(-1)  # −Σ p log p, with 0 log 0 = 0
     full = probs if keep_full or probs.shape[-1] <= FULL_PROBS_MAX_CLASSES else None
     return {"top_probs": top_probs, "top_ids": top_ids, "entropy": entropy, "probs": full}
+
+
+def noisy_summary(y: torch.Tensor, topk: int) -> dict[str, Any]:
+    """What a record keeps of the noisy state y_t ``(..., K)``: all of it when K is small, and always its
+    ``topk`` largest coordinates (one ``topk`` call: no extra forward pass)."""
+    values, ids = y.topk(min(topk, y.shape[-1]), dim=-1)
+    full = y.clone() if y.shape[-1] <= FULL_PROBS_MAX_CLASSES else None
+    return {"noisy": full, "noisy_top_values": values, "noisy_top_ids": ids}
 
 
 def draw(

@@ -30,6 +30,7 @@ from tdd.samplers.common import (
     check_clamp,
     check_sampling_args,
     draw,
+    noisy_summary,
     summarize,
 )
 from tdd.timesteps import explicit_spacing
@@ -120,6 +121,8 @@ class TDDSampler(Sampler):
         fed = torch.zeros_like(y) if self.self_cond else None  # the previous prediction (none at first)
         for i, t_now in enumerate(timesteps):
             gamma = self.guidance.scale_at(i, self.steps)
+            state = noisy_summary(y, self.record_topk)  # what the network sees: y_t, before the prediction
+            alpha_bar = float(diffusion.schedule.alphas_cumprod[t_now])
             # 1. predict
             out = (net(y, t_now, gamma) if fed is None else net(y, t_now, gamma, self_cond=fed)).float()  # (B[, N], K)
             if self.parameterization == "x0":
@@ -151,6 +154,9 @@ class TDDSampler(Sampler):
                 changed=changed,
                 guidance_scale=gamma,
                 fed_probs=fed_probs,
+                alpha_bar=alpha_bar,
+                signal_scale=diffusion.onehot_scale * alpha_bar**0.5,
+                **state,
                 **summary,
             )
             if is_last:
