@@ -14,6 +14,7 @@ the per-step trajectory; see docs/app.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import logging
 import os
@@ -152,17 +153,27 @@ def _blank(task: str, message: str, *, error: bool = False) -> tuple:
 
 
 def fresh_input(task: str) -> tuple:
-    """A new input (example, upload, drawing): no trace of the previous answer, its truth or its figures."""
-    return (*_blank(task, core.task_of(task).placeholder), None)
+    """A new input (example, upload, drawing): no trace of the previous answer, its truth, its figures, its
+    exports or its samples."""
+    return (*_blank(task, core.task_of(task).placeholder), None, "")
+
+
+def _blind(task: str, settings: core.Settings, image: Any, blind: bool) -> tuple[core.Settings, Any]:
+    """ "Without the picture": CFG scale 0, the null condition alone (the model's language prior writes from
+    noise); with no input given, a blank canvas stands in for the unused picture."""
+    if not blind:
+        return settings, image
+    blank = core.task_of(task).canvas.background_image() if image is None else image
+    return dataclasses.replace(settings, cfg=0.0), blank
 
 
 def run_live(
-    task: str, image: Any, model: str, position: int | None, pins: str, pace: str, *sampling: Any
+    task: str, image: Any, model: str, position: int | None, pins: str, pace: str, blind: bool, *sampling: Any
 ) -> Iterator[tuple]:
     """Stream one run. At full speed a step sends only the sentence (a few KB) and the figures come
     once at the end; in slow motion every step sends every view and waits SLOW_SECONDS_PER_STEP."""
     try:
-        settings = _settings(*sampling)
+        settings, image = _blind(task, _settings(*sampling), image, blind)
         core.check_model(model, task)
         slow = pace == core.PACES[1]
         loaded = core.load(model)
@@ -185,6 +196,18 @@ def run_live(
     slider = gr.Slider(minimum=1, maximum=max(run.num_steps, 2), value=max(run.num_steps, 1), step=1)
     marks = spec.marks(image, run.text, loaded, _truths())  # a bundled example's truth, word by word
     yield (*_views(run, loaded, pos), run, slider, choices, _timing(run), marks)
+
+
+def samples_live(task: str, image: Any, drawing: Any, model: str, n: Any, blind: bool, *sampling: Any) -> str:
+    """Several samples of the model's answer to the input, drawn as one batch (:func:`tdd.demo.several_samples`)."""
+    try:
+        settings, source = _blind(task, _settings(*sampling), _pick(image, drawing), blind)
+        core.check_model(model, task)
+        answers = core.several_samples(model, source, settings, int(n), task)
+    except (core.DemoError, ValueError, TypeError) as e:  # an ordinary mistake: one message, one log line
+        log.warning("refused: %s", e)
+        return core.message_html(str(e), error=True)
+    return core.samples_html(answers, settings)
 
 
 def show_step(run: core.Run | None, model: str, position: int | None, step: Any) -> tuple:
@@ -377,6 +400,11 @@ def _task_tab(task: str, examples: list[str]) -> None:
                 visible=spec.takes_pins,
             )
             pace = gr.Radio(list(core.PACES), value=core.PACES[0], label="pace", elem_id=f"pace-{task}")
+            blind = gr.Checkbox(False, label="without the picture (CFG scale 0: the model's prior alone)",
+                                elem_id=f"blind-{task}")  # fmt: skip
+            with gr.Row():
+                n_samples = gr.Slider(2, core.MAX_SAMPLES, value=8, step=1, label="samples", scale=3)
+                samples_btn = gr.Button("Several samples", elem_id=f"samples-btn-{task}", scale=2)
             sampling = _sampling_controls(masked=spec.sequence)
         with gr.Column(scale=2):
             # Run heads the answer column: in view at 1280×720 whichever input (upload, example, drawing) is open
@@ -384,6 +412,7 @@ def _task_tab(task: str, examples: list[str]) -> None:
             sentence = gr.HTML(core.message_html(spec.placeholder), label="current step", elem_id=f"sentence-{task}")
             timing = gr.HTML(elem_id=f"timing-{task}")
             truth = gr.HTML(elem_id=f"truth-{task}")
+            samples = gr.HTML(elem_id=f"samples-{task}")
             with gr.Accordion("How to read the view", open=False):
                 gr.Markdown(spec.legend)
             with gr.Row():
@@ -410,13 +439,13 @@ def _task_tab(task: str, examples: list[str]) -> None:
     task_box = gr.Textbox(task, visible=False)
     views = [sentence, heat, side, history, noisy]  # in core.VIEWS order
     outputs = [*views, state, step, position, timing, truth]
-    inputs = [task_box, image, model, position, pins, pace, *sampling]
+    inputs = [task_box, image, model, position, pins, pace, blind, *sampling]
     # a new input clears the last answer; a drawing replaces the upload as the input: the newest input wins,
     # and a non-empty drawing wins at Run
     blank = functools.partial(fresh_input, task)
     private: dict[str, Any] = {"queue": False, "api_visibility": "private"}
-    image.change(blank, None, [*outputs, files], **private)
-    sketch.change(blank, None, [*outputs, files], **private)
+    image.change(blank, None, [*outputs, files, samples], **private)
+    sketch.change(blank, None, [*outputs, files, samples], **private)
     fresh = functools.partial(_fresh_canvas, task)
     image.upload(fresh, background or [], sketch, **private)
     if background is None:  # the canvas's own clear: the pen stays
@@ -433,6 +462,8 @@ def _task_tab(task: str, examples: list[str]) -> None:
     position.change(show_step, [state, model, position, step], views, api_visibility="private")
     play_btn.click(play, [state, model, position], [*views, step], api_visibility="private")
     export_btn.click(export, [state, model, source], files, api_visibility="private")
+    samples_in = [task_box, image, sketch, model, n_samples, blind, *sampling]
+    samples_btn.click(samples_live, samples_in, samples, api_visibility="private", concurrency_id="run")
 
 
 def build() -> gr.Blocks:

@@ -6,6 +6,7 @@ Same tasks, same live per-step view and heatmaps, built on the same UI-independe
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -105,10 +106,21 @@ def main() -> None:
             st.error(str(e))
             return
         pace = st.radio("pace", core.PACES, horizontal=True, key=f"pace-{task}")
+        blind = st.checkbox("without the picture (CFG scale 0: the model's prior alone)", key=f"blind-{task}")
+        if blind:  # the null condition alone: the language prior writes from noise; the picture is not used
+            settings = dataclasses.replace(settings, cfg=0.0)
         go = st.button("Run", type="primary")
+        n_samples = st.slider("samples", 2, core.MAX_SAMPLES, 8, key=f"n-samples-{task}")
+        sample = st.button("Several samples", key=f"samples-{task}")
     # the answer belongs to its input: a new upload or example shows no trace of the last one's answer
     current = (task, hashlib.sha256(upload.getvalue()).hexdigest() if upload is not None else str(example))
     with right:
+        if sample:  # the spread of the model's answer: several seeds as one batch
+            try:
+                answers = core.several_samples(model, image, settings, n_samples, task)
+                st.markdown(core.samples_html(answers, settings), unsafe_allow_html=True)
+            except core.DemoError as e:
+                st.error(str(e))
         boxes = (st.empty(), st.empty(), st.empty(), st.empty(), st.empty())
         if not go and st.session_state.get("run_input") != current:
             boxes[0].markdown(core.message_html(spec.placeholder), unsafe_allow_html=True)

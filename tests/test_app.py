@@ -186,6 +186,10 @@ def test_streamlit_twin_runs_both_tasks():
     assert "what the noise reads" in html and html.count('class="tdd-noise"') == 16
     at.slider(key="step").set_value(3).run()
     assert "step 3 / 20" in " ".join(m.value for m in at.markdown)
+    at.checkbox(key="blind-caption").check().run()
+    at.button(key="samples-caption").click().run()  # without the picture, several samples as one batch
+    assert not at.exception and "8 samples" in " ".join(m.value for m in at.markdown)
+    at.checkbox(key="blind-caption").uncheck().run()
     at.selectbox(key="example-caption").select_index(3).run()
     html = " ".join(m.value for m in at.markdown)  # a new example: no trace of the last answer
     assert "step 20 / 20" not in html and "tdd-tok" not in html and "The caption will form here" in html

@@ -345,3 +345,16 @@ def test_the_noise_row_forms_over_the_steps_in_the_browser(page):
     assert sum(a != b for a, b in zip(seen, seen[1:])) >= 10, seen
     equal = [k for k in sorted(rows) if rows[k] == final_words]
     assert equal and min(equal) >= 15, (equal, final_words, rows.get(20))
+
+
+def test_without_the_picture_and_several_samples_in_the_browser(page):
+    """No input, "without the picture" on: Run writes a sentence from the prior alone; several samples list
+    different answers."""
+    page.locator("#blind-caption input").check()
+    _click_to_last_step(page, "caption", "#run-caption")
+    assert page.locator("#sentence-caption .tdd-tok").count() == 16
+    page.click("#samples-btn-caption")
+    page.wait_for_selector("#samples-caption .tdd-samples", timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "app_without_the_picture.png"), full_page=True)
+    text = page.inner_text("#samples-caption")
+    assert "8 samples" in text and len(page.locator("#samples-caption li").all_inner_texts()) >= 2

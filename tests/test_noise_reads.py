@@ -58,3 +58,37 @@ def test_the_noisy_state_figure_and_the_classifier_state():
     mdd = demo.run_to_end("scenes-mdd", DEFAULT_EXAMPLE, demo.Settings(steps=5))
     assert demo.all_views(mdd, demo.load("scenes-mdd"))["noisy"] is None  # masked diffusion has no y_t
     assert noisy_state_figure(run.records, 0, str).layout.title.text.startswith("What the network saw")
+
+
+def test_without_the_picture_the_language_prior_writes_a_sentence_from_noise():
+    """CFG scale 0 (the null condition alone): the predicted sentence changes at ≥ 3 of the 20 steps for at
+    least half of 8 seeds."""
+    loaded = demo.load("scenes-tdd")
+    changing = 0
+    for seed in range(8):
+        run = demo.run_to_end("scenes-tdd", DEFAULT_EXAMPLE, demo.Settings(cfg=0.0, seed=seed))
+        texts = [demo.sentence_text(r, loaded) for r in run.records]
+        changing += sum(a != b for a, b in zip(texts, texts[1:])) >= 3
+    assert changing >= 4, changing
+
+
+def test_several_samples_are_one_batch_whose_rows_are_their_own_seeds():
+    blind = demo.Settings(cfg=0.0, seed=5)
+    answers = demo.several_samples("scenes-tdd", DEFAULT_EXAMPLE, blind, 6)
+    assert len(answers) == 6 and len(set(answers)) >= 2  # without the picture, the answers spread
+    for b in (0, 3):
+        alone = demo.several_samples("scenes-tdd", DEFAULT_EXAMPLE, demo.Settings(cfg=0.0, seed=5 + b), 1)
+        assert alone == [answers[b]]  # row b draws what a batch of one seeded seed + b draws
+    assert demo.several_samples("digits-tdd", ROOT / "examples" / "digits" / "drawn_7.png", demo.Settings(), 3) == [
+        "7", "7", "7",
+    ]  # fmt: skip
+    html = demo.samples_html(answers, blind)
+    assert "6 samples" in html and "seeds 5–10" in html
+    for name, n, message in (("scenes-ar", 2, "one pass"), ("scenes-tdd", 0, "from 1 to 16"),
+                             ("scenes-tdd", 17, "from 1 to 16"), ("digits-tdd", 2, "classify model")):  # fmt: skip
+        try:
+            demo.several_samples(name, DEFAULT_EXAMPLE, demo.Settings(), n, task="caption")
+        except demo.DemoError as e:
+            assert message in str(e), e
+        else:
+            raise AssertionError(f"{name}, n={n} was not refused")

@@ -60,12 +60,14 @@ from tdd.demo.inputs import (  # noqa: F401
     parse_pins,
 )
 from tdd.demo.run import (  # noqa: F401
+    MAX_SAMPLES,
     PACES,
     VIEWS,
     Run,
     all_views,
     live_views,
     run_to_end,
+    several_samples,
     stream,
     timing_text,
     warm_up,
@@ -89,6 +91,7 @@ from tdd.demo.views import (  # noqa: F401
     history_html,
     message_html,
     positions,
+    samples_html,
     sentence_html,
     sentence_text,
     step_label,

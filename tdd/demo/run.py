@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from tdd.demo.catalogue import Loaded, load
-from tdd.demo.common import DemoError
+from tdd.demo.common import MAX_SEED, DemoError
 from tdd.demo.inputs import Settings, image_input
 from tdd.demo.tasks import task_of
 from tdd.demo.views import heatmap_figure, history_html, noisy_figure, sentence_html
@@ -140,6 +140,32 @@ def live_views(run: Run, loaded: Loaded, pace: str, position: int = 0) -> dict[s
     if pace == PACES[0]:
         return {"sentence": sentence_html(run, loaded)}
     return all_views(run, loaded, position)
+
+
+MAX_SAMPLES = 16  # "several samples": the rows of one batch
+
+
+def several_samples(
+    name: str, image: Any, settings: Settings | None = None, n: int = 4, task: str | None = None
+) -> list[str]:
+    """``n`` answers of a diffusion model to one input, drawn as one batch with the multinomial to-one (at
+    ``settings.temperature``), row b seeded ``seed + b`` (:mod:`tdd.rng`: a row draws what a batch of one
+    would): the spread of the model's answer. One-pass models (AR, linear) have no spread to show."""
+    settings = settings or Settings()
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_SAMPLES:
+        raise DemoError(f"samples must be a whole number from 1 to {MAX_SAMPLES}, got {str(n)[:20]!r}")
+    loaded = load(name)
+    if task is not None and loaded.task != task:
+        raise DemoError(f"{name} is a {loaded.task} model; pick a {task} model")
+    if loaded.method in ("ar", "linear"):
+        raise DemoError(f"{name} answers in one pass; several samples need a diffusion model (TDD or MDD)")
+    x = image_input(image, loaded)
+    drawn = replace(settings, to_one="multinomial")
+    generators = [_generator((settings.seed + b) % (MAX_SEED + 1)) for b in range(n)]
+    spec = task_of(loaded.task)
+    run = Run(loaded.task, name, loaded.method, drawn)
+    *_, last = spec.records(run, loaded, x.expand(n, *x.shape[1:]), drawn, "", generators)
+    return spec.answers(last.tokens, loaded)
 
 
 def run_to_end(name: str, image: Any, settings: Settings | None = None, pins: str = "", task: str | None = None) -> Run:

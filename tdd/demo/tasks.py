@@ -82,6 +82,12 @@ class CaptionTask:
     def history_text(self, record, loaded: Loaded) -> str:
         return sentence_text(record, loaded)
 
+    def answers(self, tokens, loaded: Loaded) -> list[str]:
+        """Every row's answer: ``tokens`` ``(B, N)`` → B captions."""
+        from tdd.data.tokenizer import decode
+
+        return decode(loaded.tokenizer, tokens.cpu())
+
     def label_of(self, loaded: Loaded, i: int) -> str:
         """A word id as the views write it (padding as a faint ·)."""
         from tdd.data.tokenizer import PAD_ID
@@ -210,6 +216,10 @@ class ClassifyTask:
 
     def label_of(self, loaded: Loaded, i: int) -> str:
         return f"class {i}"
+
+    def answers(self, tokens, loaded: Loaded) -> list[str]:
+        """Every row's answer: ``tokens`` ``(B,)`` → B class labels."""
+        return [str(int(t)) for t in tokens]
 
     def step_json(self, r, loaded: Loaded) -> dict[str, Any]:
         row: dict[str, Any] = {"label": int(r.tokens[0])}

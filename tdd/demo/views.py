@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tdd.demo.catalogue import Loaded, class_names
 
@@ -97,6 +97,22 @@ def noise_row_html(run: Run, loaded: Loaded, k: int) -> str:
         cells.append(noise_cell(label_of(loaded, w), margin, title))
     signal = f" (signal λ√ᾱ_t = {r.signal_scale:.2f})" if r.signal_scale is not None else ""
     return _row_label(NOISE_ROW_LABEL + signal) + '<div class="tdd-noise-row">' + "".join(cells) + "</div>"
+
+
+def samples_html(answers: list[str], settings: Any) -> str:
+    """The answers of several samples, most frequent first, with how often each came."""
+    counts: dict[str, int] = {}
+    for a in answers:
+        counts[a] = counts.get(a, 0) + 1
+    rows = "".join(
+        f"<li><code>{html.escape(a)}</code>{f' × {c}' if c > 1 else ''}</li>"
+        for a, c in sorted(counts.items(), key=lambda kv: -kv[1])
+    )
+    head = (
+        f"<b>{len(answers)} samples</b>, {len(counts)} different (multinomial to-one at temperature "
+        f"{settings.temperature:g}, seeds {settings.seed}–{settings.seed + len(answers) - 1}, one batch):"
+    )
+    return f'<div class="tdd-samples">{head}<ol>{rows}</ol></div>'
 
 
 def step_label(record, method: str) -> str:
