@@ -55,6 +55,9 @@ def test_the_noisy_state_figure_and_the_classifier_state():
     assert [t.type for t in fig.data] == ["heatmap", "scatter", "scatter"]
     assert set(fig.data[0].y) <= {f"class {c}" for c in range(10)} and fig.data[0].y[0] == "class 7"
     assert list(fig.data[1].y) == [r.signal_scale for r in run.records]
+    bars = demo.bars_figure(run, loaded, 3)  # p(class) and the noisy 10-vector the network saw, at step 4
+    assert [t.name for t in bars.data] == ["p(class), the answer", "y_t, the noisy input"]
+    assert list(bars.data[1].y) == run.records[3].noisy[0].tolist()
     mdd = demo.run_to_end("scenes-mdd", DEFAULT_EXAMPLE, demo.Settings(steps=5))
     assert demo.all_views(mdd, demo.load("scenes-mdd"))["noisy"] is None  # masked diffusion has no y_t
     assert noisy_state_figure(run.records, 0, str).layout.title.text.startswith("What the network saw")

@@ -219,8 +219,16 @@ def bars_figure(run: Run, loaded: Loaded, step: int | None = None):
     if len(probs) > MAX_BARS:  # many classes: the most likely ones
         top = sorted(range(len(probs)), key=lambda i: -probs[i])[:MAX_BARS]
         names, probs, title = [names[i] for i in top], [probs[i] for i in top], title + f" (top {MAX_BARS})"
-    fig = go.Figure(go.Bar(x=names, y=probs, marker_color="#1f77b4"))
+    fig = go.Figure(go.Bar(x=names, y=probs, marker_color="#1f77b4", name="p(class), the answer"))
     fig.update_layout(title=title, yaxis=dict(range=[0, 1], title="probability"), xaxis_title="class", height=300)
+    if run.records and r.noisy is not None and len(probs) == r.noisy.shape[-1]:  # TDD: the noisy input beside it
+        fig.add_trace(go.Bar(x=names, y=r.noisy[0].tolist(), marker_color="#0ca678", name="y_t, the noisy input",
+                             yaxis="y2", opacity=0.6))  # fmt: skip
+        fig.update_layout(
+            title=title + " and the noisy one-hot y_t the network saw",
+            yaxis2=dict(title="y_t", overlaying="y", side="right", zeroline=True),
+            barmode="group", legend=dict(orientation="h", y=-0.25), height=340,
+        )  # fmt: skip
     return fig
 
 
