@@ -18,6 +18,7 @@ from common import command_line, markdown_table, write_result  # noqa: E402
 
 from tdd.data.scenes import COLOURS, PLURAL, SHAPES, SIZES  # noqa: E402
 from tdd.data.tokenizer import PAD_ID  # noqa: E402
+from tdd.noise_reads import noisy_argmax  # noqa: E402
 from tdd.viz import settle_steps, token_candidates  # noqa: E402
 
 STEPS = 20
@@ -35,6 +36,21 @@ def kind_of(word: str) -> str | None:
     return next((k for k, words in KINDS.items() if word in words), None)
 
 
+def noise_settle_steps(records, i: int) -> list[tuple[int, int]]:
+    """(position, step) per final word: the first step from which TDD's noisy input y_t reads the final word."""
+    final = records[-1].tokens[i]
+    reads = [noisy_argmax(r, i) == final for r in records]  # (S,) of (N,)
+    out = []
+    for pos in range(len(final)):
+        if int(final[pos]) == PAD_ID:
+            continue
+        step = len(records)
+        while step > 0 and bool(reads[step - 1][pos]):
+            step -= 1
+        out.append((pos, step + 1))
+    return out
+
+
 def main() -> None:
     args = parser(__doc__).parse_args()
     n = eval_size(args)
@@ -44,24 +60,34 @@ def main() -> None:
         model, tok = load(args, method)
         images, _, _, _ = held_out(n, "test", model.config.image_size, trained_style(model))
         _, batches = caption_batched(model, tok, images, args.seed, steps=steps)
-        settle = {k: [] for k in KINDS}
+        settles = {method: {k: [] for k in KINDS}}
+        if method == "tdd":
+            settles["tdd: what y_t reads"] = {k: [] for k in KINDS}
         for records in batches:
             for i in range(records[0].tokens.shape[0]):
-                for pos, step in settle_steps(records, i, skip=(PAD_ID,)):
-                    kind = kind_of(tok.id_to_token(int(records[-1].tokens[i, pos])))
-                    if kind:
-                        settle[kind].append(step)
+                final = records[-1].tokens[i]
+                found = {method: settle_steps(records, i, skip=(PAD_ID,))}
+                if method == "tdd":
+                    found["tdd: what y_t reads"] = noise_settle_steps(records, i)
+                for row, pairs in found.items():
+                    for pos, step in pairs:
+                        kind = kind_of(tok.id_to_token(int(final[pos])))
+                        if kind:
+                            settles[row][kind].append(step)
         per_method[method] = (model, tok, batches[0])
-        for kind, values in settle.items():
-            if values:
-                rows.append(
-                    [method, kind, f"{statistics.mean(values):.2f}", f"{statistics.median(values):g}", len(values)]
-                )
+        for row, settle in settles.items():
+            for kind, values in settle.items():
+                if values:
+                    rows.append(
+                        [row, kind, f"{statistics.mean(values):.2f}", f"{statistics.median(values):g}", len(values)]
+                    )
     tdd_rows = {r[1]: float(r[2]) for r in rows if r[0] == "tdd"}
     earliest = min(tdd_rows, key=tdd_rows.get)
     text = f"# When do words settle? ({n} held-out scenes, {steps} steps)\n\n"
     text += f"Command: `{command_line()}`. Argmax, no CFG, seed {args.seed}. Settle step: the first step from which a "
-    text += "position's argmax equals its final word (1 = decided at the first step).\n\n"
+    text += "position's argmax equals its final word (1 = decided at the first step). *tdd: what y_t reads*: the first "
+    text += "step from which the largest coordinate of TDD's noisy input y_t is the final word (the draft surfacing in "
+    text += "the diffusion itself).\n\n"
     text += markdown_table(["method", "word kind", "mean settle step", "median", "words"], rows)
     nouns_first = earliest == "noun (shape)"
     text += f"\nTDD: the earliest-settling kind is **{earliest}**; the paper's “nouns first” is "

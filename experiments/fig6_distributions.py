@@ -52,6 +52,10 @@ def main() -> None:
     text = "# Fig. 6 analog: argmax (probability) per step, shipped `digits-tdd`\n\n"
     text += f"Command: `{command_line()}`. Sampling seed {EVAL_SEED}, 20 steps, argmax. Figure: `fig6_distributions.png`.\n\n"
     text += markdown_table(["held-out image", *(f"step {s + 1}" for s in SHOWN_STEPS)], rows)
+    text += "\nWhat the network saw: the largest coordinate of the noisy 10-vector y_t at each shown step (pure noise at step 1):\n\n"
+    noisy_rows = [[f"#{i} (label {int(y[i])})", *(str(int(result.records[s].noisy[row].argmax())) for s in SHOWN_STEPS)]
+                  for row, i in enumerate(IMAGES)]  # fmt: skip
+    text += markdown_table(["held-out image", *(f"step {s + 1}" for s in SHOWN_STEPS)], noisy_rows)
     mean_entropy = [float(r.entropy.mean()) for r in result.records]
     text += "\nMean entropy (nats) per step: " + ", ".join(f"{e:.3f}" for e in mean_entropy) + "\n"
     write_result(args, "fig6_distributions.md", text)
