@@ -146,7 +146,7 @@ def refused(e: core.DemoError) -> gr.Error:
     return gr.Error(str(e), print_exception=False)
 
 
-def _blank(task: str, message: str, *, error: bool = False) -> tuple:
+def _blank(message: str, *, error: bool = False) -> tuple:
     """Every output of a task tab as for a new input: the message where the answer goes, nothing else."""
     empty = gr.Dropdown(choices=[], value=None)
     return core.message_html(message, error=error), None, None, "", None, None, gr.skip(), empty, "", ""
@@ -155,7 +155,7 @@ def _blank(task: str, message: str, *, error: bool = False) -> tuple:
 def fresh_input(task: str) -> tuple:
     """A new input (example, upload, drawing): no trace of the previous answer, its truth, its figures, its
     exports or its samples."""
-    return (*_blank(task, core.task_of(task).placeholder), None, "")
+    return (*_blank(core.task_of(task).placeholder), None, "")
 
 
 def _blind(task: str, settings: core.Settings, image: Any, blind: bool) -> tuple[core.Settings, Any]:
@@ -187,7 +187,7 @@ def run_live(
                 time.sleep(SLOW_SECONDS_PER_STEP)
     except core.DemoError as e:  # one message where the answer goes; no error badge on every panel
         log.warning("refused: %s", e)
-        yield _blank(task, str(e), error=True)
+        yield _blank(str(e), error=True)
         return
     if run is None:
         return
