@@ -29,9 +29,10 @@ def sentence(record, tok, i: int = 0) -> str:
 
 
 def noise_reads(records, tok) -> list[str]:
-    """What y_t reads at each step, at the positions where the final sentence has a word."""
+    """What y_t reads at each step, at the positions where the final sentence has a word (in a code span: the
+    noise reads special tokens such as [PAD], which Markdown would take for links)."""
     words = [j for j, t in enumerate(records[-1].tokens[0].tolist()) if t != PAD_ID]
-    return [" ".join(tok.id_to_token(int(noisy_argmax(r)[j])) for j in words) for r in records]
+    return ["`" + " ".join(tok.id_to_token(int(noisy_argmax(r)[j])) for j in words) + "`" for r in records]
 
 
 def main() -> None:
