@@ -313,6 +313,23 @@ def test_the_app_state_is_always_the_inputs_state_at_1280x720(chromium, app_serv
         browser.close()
 
 
+def _record_rows(page, cells: str) -> None:
+    """Keep the texts of ``cells`` in #sentence-caption at every step in ``window.tddRows`` (step → texts),
+    recorded inside the page: a poll from here would miss steps on a busy machine."""
+    page.evaluate(
+        """(cells) => {
+        window.tddRows = {};
+        const box = document.querySelector('#sentence-caption');
+        const read = () => {
+          const m = /step (\\d+) \\/ 20/.exec(box.innerText);
+          if (m) window.tddRows[m[1]] = [...box.querySelectorAll(cells)].map((c) => c.innerText.split('\\n')[0].trim());
+        };
+        new MutationObserver(read).observe(box, { childList: true, subtree: true, characterData: true });
+      }""",
+        cells,
+    )
+
+
 def test_the_noise_row_forms_over_the_steps_in_the_browser(page):
     """The default example at the default settings, replayed with ▶ play: the row of what y_t reads changes at
     ≥ 10 of the 20 steps and reads the final caption only in the last steps; the noisy state figure is drawn."""
@@ -324,18 +341,7 @@ def test_the_noise_row_forms_over_the_steps_in_the_browser(page):
     page.wait_for_selector("#noisy-caption .js-plotly-plot", timeout=30_000)
     final = page.locator("#sentence-caption .tdd-tok").all_inner_texts()
     final_words = [w.split("\n")[0].strip() for w in final]
-    # record the row at every step inside the page (a poll from here would miss steps on a busy machine)
-    page.evaluate(
-        """() => {
-        window.tddRows = {};
-        const box = document.querySelector('#sentence-caption');
-        const read = () => {
-          const m = /step (\\d+) \\/ 20/.exec(box.innerText);
-          if (m) window.tddRows[m[1]] = [...box.querySelectorAll('.tdd-noise')].map((c) => c.innerText.trim());
-        };
-        new MutationObserver(read).observe(box, { childList: true, subtree: true, characterData: true });
-      }"""
-    )
+    _record_rows(page, ".tdd-noise")
     page.get_by_role("button", name="▶ play").first.click()
     page.wait_for_function("() => Object.keys(window.tddRows).length >= 18 && window.tddRows['20']", timeout=60_000)
     rows = {int(k): v for k, v in page.evaluate("() => window.tddRows").items()}
@@ -351,8 +357,11 @@ def test_without_the_picture_and_several_samples_in_the_browser(page):
     """No input, "without the picture" on: Run writes a sentence from the prior alone; several samples list
     different answers."""
     page.locator("#blind-caption input").check()
+    _record_rows(page, ".tdd-tok")
     _click_to_last_step(page, "caption", "#run-caption")
     assert page.locator("#sentence-caption .tdd-tok").count() == 16
+    answers = [v for _, v in sorted((int(k), v) for k, v in page.evaluate("() => window.tddRows").items())]
+    assert sum(a != b for a, b in zip(answers, answers[1:])) >= 3, answers  # the sentence forms over the steps
     page.click("#samples-btn-caption")
     page.wait_for_selector("#samples-caption .tdd-samples", timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "app_without_the_picture.png"), full_page=True)
