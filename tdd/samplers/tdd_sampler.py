@@ -100,9 +100,8 @@ class TDDSampler(Sampler):
             seq_len: N for token sequences, ``None`` for single labels ``(B, K)``.
             generator: a ``torch.Generator`` on ``device``, or a list of them, one per row
                 (:mod:`tdd.rng`); the same seed gives the same trajectory.
-            clamp_tokens: ``(B[, N])`` known tokens. Their positions are held to the given tokens at every
-                step (infilling, as SEDD's ``proj_fun``): their input is the forward-noised given one-hot,
-                their output the given token.
+            clamp_tokens: ``(B[, N])`` known tokens, held at every step (infilling, as SEDD's ``proj_fun``):
+                their input is the forward-noised given one-hot, their output the given token.
             clamp_mask: ``(B[, N])`` bool, where ``clamp_tokens`` are known.
         """
         diffusion = self.process
@@ -121,8 +120,7 @@ class TDDSampler(Sampler):
         fed = torch.zeros_like(y) if self.self_cond else None  # the previous prediction (none at first)
         for i, t_now in enumerate(timesteps):
             gamma = self.guidance.scale_at(i, self.steps)
-            state = noisy_summary(y, self.record_topk)  # what the network sees: y_t, before the prediction
-            alpha_bar = float(diffusion.schedule.alphas_cumprod[t_now])
+            state = self._state(y, t_now)  # what the network sees: y_t, before the prediction
             # 1. predict
             out = (net(y, t_now, gamma) if fed is None else net(y, t_now, gamma, self_cond=fed)).float()  # (B[, N], K)
             if self.parameterization == "x0":
@@ -154,8 +152,6 @@ class TDDSampler(Sampler):
                 changed=changed,
                 guidance_scale=gamma,
                 fed_probs=fed_probs,
-                alpha_bar=alpha_bar,
-                signal_scale=diffusion.onehot_scale * alpha_bar**0.5,
                 **state,
                 **summary,
             )
@@ -163,6 +159,13 @@ class TDDSampler(Sampler):
                 break
             # 3. re-noise ŷ_0 to the next (smaller) timestep
             y = diffusion.renoise(tokens, timesteps[i + 1], generator=generator)
+
+    def _state(self, y: torch.Tensor, t: int) -> dict[str, Any]:
+        """What a record keeps of the state y_t the network sees at timestep ``t``: y_t (or its top
+        coordinates), ᾱ_t and the signal λ√ᾱ_t of the re-noised token."""
+        alpha_bar = float(self.process.schedule.alphas_cumprod[t])
+        signal = self.process.onehot_scale * alpha_bar**0.5
+        return {**noisy_summary(y, self.record_topk), "alpha_bar": alpha_bar, "signal_scale": signal}
 
     def _clamp_input(
         self,
