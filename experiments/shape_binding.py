@@ -71,12 +71,12 @@ def model_rows(name: str, images, captions, two, args) -> list[list[object]]:
     tokens, _ = encode(tokenizer, captions, c.max_len, truncate=True)
     ids = sorted({tokenizer.token_to_id(w) for w in (*SHAPES, *PLURAL.values())} - {None})
     masks = group_masks(tokens, ids, two)
-    kind = getattr(model, "model_type", type(model).__name__)
-    if kind not in ("ar-captioner", "tdd-captioner"):
+    if getattr(model, "task", "") != "caption" or model.method not in ("tdd", "ar"):
+        kind = getattr(model, "model_type", type(model).__name__)
         raise SystemExit(f"shape_binding.py: error: {name} is a {kind}; a TDD or AR captioner is needed")
     steps = model.checkpoint_extra.get("result", {}).get("step", "–")
     cond = model.encode(images)
-    if kind == "ar-captioner":
+    if model.method == "ar":
         right = model(tokens, cond, None).argmax(-1) == tokens
         return [[name, steps, "true words before", *accuracies(right, masks)]]
     diffusion = TweedieDiffusion(c.vocab_size, c.schedule, c.num_timesteps, c.onehot_scale)

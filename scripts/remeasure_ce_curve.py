@@ -25,7 +25,7 @@ def main() -> None:
     args = p.parse_args()
     model = PretrainedModel.from_pretrained(args.checkpoint)
     train = model.checkpoint_extra.get("train_args", {})
-    if train.get("data") != "scenes" or model.model_type != "tdd-captioner":
+    if train.get("data") != "scenes" or (model.task, model.method) != ("caption", "tdd"):
         raise SystemExit(
             f"{args.checkpoint}: not a TDD captioner trained on generated scenes; retrain it to measure its curve"
         )

@@ -28,11 +28,11 @@ Models = dict  # display name → (model, tokenizer or None)
 
 
 def is_classifier(model) -> bool:
-    return model.model_type.endswith("-classifier")
+    return model.task == "classify"
 
 
 def is_autoregressive(model) -> bool:
-    return model.model_type == "ar-captioner"
+    return model.method == "ar"
 
 
 @dataclass
@@ -260,7 +260,7 @@ def training_throughput(cfg: BenchConfig, models: Models) -> dict[str, dict]:
     from tdd.models.classifier import ClassifierConfig, TDDClassifier
 
     setups = [(f"{name} config", type(m)(m.config), 64 if is_classifier(m) else 32, cfg.train_iters)
-              for name, (m, _) in models.items() if m.model_type.startswith("tdd-")]  # fmt: skip
+              for name, (m, _) in models.items() if m.method == "tdd"]  # fmt: skip
     if cfg.vit_b_iters:
         vit_b = ClassifierConfig(
             num_classes=1000, encoder="vit_base_patch16_224", encoder_kwargs={}, image_size=224, in_chans=3
@@ -306,7 +306,7 @@ def run(cfg: BenchConfig, models: Models) -> dict:
         for model, _ in models.values():
             model.forward = torch.compile(model.forward)
     lat = latency(cfg, models)
-    tdd_name = next((n for n, (m, _) in models.items() if m.model_type == "tdd-captioner"), None)
+    tdd_name = next((n for n, (m, _) in models.items() if m.method == "tdd" and not is_classifier(m)), None)
     report = {
         "machine": {
             "device": cfg.device,

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from tdd.models import ModelKind, kind_of
+
+
+def _kind(model_type: str) -> ModelKind:
+    kind = kind_of(model_type)
+    if kind is None:
+        raise ValueError(f"the report names a model type this version does not know: {model_type!r}")
+    return kind
+
 
 def to_markdown(report: dict, command: str) -> str:
-    cfg, lat, kinds, tdd = report["config"], report["latency"], report["models"], report["tdd_captioner"]
+    cfg, lat, tdd = report["config"], report["latency"], report["tdd_captioner"]
+    kinds = {name: _kind(model_type) for name, model_type in report["models"].items()}  # the report records types
     lines = [
         "# Benchmarks, measured side by side in one run",
         "",
@@ -41,12 +51,12 @@ def to_markdown(report: dict, command: str) -> str:
         "|---|---|---|---|---|",
     ]
     for r in report["quality_vs_time"]:
-        metric = "top-1" if kinds[r["model"]].endswith("-classifier") else "exact match"
+        metric = "top-1" if kinds[r["model"]].task == "classify" else "exact match"
         lines.append(
             f"| {r['model']} | {r['steps'] or 'greedy'} | {metric} {100 * r['quality']:.1f} % | {r['ms_batch1']:.1f} | {'★' if r['pareto'] else ''} |"
         )
     rows = report["quality_vs_time"]
-    ar = next((r for r in rows if kinds[r["model"]] == "ar-captioner"), None)
+    ar = next((r for r in rows if kinds[r["model"]].method == "ar"), None)
     tdd_rows = [r for r in rows if r["model"] == tdd]
     if ar and tdd_rows:
         best = max(tdd_rows, key=lambda r: (r["quality"], -r["ms_batch1"]))

@@ -269,7 +269,7 @@ def _bench(argv: list[str]) -> int:
     models = {}
     for name in [*args.captioners, *args.classifier]:
         model = PretrainedModel.from_pretrained(name, device=args.device)
-        tok = load_tokenizer(resolve_checkpoint(name)) if model.model_type.endswith("-captioner") else None
+        tok = load_tokenizer(resolve_checkpoint(name)) if model.task == "caption" else None
         models[name] = (model, tok)
     report = run(cfg, models)
     text = to_markdown(report, ("tdd bench " + " ".join(argv)).strip())

@@ -14,15 +14,12 @@ from tdd.timesteps import sampling_timesteps
 
 
 def diffusion_for(model: Any) -> TweedieDiffusion | MaskedDiffusion:
-    """The noise process ``model`` was trained with, from its config: TDD's Gaussian process on
-    one-hots (classes or vocabulary, its schedule, T and λ) or the masked-diffusion process."""
-    c = model.config
-    model_type = getattr(model, "model_type", "")
-    if model_type == "mdd-captioner":
-        return MaskedDiffusion(c.vocab_size, c.mask_id)
-    if model_type in ("tdd-captioner", "tdd-classifier"):
-        size = c.vocab_size if model_type == "tdd-captioner" else c.num_classes
-        return TweedieDiffusion(size, c.schedule, c.num_timesteps, c.onehot_scale)
+    """The noise process ``model`` was trained with (its :meth:`~tdd.models.PretrainedModel.noise_process`,
+    built from its config): TDD's Gaussian process on one-hots (classes or vocabulary, its schedule, T and
+    λ) or the masked-diffusion process."""
+    process = model.noise_process() if hasattr(model, "noise_process") else None
+    if isinstance(process, (TweedieDiffusion, MaskedDiffusion)):
+        return process
     raise TypeError(f"{type(model).__name__} has no denoising process (the AR and linear baselines decode directly)")
 
 

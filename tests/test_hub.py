@@ -147,3 +147,18 @@ def test_push_offline_fails_with_a_clear_message(tmp_path):
     TDDClassifier(TDDClassifier.tiny_config()).save_pretrained(tmp_path / "final")
     with pytest.raises(CheckpointError, match="upload to the Hugging Face Hub failed"):
         push_checkpoint(tmp_path / "final", "alice/tiny")
+
+
+def test_the_card_tags_come_from_the_model_kinds_as_before():
+    """The tags the Hub card had when they were a table keyed by model type, now read from the kinds."""
+    from tdd.hub import card_tags
+    from tdd.models import kind_of
+
+    expected = {
+        "tdd-classifier": ("image-classification", ["tdd", "discrete-diffusion", "image-classification"]),
+        "linear-classifier": ("image-classification", ["tdd", "image-classification", "baseline"]),
+        "tdd-captioner": ("image-to-text", ["tdd", "discrete-diffusion", "image-captioning"]),
+        "mdd-captioner": ("image-to-text", ["tdd", "masked-diffusion", "image-captioning"]),
+        "ar-captioner": ("image-to-text", ["tdd", "autoregressive", "image-captioning", "baseline"]),
+    }
+    assert {t: card_tags(kind_of(t)) for t in expected} == expected

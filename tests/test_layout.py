@@ -48,3 +48,21 @@ def test_no_sys_path_edits_outside_the_training_scripts():
     files = [p for d in places for p in d.rglob("*") if p.suffix in (".py", ".ipynb") and p.name != "test_layout.py"]
     offenders = [p.relative_to(ROOT).as_posix() for p in files if "sys.path.insert" in p.read_text(encoding="utf-8")]
     assert not offenders, offenders
+
+
+def _string_constants(path: Path) -> list[tuple[int, str]]:
+    return [(node.lineno, node.value) for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)]  # fmt: skip
+
+
+def test_no_model_type_is_spelled_outside_the_models():
+    """The table of kinds is the models' own (``task``, ``method``, ``noise_process``): sampling, the Hub
+    card, the app's catalogue, the bench and the scripts read it instead of naming a ``model_type``."""
+    from tdd.models import MODELS
+
+    types = set(MODELS)
+    places = [ROOT / d for d in ("tdd", "app", "train", "experiments", "scripts")]
+    files = [p for d in places for p in d.rglob("*.py") if (ROOT / "tdd" / "models") not in p.parents]
+    offenders = [f"{p.relative_to(ROOT).as_posix()}:{line} {text!r}" for p in files
+                 for line, text in _string_constants(p) if text in types]  # fmt: skip
+    assert not offenders, offenders

@@ -21,6 +21,52 @@ def test_registered_model_contract(name):
     assert no_grad == [], f"no gradient reaches {no_grad}"
 
 
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_each_model_says_what_it_is_and_the_sampler_follows(name):
+    """The table of kinds: a denoising model's noise process matches its output size and picks its
+    sampler; the baselines have none and ``sampler_for`` refuses them in words."""
+    from tdd.diffusion import TweedieDiffusion
+    from tdd.masked import MaskedDiffusion
+    from tdd.models import kind_of
+    from tdd.sampling import sampler_for
+    from tdd.samplers import MDDSampler, TDDSampler
+
+    cls = MODELS[name]
+    model = cls(cls.tiny_config())
+    kind = kind_of(name)
+    assert kind == cls.kind() and (kind.task, kind.method) == (model.task, model.method)
+    process = model.noise_process()
+    expected = {"tdd": TweedieDiffusion, "mdd": MaskedDiffusion}.get(kind.method)
+    if kind.task == "":  # a building block (the MLP denoiser): no app or sampler runs it alone
+        assert process is None
+        return
+    assert kind.denoises == (expected is not None)
+    if expected is None:
+        assert process is None
+        with pytest.raises(TypeError, match="no denoising process"):
+            sampler_for(model)
+        return
+    assert isinstance(process, expected)
+    size = process.num_classes if isinstance(process, TweedieDiffusion) else process.vocab_size
+    assert size == model.num_outputs
+    sampler = sampler_for(model)
+    assert isinstance(sampler, TDDSampler if expected is TweedieDiffusion else MDDSampler)
+
+
+def test_an_unknown_model_type_has_no_kind_and_a_bad_kind_is_refused():
+    from tdd.models import kind_of, register_model
+    from tdd.models.registry import PretrainedModel
+
+    assert kind_of("no-such-model") is None and kind_of(None) is None
+
+    class Odd(PretrainedModel):
+        model_type, task, method = "odd-model", "translate", "tdd"
+
+    with pytest.raises(ValueError, match="task 'translate' must be one of"):
+        register_model(Odd)
+    assert "odd-model" not in MODELS
+
+
 def test_a_frozen_cnn_encoder_keeps_its_batch_norm_statistics_in_training():
     from tdd.models.encoder import ImageEncoder
 

@@ -19,7 +19,6 @@ offers) and :mod:`~tdd.demo.tasks` (caption vs classify, said once). Everything 
 
 from tdd.demo.canvas import Canvas, has_drawing  # noqa: F401
 from tdd.demo.catalogue import (  # noqa: F401
-    TYPE_TO_TASK,
     Loaded,
     add_operator_models,
     available_models,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tdd.demo.common import METHODS, MODELS_ENV, RUNS_DIR_ENV, TASKS, DemoError
+from tdd.models import kind_of
 
 
 @dataclass
@@ -47,18 +48,10 @@ def _model_type(directory: Path) -> str | None:
         return None
 
 
-TYPE_TO_TASK = {
-    "tdd-classifier": ("classify", "tdd"),
-    "linear-classifier": ("classify", "linear"),
-    "tdd-captioner": ("caption", "tdd"),
-    "mdd-captioner": ("caption", "mdd"),
-    "ar-captioner": ("caption", "ar"),
-}
-
-
 def _task_of(model_type: str | None) -> str:
-    """The app task of a model type ("" for a type the app cannot run, or none)."""
-    return TYPE_TO_TASK.get(model_type or "", ("", ""))[0]
+    """The app task of a model type ("" for a type the app cannot run, or none): its kind's task."""
+    kind = kind_of(model_type)
+    return kind.task if kind else ""
 
 
 def available_models(task: str, runs: Path | None = None) -> list[str]:
@@ -138,7 +131,7 @@ def load(name: str) -> Loaded:
         model = PretrainedModel.from_pretrained(name)
     except (CheckpointError, FileNotFoundError) as e:
         raise DemoError(f"cannot load model {name!r}: {e}") from e
-    task, method = TYPE_TO_TASK.get(model.model_type, ("", ""))
+    task, method = model.task, model.method
     if not task:
         raise DemoError(f"{name!r} holds a {type(model).__name__}, which the app cannot run")
     tokenizer = load_tokenizer(resolve_checkpoint(name)) if task == "caption" else None

@@ -3,7 +3,17 @@
 from tdd.models.captioner import ARCaptioner, CaptionerConfig, MDDCaptioner, TDDCaptioner
 from tdd.models.classifier import ClassifierConfig, LinearClassifier, TDDClassifier
 from tdd.models.mlp_denoiser import MLPDenoiser, MLPDenoiserConfig
-from tdd.models.registry import MODELS, PretrainedModel, bundled_checkpoints, register_model, resolve_checkpoint
+from tdd.models.registry import (
+    METHODS,
+    MODELS,
+    TASKS,
+    ModelKind,
+    PretrainedModel,
+    bundled_checkpoints,
+    kind_of,
+    register_model,
+    resolve_checkpoint,
+)
 
 __all__ = [
     "ARCaptioner",
@@ -13,7 +23,11 @@ __all__ = [
     "ClassifierConfig",
     "LinearClassifier",
     "TDDClassifier",
+    "METHODS",
     "MODELS",
+    "ModelKind",
+    "TASKS",
+    "kind_of",
     "MLPDenoiser",
     "MLPDenoiserConfig",
     "PretrainedModel",

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from tdd.diffusion import TweedieDiffusion
+from tdd.masked import MaskedDiffusion
 from tdd.models.conditioning import POS_EMBEDS, ImageConditioner
 from tdd.models.layers import TimestepEmbedder, timestep_embedding
 from tdd.models.memory import KVBuffer, MemoryAttentionBlock, SharedCondition, SharedMemory, memory_bias
@@ -252,6 +253,7 @@ class TDDCaptioner(_Captioner):
 
     model_type = "tdd-captioner"
     config_class = CaptionerConfig
+    task, method = "caption", "tdd"
 
     def __init__(self, config: CaptionerConfig, pretrained_encoder: str | None = None):
         super().__init__(config, pretrained_encoder)
@@ -263,6 +265,11 @@ class TDDCaptioner(_Captioner):
             self.self_cond_proj = nn.Linear(config.vocab_size, config.width)
             nn.init.zeros_(self.self_cond_proj.weight)  # starts as the model without self-conditioning
             nn.init.zeros_(self.self_cond_proj.bias)
+
+    def noise_process(self) -> TweedieDiffusion:
+        """TDD's Gaussian process on one-hot tokens (vocabulary, schedule, T and λ of the config)."""
+        c = self.config
+        return TweedieDiffusion(c.vocab_size, c.schedule, c.num_timesteps, c.onehot_scale)
 
     def embed_input(self, y_t: torch.Tensor, t: torch.Tensor, self_cond: torch.Tensor | None = None) -> torch.Tensor:
         """y_t ``(B, N, V)`` (and the previous prediction, with ``self_cond``) → decoder input ``(B, N, W)``."""
@@ -308,10 +315,15 @@ class MDDCaptioner(_Captioner):
 
     model_type = "mdd-captioner"
     config_class = CaptionerConfig
+    task, method = "caption", "mdd"
 
     def __init__(self, config: CaptionerConfig, pretrained_encoder: str | None = None):
         super().__init__(config, pretrained_encoder)
         self.embed = nn.Embedding(config.vocab_size, config.width)
+
+    def noise_process(self) -> MaskedDiffusion:
+        """The masked-diffusion process on token ids (the config's vocabulary and [MASK] id)."""
+        return MaskedDiffusion(self.config.vocab_size, self.config.mask_id)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, cond: dict, drop_cond: torch.Tensor | None = None):
         """``t`` (the mask ratio) is not used, as in LLaDA: the [MASK] tokens carry it."""
@@ -331,6 +343,7 @@ class ARCaptioner(_Captioner):
 
     model_type = "ar-captioner"
     config_class = CaptionerConfig
+    task, method = "caption", "ar"
     causal = True
 
     def __init__(self, config: CaptionerConfig, pretrained_encoder: str | None = None):

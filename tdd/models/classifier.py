@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from tdd.diffusion import TweedieDiffusion
 from tdd.models.conditioning import ImageConditioner
 from tdd.models.mlp_denoiser import MLPDenoiser, MLPDenoiserConfig
 from tdd.models.registry import PretrainedModel, register_model
@@ -106,6 +107,7 @@ class TDDClassifier(_ImageClassifier):
 
     model_type = "tdd-classifier"
     config_class = ClassifierConfig
+    task, method = "classify", "tdd"
 
     def __init__(self, config: ClassifierConfig, pretrained_encoder: str | None = None):
         super().__init__(config, pretrained_encoder)
@@ -118,6 +120,11 @@ class TDDClassifier(_ImageClassifier):
                 num_timesteps=config.num_timesteps,
             )
         )
+
+    def noise_process(self) -> TweedieDiffusion:
+        """TDD's Gaussian process on one-hot labels (K classes, schedule, T and λ of the config)."""
+        c = self.config
+        return TweedieDiffusion(c.num_classes, c.schedule, c.num_timesteps, c.onehot_scale)
 
     def forward(
         self, y_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor, drop_cond: torch.Tensor | None = None
@@ -137,6 +144,7 @@ class LinearClassifier(_ImageClassifier):
 
     model_type = "linear-classifier"
     config_class = ClassifierConfig
+    task, method = "classify", "linear"
 
     def __init__(self, config: ClassifierConfig, pretrained_encoder: str | None = None):
         super().__init__(config, pretrained_encoder)

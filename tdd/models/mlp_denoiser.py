@@ -33,6 +33,7 @@ class MLPDenoiserConfig:
 class MLPDenoiser(PretrainedModel):
     model_type = "mlp-denoiser"
     config_class = MLPDenoiserConfig
+    task, method = "", "tdd"  # a building block of the TDD classifier, not run alone by the apps
 
     def __init__(self, config: MLPDenoiserConfig):
         super().__init__(config)

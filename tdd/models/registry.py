@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from tdd import hub_cache
 from tdd.checkpoint import (
     CONFIG_NAME,
     WEIGHTS_NAME,
@@ -24,17 +25,50 @@ from tdd.checkpoint import (
 )
 
 MODELS: dict[str, type[PretrainedModel]] = {}
+TASKS = ("classify", "caption")  # what a model does: an image → a label, an image → a sentence
+METHODS = ("tdd", "mdd", "ar", "linear")  # how: TDD, masked diffusion, autoregressive, a linear head
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"  # shipped inside the package
 RUN_FINAL, RUN_STATES = "final", "checkpoints"  # a training run's folder: OUTPUT/final, OUTPUT/checkpoints
 log = logging.getLogger(__name__)
 
 
+@dataclasses.dataclass(frozen=True)
+class ModelKind:
+    """What a registered model is, read from its class: the one table of kinds that sampling, the Hub
+    card, the app's catalogue and the bench consult (none of them spells a ``model_type``)."""
+
+    model_type: str
+    task: str  # one of TASKS, or "" for a building block (the MLP denoiser) that no app or script runs alone
+    method: str  # one of METHODS
+
+    @property
+    def denoises(self) -> bool:
+        """Sampled by a denoising loop (TDD or masked diffusion) rather than decoded directly."""
+        return self.method in ("tdd", "mdd")
+
+    @property
+    def baseline(self) -> bool:
+        """One of the paper's baselines (the AR captioner, the linear head)."""
+        return self.method in ("ar", "linear")
+
+
 def register_model(cls: type[PretrainedModel]) -> type[PretrainedModel]:
-    """Class decorator: make ``cls`` buildable by its ``model_type`` name."""
+    """Class decorator: make ``cls`` buildable by its ``model_type`` name; its ``task`` and ``method``
+    must be known ones."""
     if cls.model_type in MODELS:
         raise ValueError(f"model type {cls.model_type!r} is registered twice")
+    if cls.task not in (*TASKS, "") or cls.method not in METHODS:
+        raise ValueError(f"{cls.__name__}: task {cls.task!r} must be one of {TASKS} (or ''), "
+                         f"method {cls.method!r} one of {METHODS}")  # fmt: skip
     MODELS[cls.model_type] = cls
     return cls
+
+
+def kind_of(model_type: str | None) -> ModelKind | None:
+    """The kind of a registered ``model_type`` (as a checkpoint's ``config.json`` records it); ``None``
+    for an unknown one. Import :mod:`tdd.models` first so that every model is registered."""
+    cls = MODELS.get(model_type or "")
+    return None if cls is None else cls.kind()
 
 
 def bundled_checkpoints() -> list[str]:
@@ -51,8 +85,6 @@ def resolve_checkpoint(name_or_dir: str | os.PathLike) -> Path:
     A local directory wins over a Hub id of the same spelling. A training run's folder (``--output`` of
     the training scripts) resolves to its ``final/`` checkpoint (:func:`run_checkpoint`).
     """
-    from tdd import hub
-
     path = Path(name_or_dir)
     if path.is_dir():
         return run_checkpoint(path)
@@ -60,10 +92,10 @@ def resolve_checkpoint(name_or_dir: str | os.PathLike) -> Path:
     if os.sep not in str(name_or_dir) and bundled.is_dir():
         return bundled
     names = ", ".join(bundled_checkpoints()) or "none"
-    hub_id = hub.parse_hub_id(name_or_dir)
+    hub_id = hub_cache.parse_hub_id(name_or_dir)
     if hub_id is not None:
         try:
-            return hub.download(*hub_id)
+            return hub_cache.download(*hub_id)
         except CheckpointError as e:
             raise CheckpointError(path, f"not a local directory nor a bundled model ({names}); as a Hub id: "
                                   f"{e.problem}") from None  # fmt: skip
@@ -97,6 +129,8 @@ class PretrainedModel(nn.Module):
 
     model_type: ClassVar[str]
     config_class: ClassVar[type]
+    task: ClassVar[str] = ""  # one of TASKS
+    method: ClassVar[str] = ""  # one of METHODS
 
     def __init__(self, config: Any):
         super().__init__()
@@ -107,6 +141,17 @@ class PretrainedModel(nn.Module):
     def num_outputs(self) -> int:
         """K, the size of the predicted distribution (classes, or the vocabulary of a captioner)."""
         return self.config.num_classes
+
+    @classmethod
+    def kind(cls) -> ModelKind:
+        """This class's row of the table of kinds."""
+        return ModelKind(cls.model_type, cls.task, cls.method)
+
+    def noise_process(self) -> Any:
+        """The noise process this model was trained with (a :class:`~tdd.diffusion.TweedieDiffusion` or
+        :class:`~tdd.masked.MaskedDiffusion`, built from its config); ``None`` for a model that decodes
+        directly (the AR and linear baselines). The sampler follows from it (:func:`tdd.sampling.sampler_for`)."""
+        return None
 
     @classmethod
     def tiny_config(cls) -> Any:
@@ -134,7 +179,7 @@ class PretrainedModel(nn.Module):
 
     def push_to_hub(self, repo_id: str, *, tokenizer_dir: str | os.PathLike | None = None, **kwargs: Any) -> Any:
         """Upload this model (and a captioner's tokenizer) with a generated model card (:func:`tdd.hub.push_to_hub`)."""
-        from tdd.hub import push_to_hub
+        from tdd.hub import push_to_hub  # tdd.hub builds on this module (the card reads the model's kind)
 
         return push_to_hub(self, repo_id, tokenizer_dir=tokenizer_dir, **kwargs)
 
