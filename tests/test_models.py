@@ -28,8 +28,8 @@ def test_each_model_says_what_it_is_and_the_sampler_follows(name):
     from tdd.diffusion import TweedieDiffusion
     from tdd.masked import MaskedDiffusion
     from tdd.models import kind_of
-    from tdd.sampling import sampler_for
     from tdd.samplers import MDDSampler, TDDSampler
+    from tdd.sampling import sampler_for
 
     cls = MODELS[name]
     model = cls(cls.tiny_config())
