@@ -431,7 +431,6 @@ def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides
 
     from tdd.diffusion import TweedieDiffusion as Diffusion
 
-    monkeypatch.syspath_prepend(str(ROOT / "train"))  # where the script finds train_utils, as when it is run
     spec = importlib.util.spec_from_file_location("train_captioner_script", ROOT / "train" / "train_captioner.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)  # the sampler the script trains with carries the flags

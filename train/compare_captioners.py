@@ -14,12 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from train_utils import add_caption_data_args, add_engine_args, load_data, start
-
 from tdd.caption_eval import clip_rows, generate_captions, text_metrics
 from tdd.checkpoint import CheckpointError, atomic_write_text
 from tdd.data.tokenizer import load_tokenizer
 from tdd.models import PretrainedModel
+from tdd.training.scripts import add_caption_data_args, add_engine_args, load_data, start
 
 
 def get_parser() -> argparse.ArgumentParser:

@@ -30,16 +30,22 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Subset, TensorDataset
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
-
-from train_utils import (  # noqa: E402
+from tdd.checkpoint import atomic_write_text
+from tdd.classify import classifier_diffusion, classify
+from tdd.data.imagenet import DEFAULT_AUTO_AUGMENT
+from tdd.data.loading import TrainItems, collate_counting_skips
+from tdd.models.classifier import ClassifierConfig, LinearClassifier, TDDClassifier
+from tdd.schedule import SCHEDULES
+from tdd.training import OBJECTIVES, tdd_loss
+from tdd.training.distributed import DistEnv, all_reduce_sum
+from tdd.training.loop import guarded, train
+from tdd.training.scripts import (
     add_engine_args,
     cached_features,
     engine_config,
@@ -49,16 +55,6 @@ from train_utils import (  # noqa: E402
     run_main,
     start,
 )
-
-from tdd.checkpoint import atomic_write_text  # noqa: E402
-from tdd.classify import classifier_diffusion, classify  # noqa: E402
-from tdd.data.imagenet import DEFAULT_AUTO_AUGMENT  # noqa: E402
-from tdd.data.loading import TrainItems, collate_counting_skips  # noqa: E402
-from tdd.models.classifier import ClassifierConfig, LinearClassifier, TDDClassifier  # noqa: E402
-from tdd.schedule import SCHEDULES  # noqa: E402
-from tdd.training import OBJECTIVES, tdd_loss  # noqa: E402
-from tdd.training.distributed import DistEnv, all_reduce_sum  # noqa: E402
-from tdd.training.loop import guarded, train  # noqa: E402
 
 DATA = ("digits", "imagefolder", "hf")
 
@@ -188,6 +184,42 @@ def top1(
     return (counts[0] / counts[1]).item()
 
 
+def make_loss_fn(args: argparse.Namespace, diffusion: Any, mixup: Any) -> Any:
+    """The loss of a batch for the head: cross-entropy (with mixup/cutmix when asked) or TDD's."""
+
+    def loss_fn(model: Any, batch: Any, generator: torch.Generator) -> torch.Tensor:
+        images, labels = batch
+        if args.head == "linear":
+            if mixup is not None:
+                from timm.loss import SoftTargetCrossEntropy  # only with --mixup/--cutmix
+
+                images, soft = mixup(images, labels)
+                return SoftTargetCrossEntropy()(model(images), soft)
+            return torch.nn.functional.cross_entropy(model(images), labels, label_smoothing=args.label_smoothing)
+        assert diffusion is not None  # the TDD head
+        return tdd_loss(
+            model,
+            diffusion,
+            model.encode(images),  # (B, W): the image path runs once, reused by the k timesteps
+            labels,
+            objective=args.loss,
+            kfold=args.kfold,
+            cond_drop=args.cond_drop,
+            label_smoothing=args.label_smoothing,
+            generator=generator,
+        )
+
+    return loss_fn
+
+
+def write_final(ema: Any, result: dict, args: argparse.Namespace, env: DistEnv) -> None:
+    """``OUTPUT/final`` and ``OUTPUT/result.json`` (rank 0)."""
+    if env.is_main:
+        out = Path(args.output)
+        ema.save_pretrained(out / "final", extra={"train_args": vars(args), "result": result})
+        atomic_write_text(out / "result.json", json.dumps(result, indent=2) + "\n")
+
+
 def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
     env = env or start(args)
     if args.head == "tdd" and (args.mixup or args.cutmix):
@@ -212,7 +244,7 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
     diffusion = classifier_diffusion(model) if args.head == "tdd" else None
     mixup = None
     if args.mixup or args.cutmix:
-        from timm.data import Mixup
+        from timm.data import Mixup  # only with --mixup/--cutmix
 
         mixup = Mixup(mixup_alpha=args.mixup, cutmix_alpha=args.cutmix, label_smoothing=args.label_smoothing,
                       num_classes=num_classes)  # fmt: skip
@@ -220,40 +252,11 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
         n_params = sum(p.numel() for p in model.parameters())
         print(f"{args.head} classifier, {n_params / 1e6:.2f}M parameters, {total} steps, lr {config.lr:.2e}")
 
-    def loss_fn(model: Any, batch: Any, generator: torch.Generator) -> torch.Tensor:
-        images, labels = batch
-        if args.head == "linear":
-            if mixup is not None:
-                from timm.loss import SoftTargetCrossEntropy
-
-                images, soft = mixup(images, labels)
-                return SoftTargetCrossEntropy()(model(images), soft)
-            return torch.nn.functional.cross_entropy(model(images), labels, label_smoothing=args.label_smoothing)
-        assert diffusion is not None  # the TDD head
-        return tdd_loss(
-            model,
-            diffusion,
-            model.encode(images),  # (B, W): the image path runs once, reused by the k timesteps
-            labels,
-            objective=args.loss,
-            kfold=args.kfold,
-            cond_drop=args.cond_drop,
-            label_smoothing=args.label_smoothing,
-            generator=generator,
-        )
-
-    def write_final(ema: Any, result: dict) -> None:
-        """``OUTPUT/final`` and ``OUTPUT/result.json`` (rank 0)."""
-        if env.is_main:
-            out = Path(args.output)
-            ema.save_pretrained(out / "final", extra={"train_args": vars(args), "result": result})
-            atomic_write_text(out / "result.json", json.dumps(result, indent=2) + "\n")
-
     pending = {"eval_steps": args.eval_steps, "evaluation": "pending"}  # final/ exists before any evaluation
     run = train(
-        model, train_set, loss_fn, config, env,
+        model, train_set, make_loss_fn(args, diffusion, mixup), config, env,
         evaluate=lambda ema: {"test_top1": top1(ema, val_set, args, env, args.eval_steps)},
-        on_trained=lambda ema: write_final(ema, pending),
+        on_trained=lambda ema: write_final(ema, pending, args, env),
     )  # fmt: skip
     ema = run.ema_model.eval()
     curve: dict[int, float] = {}
@@ -273,7 +276,7 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
     if skipped:
         result["skipped_metrics"] = skipped
     if env.is_main:
-        write_final(ema, result)
+        write_final(ema, result, args, env)
         print(json.dumps(result), flush=True)
         push_final(args, Path(args.output) / "final")
     return result
