@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from tdd import rng
 from tdd.samplers.common import DEFAULT_STEPS
 
 Models = dict  # display name → (model, tokenizer or None)
@@ -82,7 +83,7 @@ def interleaved(cases: dict[str, Callable[[], object]], repeats: int, device: st
 
 
 def _images(model, batch: int, device: str, seed: int) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
+    g = rng.generator(seed)
     return model.example_images(batch, g).to(device)
 
 
@@ -91,12 +92,10 @@ def _sampling_case(model, tok, x: torch.Tensor, steps: int, scale: float, device
     from tdd.caption import caption
     from tdd.classify import classify
 
-    g = torch.Generator(device=device)
-
     def run():
         if is_classifier(model):
-            return classify(model, x, steps=steps, cfg=scale, generator=g.manual_seed(0))
-        return caption(model, tok, x, steps=steps, cfg=scale, generator=g.manual_seed(0))
+            return classify(model, x, steps=steps, cfg=scale, generator=rng.generator(0, device))
+        return caption(model, tok, x, steps=steps, cfg=scale, generator=rng.generator(0, device))
 
     return run
 
@@ -169,7 +168,7 @@ def step_breakdown(cfg: BenchConfig, model, steps: int = DEFAULT_STEPS, scale: f
         cond = model.encode(x)
         for r in range(cfg.repeats + 1):
             timed = _TimedModel(model, cfg.device)
-            g = torch.Generator(device=cfg.device).manual_seed(r)
+            g = rng.generator(r, cfg.device)
             _sync(cfg.device)
             start = time.perf_counter()
             for _ in sampler.iterate(
@@ -204,7 +203,7 @@ def condition_caching(cfg: BenchConfig, model, steps: int = DEFAULT_STEPS) -> di
             for r in range(cfg.repeats + 1):
                 timed = _TimedModel(model, cfg.device, recompute_condition=x if variant == "recomputed" else None)
                 cond = model.encode(x)
-                g = torch.Generator(device=cfg.device).manual_seed(r)
+                g = rng.generator(r, cfg.device)
                 for _ in sampler.iterate(
                     timed, cond, batch_size=1, seq_len=model.config.max_len, generator=g, device=cfg.device
                 ):
@@ -232,7 +231,7 @@ def quality_vs_time(cfg: BenchConfig, models: Models, latencies: dict[str, dict]
     for name, (model, tok) in models.items():
         for s in cfg.steps if not is_autoregressive(model) else (None,):
             key = f"{name}|b1|{s}|no-cfg" if s else f"{name}|b1|greedy|-"
-            g = torch.Generator(device=cfg.device).manual_seed(cfg.seed)
+            g = rng.generator(cfg.seed, cfg.device)
             with torch.inference_mode():
                 if is_classifier(model):
                     split = load_digits_split()
@@ -278,7 +277,7 @@ def _loop_throughput(cfg: BenchConfig, model, batch: int, iters: int) -> dict[st
     from tdd.training.distributed import DistEnv
     from tdd.training.loop import train
 
-    g = torch.Generator().manual_seed(cfg.seed)
+    g = rng.generator(cfg.seed)
     n = batch * (iters + 1)
     images = model.example_images(n, g)
     shape = (n, model.config.max_len) if not is_classifier(model) else (n,)
@@ -301,7 +300,7 @@ def _loop_throughput(cfg: BenchConfig, model, batch: int, iters: int) -> dict[st
 
 def run(cfg: BenchConfig, models: Models) -> dict:
     """Every section for ``models``; steps 2–3 measure the first TDD captioner among them."""
-    torch.manual_seed(cfg.seed)
+    rng.seed_global(cfg.seed)
     if cfg.compile:
         for model, _ in models.values():
             model.forward = torch.compile(model.forward)

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from tdd import rng
 from tdd.data.caption_data import EvalSet
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ def generate_captions(
 
     env = env or DistEnv()
     mine = list(range(env.rank, len(evals.sources), env.world_size))
-    g = torch.Generator(device=env.device).manual_seed(seed)
+    g = rng.generator(seed, env.device)
     out: list[tuple[int, str]] = []
     for first in range(0, len(mine), batch_size):
         idx = mine[first : first + batch_size]

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from tdd import rng
 from tdd.diffusion import TweedieDiffusion
 from tdd.models.classifier import LinearClassifier, TDDClassifier
 from tdd.rng import Generators
@@ -86,7 +87,7 @@ def accuracy(
     **kwargs,
 ) -> float:
     """Top-1 accuracy of :func:`classify` over a dataset held in memory, seeded."""
-    g = torch.Generator(device=images.device).manual_seed(seed)
+    g = rng.generator(seed, images.device)
     correct = 0.0
     for i in range(0, len(images), batch_size):
         result = classify(model, images[i : i + batch_size], generator=g, **kwargs)

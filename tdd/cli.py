@@ -36,11 +36,12 @@ import sys
 import time
 from typing import Any
 
+from tdd import rng
+
 TOY_CANDIDATES = 64
 
 
 def _toy(args: argparse.Namespace) -> int:
-    import torch
 
     from tdd.samplers import TDDSampler
     from tdd.toy import ToyConfig, ToyTask, toy_accuracy, toy_sampler, train_toy
@@ -54,12 +55,12 @@ def _toy(args: argparse.Namespace) -> int:
     sampler: TDDSampler = toy_sampler(diffusion, args.objective, steps=args.steps, cfg=args.cfg)
     # The example shown: of TOY_CANDIDATES conditions, the one the model is least sure of at the first
     # step — most conditions are certain from step 1 on this task, which leaves nothing to watch.
-    g = torch.Generator().manual_seed(args.seed + 100)
+    g = rng.generator(args.seed + 100)
     cond, labels = task.batch(TOY_CANDIDATES, g)
     first = next(iter(sampler.iterate(model, cond, batch_size=len(cond), generator=g)))
     pick = int(first.top_probs[:, 0].argmin())
     cond, labels = cond[pick : pick + 1], labels[pick : pick + 1]
-    records = list(sampler.iterate(model, cond, batch_size=1, generator=torch.Generator().manual_seed(args.seed)))
+    records = list(sampler.iterate(model, cond, batch_size=1, generator=rng.generator(args.seed)))
     accuracy = toy_accuracy(model, sampler, task, n=args.eval_size, seed=args.seed + 200)
     trajectory = [
         {
@@ -114,9 +115,7 @@ def _load_images(paths: list[str], preprocess, command: str) -> tuple[dict[int, 
 def _generators(seed: int, n: int) -> list:
     """One generator per image, each seeded with ``seed``: an image's result does not depend on what
     else is in the same call (:mod:`tdd.rng`)."""
-    import torch
-
-    return [torch.Generator().manual_seed(seed) for _ in range(n)]
+    return rng.generators([seed] * n)
 
 
 def _emit(paths: list[str], rows: dict[int, dict], errors: dict[int, str], as_json: bool, line) -> int:

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from tdd import rng
 from tdd.diffusion import TweedieDiffusion
 
 
@@ -93,7 +94,7 @@ def measure_ce_curve(model: Any, tokenizer: Any, evals: Any, *, seed: int = 0) -
     images = torch.stack([preprocess_rgb(s, c.image_size) for s in evals.sources[:n]]).to(device)
     diffusion = TweedieDiffusion(c.vocab_size, c.schedule, c.num_timesteps, c.onehot_scale)
     tokens, _ = encode(tokenizer, [refs[0] for refs in evals.references[:n]], c.max_len, truncate=True)
-    g = torch.Generator(device=device).manual_seed(seed)
+    g = rng.generator(seed, device)
     with torch.inference_mode():
         cond = model.encode(images)
         rows = teacher_forced_curve(model, diffusion, cond, tokens.to(device), timestep_grid(c.num_timesteps),

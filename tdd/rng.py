@@ -1,4 +1,8 @@
-"""Random draws that are reproducible per batch row.
+"""Seeds and random draws that are reproducible per batch row.
+
+A seed becomes a ``torch.Generator`` here and nowhere else in the library (:func:`generator`,
+:func:`generators`; :func:`seed_default_cpu` and :func:`seed_global` for code that draws from torch's
+global generators, such as weight initialisation and data workers).
 
 Every sampler takes ``generator``: one ``torch.Generator`` for the whole batch, or a list of them,
 one per row (as diffusers' pipelines accept). With a list, row ``b`` draws from ``generator[b]``
@@ -8,12 +12,34 @@ in the batch: same image + same seed → same trajectory.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TypeAlias
 
 import torch
 
 Generators: TypeAlias = torch.Generator | Sequence[torch.Generator] | None
+MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes a 64-bit seed; 0 … 2⁶³ − 1 is documented
+
+
+def generator(seed: int, device: torch.device | str | None = None) -> torch.Generator:
+    """A generator on ``device`` (CPU by default) seeded with ``seed``."""
+    return torch.Generator(device=device if device is not None else "cpu").manual_seed(int(seed))
+
+
+def generators(seeds: Iterable[int], device: torch.device | str | None = None) -> list[torch.Generator]:
+    """One generator per seed: per-row generators, so that row ``b`` draws what a batch of one would."""
+    return [generator(s, device) for s in seeds]
+
+
+def seed_default_cpu(seed: int) -> None:
+    """Seed torch's default CPU generator only (not every GPU's, as ``torch.manual_seed`` does): what a data
+    worker's item draws inside ``torch.random.fork_rng(devices=[])``."""
+    torch.default_generator.manual_seed(int(seed))
+
+
+def seed_global(seed: int) -> None:
+    """``torch.manual_seed``: weight initialisation and other draws from torch's global generators."""
+    torch.manual_seed(int(seed))
 
 
 def _rows(generator: Generators, batch: int) -> Sequence[torch.Generator] | None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
+from tdd import rng
 from tdd.diffusion import TweedieDiffusion
 from tdd.models.mlp_denoiser import MLPDenoiser, MLPDenoiserConfig
 from tdd.samplers import Guidance, TDDSampler
@@ -34,7 +35,7 @@ class ToyTask:
     seed: int = 0
 
     def __post_init__(self):
-        g = torch.Generator().manual_seed(self.seed)
+        g = rng.generator(self.seed)
         self.prototypes = torch.randn(self.num_classes, self.cond_dim, generator=g)  # (K, D)
 
     def labels_of(self, cond: torch.Tensor) -> torch.Tensor:
@@ -66,8 +67,8 @@ def train_toy(task: ToyTask, config: ToyConfig) -> tuple[MLPDenoiser, TweedieDif
     """Train a tiny denoiser on ``task``; returns the model, its diffusion and the loss curve."""
     if config.objective not in OBJECTIVES:  # fail before building anything
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {config.objective!r}")
-    torch.manual_seed(config.seed)  # weight init
-    g = torch.Generator().manual_seed(config.seed + 1)
+    rng.seed_global(config.seed)  # weight init
+    g = rng.generator(config.seed + 1)
     diffusion = TweedieDiffusion(task.num_classes, schedule=config.schedule)
     model = MLPDenoiser(MLPDenoiserConfig(task.num_classes, task.cond_dim, width=config.width, depth=config.depth))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)
@@ -96,7 +97,7 @@ def toy_sampler(
 
 def toy_accuracy(model: MLPDenoiser, sampler: TDDSampler, task: ToyTask, n: int = 1000, seed: int = 1234) -> float:
     """Top-1 accuracy of sampled labels on ``n`` fresh conditions."""
-    g = torch.Generator().manual_seed(seed)
+    g = rng.generator(seed)
     cond, labels = task.batch(n, g)
     final = sampler.sample(model, cond, batch_size=n, generator=g)
     return (final.tokens == labels).float().mean().item()

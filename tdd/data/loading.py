@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, default_collate
 
+from tdd import rng
+
 log = logging.getLogger(__name__)
 
 # what reading a damaged or missing image raises (PIL's UnidentifiedImageError is an OSError;
@@ -64,7 +66,7 @@ class TrainItems(Dataset):
             # the CPU generator only, which is all fork_rng restores: torch.manual_seed would also reseed every
             # GPU's generator (CUDA, XPU, MTIA) per item, left reseeded afterwards, and with CUDA not yet
             # initialised it formats a stack trace for each lazy call (1.90 -> 1.57 ms a scene measured, ~2 % of a step)
-            torch.default_generator.manual_seed(s)
+            rng.seed_default_cpu(s)
             random.seed(s)
             np.random.seed(s % 2**32)
             try:

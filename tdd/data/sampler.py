@@ -21,6 +21,8 @@ from typing import Any, cast
 import torch
 from torch.utils.data import DistributedSampler
 
+from tdd import rng
+
 
 class ResumableDistributedSampler(DistributedSampler):
     """Indices of this rank's micro-batches, global batch after global batch.
@@ -68,7 +70,7 @@ class ResumableDistributedSampler(DistributedSampler):
     def __iter__(self) -> Iterator[int]:
         n = len(cast(Sized, self.dataset))
         if self.shuffle:
-            g = torch.Generator().manual_seed(self.seed + self.epoch)
+            g = rng.generator(self.seed + self.epoch)
             order = torch.randperm(n, generator=g)
         else:
             order = torch.arange(n)

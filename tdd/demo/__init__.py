@@ -36,7 +36,6 @@ from tdd.demo.common import (  # noqa: F401
     DEFAULT_MODEL,
     FREE_WORD,
     HEATMAP_TOP,
-    MAX_SEED,
     MAX_STEPS,
     METHODS,
     MODELS_ENV,
@@ -95,3 +94,4 @@ from tdd.demo.views import (  # noqa: F401
     sentence_text,
     step_label,
 )
+from tdd.rng import MAX_SEED  # noqa: F401

@@ -7,7 +7,6 @@ DEFAULT_MODEL = {"caption": "scenes-tdd", "classify": "digits-tdd"}
 RUNS_DIR_ENV = "TDD_RUNS_DIR"  # where the apps look for your own checkpoint directories
 MODELS_ENV = "TDD_MODELS"  # the operator's own models: checkpoint directories or Hub ids, comma-separated
 MAX_STEPS = 100  # the app's bound on S (the library's own ranges: tdd.samplers.config.SamplingConfig)
-MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes a 64-bit seed; 0 … 2⁶³ − 1 is documented
 METHODS = ("tdd", "mdd", "ar")  # the captioning methods a bundled scenes model exists for
 FREE_WORD = "_"  # in a pinned caption, a word to be regenerated
 HEATMAP_TOP = 8

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from tdd.demo.catalogue import Loaded
-from tdd.demo.common import FREE_WORD, MAX_SEED, MAX_STEPS, DemoError
-from tdd.samplers.config import SamplingConfig, SamplingError, whole
+from tdd.demo.common import FREE_WORD, MAX_STEPS, DemoError
+from tdd.samplers.config import SamplingConfig, SamplingError
 
 
 def flatten_drawing(image: Any) -> Any:
@@ -40,19 +40,16 @@ def image_input(image: Any, loaded: Loaded):
 @dataclass
 class Settings(SamplingConfig):
     """The sampling settings of every control surface (Gradio, Streamlit, API): a
-    :class:`SamplingConfig` (its defaults, choices and checks) with the seed, under the app's bounds.
+    :class:`SamplingConfig` (its fields, defaults, choices and checks, the seed among them) under the app's bounds.
 
     Ranges: steps 1–100 (whole), seed 0 … 2⁶³ − 1 (whole), CFG scale 0–20, temperature in (0, 10],
     ω and the ω window in [0, 1]; NaN and infinities are refused. A value out of its range gets a
     :class:`DemoError` naming it.
     """
 
-    seed: int = 0
-
     def __post_init__(self) -> None:
         try:
             self.validate(MAX_STEPS)
-            self.seed = whole("seed", self.seed, 0, MAX_SEED)
         except SamplingError as e:
             raise DemoError(str(e)) from None
 

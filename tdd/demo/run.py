@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from tdd import rng
 from tdd.demo.catalogue import Loaded, load
-from tdd.demo.common import MAX_SEED, DemoError
+from tdd.demo.common import DemoError
 from tdd.demo.inputs import Settings, image_input
 from tdd.demo.tasks import task_of
 from tdd.demo.views import heatmap_figure, history_html, noisy_figure, sentence_html
+from tdd.rng import MAX_SEED
 
 
 @dataclass
@@ -67,12 +69,6 @@ def timing_text(run: Run) -> str:
     )
 
 
-def _generator(seed: int):
-    import torch
-
-    return torch.Generator().manual_seed(seed)
-
-
 def stream(
     name: str, image: Any, settings: Settings | None = None, pins: str = "", task: str | None = None
 ) -> Iterator[Run]:
@@ -89,7 +85,7 @@ def stream(
     x = image_input(image, loaded)
     run = Run(loaded.task, name, loaded.method, settings, note=task_of(loaded.task).domain_note(image, loaded))
     start = time.perf_counter()
-    g = _generator(settings.seed)
+    g = settings.generator()
     if loaded.method in ("ar", "linear"):
         if pins.strip():
             raise DemoError("pinning words needs a diffusion model (TDD or MDD), not the autoregressive one")
@@ -161,7 +157,7 @@ def several_samples(
         raise DemoError(f"{name} answers in one pass; several samples need a diffusion model (TDD or MDD)")
     x = image_input(image, loaded)
     drawn = replace(settings, to_one="multinomial")
-    generators = [_generator((settings.seed + b) % (MAX_SEED + 1)) for b in range(n)]
+    generators = rng.generators((settings.seed + b) % (MAX_SEED + 1) for b in range(n))
     spec = task_of(loaded.task)
     run = Run(loaded.task, name, loaded.method, drawn)
     *_, last = spec.records(run, loaded, x.expand(n, *x.shape[1:]), drawn, "", generators)

@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from tdd import rng
+from tdd.rng import MAX_SEED
 from tdd.samplers.common import DEFAULT_STEPS, GUIDANCE_SCHEDULES, TO_ONE
 from tdd.samplers.mdd_sampler import DEFAULT_REMASK_WINDOW, REMASKING
 from tdd.timesteps import SAMPLING_SPACINGS
@@ -38,6 +40,8 @@ class SamplingConfig:
         omega_steps: the step count ω refers to (``None``: ω per step of this sampler).
         spacing: TDD's timesteps: ``"checkpoint"`` (the model's own), ``"uniform"`` (the paper's
             respacing), ``"informative"`` (equal drops of the model's measured CE curve) or explicit timesteps.
+        seed: what the sampling draws start from, 0 … 2⁶³ − 1 (:func:`tdd.rng.generator` makes the generator;
+            the samplers themselves take the generator, as diffusers' pipelines do).
 
     Every field is cast and checked on construction (a form's strings of numbers are accepted);
     :attr:`RANGES` and :attr:`CHOICES` are what the CLI's flags and the apps' widgets offer.
@@ -53,6 +57,7 @@ class SamplingConfig:
     window: tuple[float, float] = DEFAULT_REMASK_WINDOW
     spacing: str | tuple[int, ...] = "checkpoint"
     omega_steps: int | None = None
+    seed: int = 0
 
     CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
         "cfg_schedule": GUIDANCE_SCHEDULES,
@@ -80,6 +85,7 @@ class SamplingConfig:
         self.window = (number("the ω window start", start, 0.0, 1.0), number("the ω window end", end, 0.0, 1.0))
         if self.window[0] > self.window[1]:
             raise SamplingError(f"the ω window must satisfy start ≤ end, got {self.window}")
+        self.seed = whole("seed", self.seed, 0, MAX_SEED)
         if self.omega_steps is not None:
             self.omega_steps = whole("omega_steps", self.omega_steps, 1, 1 << 20)
         names = {"cfg_schedule": "CFG schedule", "to_one": "to-one", "remasking": "remasking", "spacing": "timesteps"}
@@ -89,6 +95,10 @@ class SamplingConfig:
                 self.spacing = tuple(whole("a timestep", t, 0, 1 << 20) for t in value)
             elif value not in choices:
                 raise SamplingError(f"{names[name]} must be one of {', '.join(choices)}, got {str(value)[:40]!r}")
+
+    def generator(self, device: Any = None) -> Any:
+        """A generator seeded with :attr:`seed` (:func:`tdd.rng.generator`)."""
+        return rng.generator(self.seed, device)
 
     @property
     def timesteps(self) -> str | list[int] | None:

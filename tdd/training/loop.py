@@ -36,6 +36,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from tdd import rng
 from tdd.data.loading import TrainItems, collate_counting_skips
 from tdd.data.sampler import ResumableDistributedSampler
 from tdd.tensors import map_tensors
@@ -66,7 +67,7 @@ def guarded(what: str, fn: Callable[[], Any], skipped: list[str]) -> Any:
 def shard_generators(seed: int, env: DistEnv, accum: int) -> list[torch.Generator]:
     """One generator per micro-batch shard this process runs, seeded by the global shard index."""
     first = env.rank * accum
-    return [torch.Generator(device=env.device).manual_seed(seed * 100_003 + first + j) for j in range(accum)]
+    return rng.generators((seed * 100_003 + first + j for j in range(accum)), env.device)
 
 
 @dataclass
@@ -248,7 +249,7 @@ class _Run:
             num_workers=self.config.num_workers,
             collate_fn=collate_counting_skips,
             pin_memory=self.env.device.type == "cuda",
-            generator=torch.Generator().manual_seed(self.config.seed + epoch),  # keeps the global RNG untouched
+            generator=rng.generator(self.config.seed + epoch),  # keeps the global RNG untouched
         )
         return iter(loader)
 
