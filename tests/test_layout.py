@@ -67,3 +67,15 @@ def test_no_model_type_is_spelled_outside_the_models():
     offenders = [f"{p.relative_to(ROOT).as_posix()}:{line} {text!r}" for p in files
                  for line, text in _string_constants(p) if text in types]  # fmt: skip
     assert not offenders, offenders
+
+
+def test_a_seed_becomes_a_generator_in_tdd_rng_only():
+    """``tdd.rng.generator`` (and its kin) is the one place: elsewhere ``manual_seed`` is not called."""
+    offenders = []
+    for path in _library():
+        if path.name == "rng.py" and path.parent.name == "tdd":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr == "manual_seed":
+                offenders.append(f"{path.relative_to(ROOT).as_posix()}:{node.lineno}")
+    assert not offenders, offenders
