@@ -34,7 +34,7 @@ def sampler_for(model: Any, config: SamplingConfig | None = None) -> TDDSampler 
         return MDDSampler(process, config.steps, guidance, config.to_one, config.temperature, config.remasking,
                           config.omega, config.window, omega_steps=config.omega_steps)  # fmt: skip
     c = model.config
-    timesteps = sampling_timesteps(c, config.steps, config.timesteps)
-    steps = len(timesteps) if timesteps else config.steps
-    return TDDSampler(process, steps, guidance, config.to_one, config.temperature, parameterization=c.parameterization,
-                      timesteps=timesteps, self_cond=getattr(c, "self_cond", False))  # fmt: skip
+    timesteps = sampling_timesteps(c, config.steps, config.timesteps, process.schedule)
+    return TDDSampler(process, len(timesteps), guidance, config.to_one, config.temperature,
+                      parameterization=c.parameterization, timesteps=timesteps,
+                      self_cond=getattr(c, "self_cond", False))  # fmt: skip

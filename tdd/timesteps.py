@@ -19,15 +19,19 @@ Each draws independently by default; ``stratified=True`` is VDM's low-discrepanc
 through the inverse CDF and shuffled. Each draw keeps its distribution; the batch covers it evenly, so the
 batch's loss has a lower variance.
 
-Sampling: :func:`informative_spacing` places S steps at equal drops of a measured CE-vs-t curve,
-starting at T; :func:`explicit_spacing` checks a given list.
+Sampling: :func:`set_timesteps` is the one place a sampler's timesteps are worked out (:func:`sampling_timesteps`
+for a model's config): the uniform respacing, :func:`informative_spacing` (S steps at equal drops of a measured
+CE-vs-t curve, starting at T) or a given list (:func:`explicit_spacing`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import torch
 
-from tdd.schedule import NoiseSchedule
+from tdd.schedule import NoiseSchedule, make_schedule
 
 TRAINING_TIMESTEPS = ("uniform", "alpha_bar", "adaptive")
 SAMPLING_SPACINGS = ("uniform", "informative")
@@ -223,20 +227,34 @@ def curve_on_grid(ts: list[int], values: list[float], num_timesteps: int) -> tor
     return y0 + w * (y1 - y0)
 
 
-def sampling_timesteps(config, steps: int, spacing: str | list[int] | None = None) -> list[int] | None:
-    """The timesteps a sampler should visit for a model: ``spacing`` ``None`` takes the checkpoint's
-    own (``config.spacing``, ``"uniform"`` for checkpoints without one), ``"uniform"`` the paper's
-    respacing (returned as ``None``), ``"informative"`` equal drops of the CE curve measured after
-    training (``config.ce_curve``), a list an explicit choice (its length is the step count)."""
+def set_timesteps(
+    schedule: NoiseSchedule, steps: int, spacing: str | Sequence[int] = "uniform", ce_curve: torch.Tensor | None = None
+) -> list[int]:
+    """The timesteps a sampler visits, largest first — the one place they are worked out (diffusers'
+    ``set_timesteps``): ``"uniform"`` the paper's respacing of ``steps`` (:meth:`NoiseSchedule.respace`),
+    ``"informative"`` equal drops of ``ce_curve`` ``(T,)`` (:func:`informative_spacing`), a list an explicit
+    choice (:func:`explicit_spacing`; its length is the step count)."""
+    if isinstance(spacing, (list, tuple)):
+        return explicit_spacing(list(spacing), schedule.num_timesteps)
+    if spacing == "uniform":
+        return schedule.respace(steps).tolist()
+    if spacing == "informative":
+        if ce_curve is None:
+            raise ValueError("this model has no measured CE curve for 'informative' spacing; use 'uniform'")
+        return informative_spacing(ce_curve, steps)
+    raise ValueError(f"spacing must be one of {SAMPLING_SPACINGS} or a list of timesteps, got {spacing!r}")
+
+
+def sampling_timesteps(
+    config: Any, steps: int, spacing: str | Sequence[int] | None = None, schedule: NoiseSchedule | None = None
+) -> list[int]:
+    """:func:`set_timesteps` for a model's ``config``: ``spacing`` ``None`` takes the checkpoint's own
+    (``config.spacing``, ``"uniform"`` for checkpoints without one); ``"informative"`` reads the CE curve
+    measured after training (``config.ce_curve``). ``schedule`` defaults to the config's."""
     if spacing is None:
         spacing = getattr(config, "spacing", "uniform")
-    if isinstance(spacing, (list, tuple)):
-        return explicit_spacing(list(spacing), config.num_timesteps)
-    if spacing == "uniform":
-        return None
-    if spacing == "informative":
-        if not getattr(config, "ce_curve", None):
-            raise ValueError("this model has no measured CE curve for 'informative' spacing; use 'uniform'")
+    schedule = schedule or make_schedule(config.schedule, config.num_timesteps)
+    curve = None
+    if spacing == "informative" and getattr(config, "ce_curve", None):
         curve = curve_on_grid(config.ce_curve_t, config.ce_curve, config.num_timesteps)
-        return informative_spacing(curve, steps)
-    raise ValueError(f"spacing must be one of {SAMPLING_SPACINGS} or a list of timesteps, got {spacing!r}")
+    return set_timesteps(schedule, steps, spacing, curve)

@@ -79,3 +79,20 @@ def test_a_seed_becomes_a_generator_in_tdd_rng_only():
             if isinstance(node, ast.Attribute) and node.attr == "manual_seed":
                 offenders.append(f"{path.relative_to(ROOT).as_posix()}:{node.lineno}")
     assert not offenders, offenders
+
+
+def test_the_sampling_timesteps_are_worked_out_in_one_place():
+    """``tdd.timesteps.set_timesteps`` (diffusers' ``set_timesteps``): the samplers loop over what it gives;
+    no other module respaces or spaces timesteps itself."""
+    allowed = {"tdd/timesteps.py", "tdd/schedule.py"}
+    offenders = []
+    for path in _library():
+        name = path.relative_to(ROOT).as_posix()
+        if name in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            called = node.func if isinstance(node, ast.Call) else None
+            attr = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")
+            if attr in ("respace", "informative_spacing", "explicit_spacing"):
+                offenders.append(f"{name}:{node.lineno} {attr}")
+    assert not offenders, offenders

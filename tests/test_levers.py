@@ -19,6 +19,7 @@ from tdd.diffusion import TweedieDiffusion
 from tdd.models import ARCaptioner, MDDCaptioner, TDDCaptioner
 from tdd.models.captioner import CaptionerConfig
 from tdd.models.registry import PretrainedModel
+from tdd.schedule import make_schedule
 from tdd.timesteps import curve_on_grid, sampling_timesteps
 from tdd.training import tdd_loss, unrolled_input
 from tdd.training.loop import lr_factor
@@ -177,7 +178,7 @@ def test_unrolled_input_rebuilds_a_share_from_the_models_draft():
 
 def test_informative_sampling_timesteps_from_the_stored_curve():
     config = TDDCaptioner.tiny_config()
-    assert sampling_timesteps(config, 10) is None  # uniform: the paper's respacing
+    assert sampling_timesteps(config, 10) == make_schedule("linear").respace(10).tolist()  # the paper's respacing
     config.ce_curve_t, config.ce_curve = [1, 100, 200, 400, 1000], [0.0, 0.2, 2.0, 3.5, 3.6]
     ts = sampling_timesteps(config, 10, "informative")
     assert ts[0] == 1000 and ts == sorted(ts, reverse=True) and len(set(ts)) == 10
@@ -221,7 +222,11 @@ def test_an_old_checkpoint_without_lever_fields_loads_and_samples_as_before(tmp_
     path.write_text(json.dumps(saved))
     old = PretrainedModel.from_pretrained(tmp_path / "old").eval()
     sampler = captioner_sampler(old, steps=4)
-    assert sampler.timesteps is None and not sampler.self_cond and sampler.process.onehot_scale == 1.0
+    assert (
+        sampler.timesteps == old.noise_process().schedule.respace(4).tolist()
+        and not sampler.self_cond
+        and sampler.process.onehot_scale == 1.0
+    )
     cond = _cond(model)
     reference = TDDSampler_reference(model, cond)
     got = sampler.sample(old, cond, batch_size=3, seq_len=5, generator=torch.Generator().manual_seed(4))

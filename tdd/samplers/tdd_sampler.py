@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -33,7 +33,7 @@ from tdd.samplers.common import (
     noisy_summary,
     summarize,
 )
-from tdd.timesteps import explicit_spacing
+from tdd.timesteps import set_timesteps
 
 PARAMETERIZATIONS = ("x0", "epsilon")
 
@@ -52,9 +52,10 @@ class TDDSampler(Sampler):
         parameterization: ``"x0"`` when the network outputs class logits (TDD), ``"epsilon"`` when
             it predicts the noise (Tab. 2's regression ablation; decoded by Tweedie's formula).
         record_topk: how many candidates per position a :class:`StepRecord` keeps.
-        timesteps: the S timesteps to visit, largest first (:func:`tdd.timesteps.informative_spacing`,
-            :func:`~tdd.timesteps.explicit_spacing`); ``None`` is the paper's uniform respacing of
-            ``steps``. When given, ``steps`` must equal its length.
+        timesteps: the S timesteps to visit, largest first (:func:`tdd.timesteps.sampling_timesteps` works
+            them out for a model); ``None`` is the paper's uniform respacing of ``steps``. When given, ``steps``
+            must equal its length. After construction it holds the timesteps the loop visits
+            (:func:`tdd.timesteps.set_timesteps`, the one place they are computed).
         self_cond: feed each step the previous step's probabilities (a model trained with
             self-conditioning); the records keep what was fed (``fed_probs``).
     """
@@ -66,15 +67,15 @@ class TDDSampler(Sampler):
     temperature: float = 1.0
     parameterization: str = "x0"
     record_topk: int = DEFAULT_RECORD_TOPK
-    timesteps: list[int] | None = None
+    timesteps: list[int] | None = None  # after construction: the timesteps visited (tdd.timesteps.set_timesteps)
     self_cond: bool = False
 
     def __post_init__(self):
         check_sampling_args(self.steps, self.to_one, self.temperature)
-        if self.timesteps is not None:
-            self.timesteps = explicit_spacing(self.timesteps, self.process.num_timesteps)
-            if len(self.timesteps) != self.steps:
-                raise ValueError(f"{len(self.timesteps)} timesteps given for steps={self.steps}")
+        given = self.timesteps
+        self.timesteps = set_timesteps(self.process.schedule, self.steps, "uniform" if given is None else given)
+        if len(self.timesteps) != self.steps:
+            raise ValueError(f"{len(self.timesteps)} timesteps given for steps={self.steps}")
         if self.parameterization not in PARAMETERIZATIONS:
             raise ValueError(f"parameterization must be one of {PARAMETERIZATIONS}, got {self.parameterization!r}")
 
@@ -109,7 +110,7 @@ class TDDSampler(Sampler):
         clamp = check_clamp(clamp_tokens, clamp_mask, shape)
         if clamp is not None:
             clamp = (clamp[0].to(device), clamp[1].to(device))
-        timesteps = self.timesteps or diffusion.schedule.respace(self.steps).tolist()
+        timesteps = cast(list[int], self.timesteps)  # set in __post_init__
 
         y = diffusion.prior(shape, generator=generator, device=device)  # y_T, (B[, N], K)
         if clamp is not None:
