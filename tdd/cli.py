@@ -245,14 +245,14 @@ def _bench(argv: list[str]) -> int:
     from tdd.bench import BenchConfig, run
     from tdd.bench_report import to_markdown
     from tdd.data.tokenizer import load_tokenizer
-    from tdd.demo.common import DEFAULT_MODEL, METHODS
+    from tdd.demo import METHODS, task_of
     from tdd.models.registry import PretrainedModel, resolve_checkpoint
 
     p = argparse.ArgumentParser(prog="tdd bench", description=(
         "Sampling latency, where the time of a step goes, condition caching, quality vs time and training "
         "throughput, measured side by side in one run with interleaved repeats."))  # fmt: skip
     p.add_argument("--captioners", nargs="*", default=[f"scenes-{m}" for m in METHODS], help="names or directories")
-    p.add_argument("--classifier", nargs="*", default=[DEFAULT_MODEL["classify"]], help="names or directories")
+    p.add_argument("--classifier", nargs="*", default=[task_of("classify").default_model], help="names or directories")
     p.add_argument("--device", default="cpu", help="cpu or cuda (bf16 training throughput, optional --compile)")
     p.add_argument("--quick", action="store_true", help="tiny repeat counts: checks that the benchmark runs")
     p.add_argument("--repeats", type=int, default=None)

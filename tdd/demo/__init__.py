@@ -12,9 +12,10 @@ Both apps only lay out widgets; everything else is here, so they cannot drift ap
 One concern per module: :mod:`~tdd.demo.common` (tasks, words on the page, :class:`DemoError`),
 :mod:`~tdd.demo.catalogue` (which models, loaded once), :mod:`~tdd.demo.inputs` (uploads, settings,
 pins), :mod:`~tdd.demo.run` (streaming), :mod:`~tdd.demo.views` (HTML and figures),
-:mod:`~tdd.demo.truth`, :mod:`~tdd.demo.export`, :mod:`~tdd.demo.canvas` (what each task's drawing canvas
-offers) and :mod:`~tdd.demo.tasks` (caption vs classify, said once). Everything is re-exported here, so the apps say
-``from tdd import demo as core`` and ``core.stream(...)``.
+:mod:`~tdd.demo.truth`, :mod:`~tdd.demo.export`, :mod:`~tdd.demo.canvas` (what each task's drawing
+canvas offers), :mod:`~tdd.demo.task` (what a tab is, and the registry of tabs), :mod:`~tdd.demo.tasks`
+(caption vs classify, said once) and :mod:`~tdd.demo.compare` (the "Side by side" tab). Everything is
+re-exported here, so the apps say ``from tdd import demo as core`` and ``core.stream(...)``.
 """
 
 from tdd.demo.canvas import Canvas, has_drawing  # noqa: F401
@@ -33,7 +34,7 @@ from tdd.demo.catalogue import (  # noqa: F401
 from tdd.demo.common import (  # noqa: F401
     CLASS_LEGEND,
     COLOUR_LEGEND,
-    DEFAULT_MODEL,
+    EXAMPLES_ROOT,
     FREE_WORD,
     HEATMAP_TOP,
     MAX_STEPS,
@@ -41,9 +42,9 @@ from tdd.demo.common import (  # noqa: F401
     MODELS_ENV,
     ONE_SENTENCE,
     RUNS_DIR_ENV,
-    TASKS,
     DemoError,
 )
+from tdd.demo.compare import CompareTask  # noqa: F401
 from tdd.demo.export import (  # noqa: F401
     EXPORT_MAX_AGE_ENV,
     EXPORT_ROOT_ENV,
@@ -56,6 +57,7 @@ from tdd.demo.inputs import (  # noqa: F401
     flatten_drawing,
     image_input,
     parse_pins,
+    settings_from,
 )
 from tdd.demo.run import (  # noqa: F401
     MAX_SAMPLES,
@@ -70,7 +72,8 @@ from tdd.demo.run import (  # noqa: F401
     timing_text,
     warm_up,
 )
-from tdd.demo.tasks import Task, task_of  # noqa: F401
+from tdd.demo.task import LAYOUTS, TASKS, CompareTab, Task, compare_of, model_tasks, register_task, task_of  # noqa: F401
+from tdd.demo.tasks import CaptionTask, ClassifyTask  # noqa: F401  (registers the built-in tabs)
 from tdd.demo.truth import (  # noqa: F401
     domain_note,
     example_truths,

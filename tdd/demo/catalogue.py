@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tdd.demo.common import METHODS, MODELS_ENV, RUNS_DIR_ENV, TASKS, DemoError
-from tdd.models import kind_of
+from tdd.demo.common import METHODS, MODELS_ENV, RUNS_DIR_ENV, DemoError
+from tdd.models import TASKS, kind_of
 
 
 @dataclass

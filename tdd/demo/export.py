@@ -13,7 +13,7 @@ from tdd.demo.catalogue import Loaded
 from tdd.demo.common import DemoError
 from tdd.demo.inputs import flatten_drawing
 from tdd.demo.run import Run
-from tdd.demo.tasks import task_of
+from tdd.demo.task import task_of
 
 EXPORT_ROOT_ENV = "TDD_EXPORT_DIR"  # where the app writes exports (default: <tmp>/tdd_exports)
 EXPORT_MAX_AGE_ENV = "TDD_EXPORT_MAX_AGE"  # seconds an export is kept (default 3600)

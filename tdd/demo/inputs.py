@@ -9,6 +9,7 @@ from typing import Any
 
 from tdd.demo.catalogue import Loaded
 from tdd.demo.common import FREE_WORD, MAX_STEPS, DemoError
+from tdd.demo.task import Task, task_of
 from tdd.samplers.config import SamplingConfig, SamplingError
 
 
@@ -19,16 +20,16 @@ def flatten_drawing(image: Any) -> Any:
     return image
 
 
-def image_input(image: Any, loaded: Loaded):
-    """A path, bytes, PIL image or array (or a Gradio sketchpad dict) → the model's ``(1, C, H, W)`` input."""
+def image_input(image: Any, loaded: Loaded, spec: Task | None = None):
+    """A path, bytes, PIL image or array (or a Gradio sketchpad dict) → the model's ``(1, C, H, W)`` input,
+    preprocessed as the tab ``spec`` does (by default the tab named as the model's task)."""
     from tdd.data.images import ImageError
-    from tdd.demo.tasks import task_of
 
     image = flatten_drawing(image)
     if image is None:
         raise DemoError("no image: upload one, draw one, or pick an example")
     try:
-        x = task_of(loaded.task).preprocess(image, loaded.image_size)
+        x = (spec or task_of(loaded.task)).preprocess(image, loaded.image_size)
     except ImageError as e:
         message = str(e)
         if isinstance(image, (str, os.PathLike)):  # name the file, not where the server keeps it
@@ -52,6 +53,22 @@ class Settings(SamplingConfig):
             self.validate(MAX_STEPS)
         except SamplingError as e:
             raise DemoError(str(e)) from None
+
+
+def settings_from(values: dict[str, Any], **fixed: Any) -> Settings:
+    """Widgets' values by :class:`Settings` field name → the settings (both apps bind their widgets this way,
+    so a new sampling setting is one field plus one widget). A tuple field comes as one value or as its
+    parts ``"name[0]"``, ``"name[1]"``; ``fixed`` overrides (e.g. ``cfg=0`` for "without the picture")."""
+    fields = dict(values)
+    for key in [k for k in fields if k.endswith("]") and "[" in k]:
+        name, index = key[:-1].split("[")
+        parts = fields.setdefault(name, {})
+        parts[int(index)] = fields.pop(key)
+    fields = {k: tuple(v[i] for i in sorted(v)) if isinstance(v, dict) else v for k, v in fields.items()}
+    unknown = sorted(set(fields) - set(Settings.__dataclass_fields__))
+    if unknown:
+        raise TypeError(f"no such sampling settings: {unknown}")
+    return Settings(**{**fields, **fixed})
 
 
 def parse_pins(text: str, loaded: Loaded):

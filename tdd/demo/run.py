@@ -11,7 +11,7 @@ from tdd import rng
 from tdd.demo.catalogue import Loaded, load
 from tdd.demo.common import DemoError
 from tdd.demo.inputs import Settings, image_input
-from tdd.demo.tasks import task_of
+from tdd.demo.task import Task, task_of
 from tdd.demo.views import heatmap_figure, history_html, noisy_figure, sentence_html
 from tdd.rng import MAX_SEED
 
@@ -69,6 +69,14 @@ def timing_text(run: Run) -> str:
     )
 
 
+def _tab(name: str, loaded: Loaded, task: str | None) -> Task:
+    """The tab a run of ``name`` belongs to; a :class:`DemoError` when the model is of another kind."""
+    spec = task_of(task or loaded.task)
+    if loaded.task != spec.model_task:
+        raise DemoError(f"{name} is a {loaded.task} model; pick a {spec.model_task} model")
+    return spec
+
+
 def stream(
     name: str, image: Any, settings: Settings | None = None, pins: str = "", task: str | None = None
 ) -> Iterator[Run]:
@@ -76,24 +84,24 @@ def stream(
 
     Classifiers and captioners alike; the AR captioner and the linear classifier have no denoising
     loop and yield once. ``pins`` (captioners): a caption with ``_`` for the words to regenerate.
-    ``task``, when given, must be the model's task (a clear error otherwise).
+    ``task``: the tab (:data:`tdd.demo.TASKS`) whose views the run feeds, by default the one named as the
+    model's task; the model must be of the kind it runs (a clear error otherwise).
     """
     settings = settings or Settings()
     loaded = load(name)
-    if task is not None and loaded.task != task:
-        raise DemoError(f"{name} is a {loaded.task} model; pick a {task} model")
-    x = image_input(image, loaded)
-    run = Run(loaded.task, name, loaded.method, settings, note=task_of(loaded.task).domain_note(image, loaded))
+    spec = _tab(name, loaded, task)
+    x = image_input(image, loaded, spec)
+    run = Run(spec.name, name, loaded.method, settings, note=spec.domain_note(image, loaded))
     start = time.perf_counter()
     g = settings.generator()
     if loaded.method in ("ar", "linear"):
         if pins.strip():
             raise DemoError("pinning words needs a diffusion model (TDD or MDD), not the autoregressive one")
-        task_of(loaded.task).one_pass(run, loaded, x)
+        spec.one_pass(run, loaded, x)
         run.seconds = run.first_step_seconds = time.perf_counter() - start
         yield run
         return
-    steps = task_of(loaded.task).records(run, loaded, x, settings, pins, g)
+    steps = spec.records(run, loaded, x, settings, pins, g)
     # run.seconds counts the model's own work (input, sampler, decoding), not the time the consumer
     # spends between steps drawing or sending its views
     run.seconds = time.perf_counter() - start
@@ -103,7 +111,7 @@ def stream(
         if record is None:
             return
         run.records.append(record)
-        task_of(loaded.task).update(run, record, loaded)
+        spec.update(run, record, loaded)
         run.seconds += time.perf_counter() - t0
         if run.first_step_seconds is None:
             run.first_step_seconds = run.seconds
@@ -151,15 +159,13 @@ def several_samples(
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_SAMPLES:
         raise DemoError(f"samples must be a whole number from 1 to {MAX_SAMPLES}, got {str(n)[:20]!r}")
     loaded = load(name)
-    if task is not None and loaded.task != task:
-        raise DemoError(f"{name} is a {loaded.task} model; pick a {task} model")
+    spec = _tab(name, loaded, task)
     if loaded.method in ("ar", "linear"):
         raise DemoError(f"{name} answers in one pass; several samples need a diffusion model (TDD or MDD)")
-    x = image_input(image, loaded)
+    x = image_input(image, loaded, spec)
     drawn = replace(settings, to_one="multinomial")
     generators = rng.generators((settings.seed + b) % (MAX_SEED + 1) for b in range(n))
-    spec = task_of(loaded.task)
-    run = Run(loaded.task, name, loaded.method, drawn)
+    run = Run(spec.name, name, loaded.method, drawn)
     *_, last = spec.records(run, loaded, x.expand(n, *x.shape[1:]), drawn, "", generators)
     return spec.answers(last.tokens, loaded)
 

@@ -1,24 +1,40 @@
-"""The two things the apps do — caption an image, classify an image — as two small objects, so that
-the rest of the app core says each thing once instead of branching on the task's name."""
+"""The two single-model tabs of the apps — caption an image, classify an image — as two :class:`~tdd.demo.task.Task`
+objects, registered here, so that the rest of the app core says each thing once instead of branching on the name."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tdd.demo.canvas import Canvas, digit_canvas, scene_canvas
 from tdd.demo.catalogue import Loaded, class_names
-from tdd.demo.common import CLASS_LEGEND, COLOUR_LEGEND, HEATMAP_TOP, DemoError
+from tdd.demo.common import CLASS_LEGEND, COLOUR_LEGEND, EXAMPLES_ROOT, HEATMAP_TOP, DemoError
+from tdd.demo.compare import CompareTask
+from tdd.demo.task import register_task
 from tdd.demo.views import PAD_MARK, bars_figure, cell, entropy_figure, sentence_text
 
 if TYPE_CHECKING:
     from tdd.demo.run import Run
 
 
-class CaptionTask:
+class _ImageTask:
+    """What both tasks share: a layout of one model, examples from a folder."""
+
+    layout = "single"
+    examples_dir: Path
+
+    def examples(self) -> list[Path]:
+        return sorted(self.examples_dir.glob("*.png"))
+
+
+class CaptionTask(_ImageTask):
     """Captioners: a sentence of words, each with its confidence; heatmaps per token position."""
 
-    name = "caption"
+    name = model_task = "caption"
+    title = "Caption"
+    default_model = "scenes-tdd"
+    examples_dir = EXAMPLES_ROOT / "scenes"
     # what the apps lay out for the task, read by both layouts instead of branching on the name
     header = (
         "**Pick an example scene, upload an image or draw one, then press Run**: the caption forms word by word "
@@ -159,10 +175,13 @@ class CaptionTask:
         return max(words, key=lambda i: (counts[i], -i))
 
 
-class ClassifyTask:
+class ClassifyTask(_ImageTask):
     """Classifiers: one label with its probability; heatmaps over classes."""
 
-    name = "classify"
+    name = model_task = "classify"
+    title = "Classify"
+    default_model = "digits-tdd"
+    examples_dir = EXAMPLES_ROOT / "digits"
     header = (
         "**Draw a digit, upload one or pick an example, then press Run**: the class forms as the noise over the "
         "ten one-hot class vectors is taken away."
@@ -251,10 +270,7 @@ class ClassifyTask:
         return 0
 
 
-Task = CaptionTask | ClassifyTask
-TASK_OBJECTS: dict[str, Task] = {"caption": CaptionTask(), "classify": ClassifyTask()}
-
-
-def task_of(name: str) -> Task:
-    """The task object of ``"caption"`` or ``"classify"``."""
-    return TASK_OBJECTS[name]
+# the apps' tabs, in this order (tdd.demo.task.TASKS): a new tab is one class and one line here
+register_task(CaptionTask())
+register_task(CompareTask())
+register_task(ClassifyTask())

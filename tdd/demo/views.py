@@ -7,15 +7,10 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from tdd.demo.catalogue import Loaded, class_names
+from tdd.demo.task import task_of
 
 if TYPE_CHECKING:
     from tdd.demo.run import Run
-
-
-def task_of(name: str):
-    from tdd.demo.tasks import task_of as of  # the task objects build on these views
-
-    return of(name)
 
 
 def sentence_text(record, loaded: Loaded) -> str:
