@@ -15,6 +15,7 @@ import json
 import platform
 import random
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,19 @@ from pathlib import Path
 import torch
 
 from tdd import rng
+from tdd.caption import caption, captioner_sampler
+from tdd.classify import accuracy, classify
+from tdd.data.digits import load_digits_split, to_model_input
+from tdd.data.images import rgb_to_tensor
+from tdd.data.scenes import caption_metrics, make_scene
+from tdd.distributed import DistEnv
+from tdd.models.classifier import ClassifierConfig, TDDClassifier
 from tdd.samplers.common import DEFAULT_STEPS
+from tdd.sampling import diffusion_for
+from tdd.tensors import map_tensors
+from tdd.training import tdd_loss
+from tdd.training.config import EngineConfig
+from tdd.training.loop import train
 
 Models = dict  # display name → (model, tokenizer or None)
 
@@ -89,8 +102,6 @@ def _images(model, batch: int, device: str, seed: int) -> torch.Tensor:
 
 def _sampling_case(model, tok, x: torch.Tensor, steps: int, scale: float, device: str):
     """One timed configuration: classify or caption ``x`` with ``steps`` and CFG ``scale``, seeded."""
-    from tdd.caption import caption
-    from tdd.classify import classify
 
     def run():
         if is_classifier(model):
@@ -102,7 +113,6 @@ def _sampling_case(model, tok, x: torch.Tensor, steps: int, scale: float, device
 
 def latency(cfg: BenchConfig, models: Models) -> dict[str, dict]:
     """Sampling latency per configuration: model × batch × steps × CFG (AR: one point per batch)."""
-    from tdd.caption import caption
 
     cases: dict[str, Callable[[], object]] = {}
     for name, (model, tok) in models.items():
@@ -151,15 +161,12 @@ class _TimedModel:
         if self.images is not None:  # the uncached variant: the image path runs again every step
             cond = self.model.encode(self.images)
             if drop_cond is not None and len(drop_cond) != len(self.images):  # CFG doubles the batch
-                from tdd.tensors import map_tensors
-
                 cond = map_tensors(lambda v: torch.cat([v, v]), cond)
         return self.model(x, t, cond, drop_cond, **inputs)
 
 
 def step_breakdown(cfg: BenchConfig, model, steps: int = DEFAULT_STEPS, scale: float = 2.0) -> dict[str, float]:
     """TDD captioner, batch 1, CFG: the network's share of a sampling step vs everything else."""
-    from tdd.caption import captioner_sampler
 
     x = _images(model, 1, cfg.device, cfg.seed)
     sampler = captioner_sampler(model, steps=steps, cfg=scale)
@@ -192,7 +199,6 @@ def step_breakdown(cfg: BenchConfig, model, steps: int = DEFAULT_STEPS, scale: f
 
 def condition_caching(cfg: BenchConfig, model, steps: int = DEFAULT_STEPS) -> dict[str, float]:
     """Per-step cost with the image path cached (the architecture) vs recomputed every step."""
-    from tdd.caption import captioner_sampler
 
     x = _images(model, 1, cfg.device, cfg.seed)
     sampler = captioner_sampler(model, steps=steps, cfg=1.0)
@@ -217,11 +223,6 @@ def condition_caching(cfg: BenchConfig, model, steps: int = DEFAULT_STEPS) -> di
 
 def quality_vs_time(cfg: BenchConfig, models: Models, latencies: dict[str, dict]) -> list[dict]:
     """Exact match (captioners) / top-1 (classifier) per method and step count, with batch-1 latency."""
-    from tdd.caption import caption
-    from tdd.classify import accuracy
-    from tdd.data.digits import load_digits_split, to_model_input
-    from tdd.data.images import rgb_to_tensor
-    from tdd.data.scenes import caption_metrics, make_scene
 
     n = cfg.quality_images
     scenes = [make_scene(i, 0, "test") for i in range(n)]
@@ -256,7 +257,6 @@ def training_throughput(cfg: BenchConfig, models: Models) -> dict[str, dict]:
     """Images/s of the real training loop (:func:`tdd.training.loop.train`: forward, backward, AdamW,
     EMA) for each TDD model's configuration, freshly initialised, on synthetic data; with
     ``vit_b_iters`` also the paper's ViT-B/16 classifier at 224²."""
-    from tdd.models.classifier import ClassifierConfig, TDDClassifier
 
     setups = [(f"{name} config", type(m)(m.config), 64 if is_classifier(m) else 32, cfg.train_iters)
               for name, (m, _) in models.items() if m.method == "tdd"]  # fmt: skip
@@ -269,14 +269,6 @@ def training_throughput(cfg: BenchConfig, models: Models) -> dict[str, dict]:
 
 
 def _loop_throughput(cfg: BenchConfig, model, batch: int, iters: int) -> dict[str, float]:
-    import tempfile
-
-    from tdd.sampling import diffusion_for
-    from tdd.training import tdd_loss
-    from tdd.training.config import EngineConfig
-    from tdd.training.distributed import DistEnv
-    from tdd.training.loop import train
-
     g = rng.generator(cfg.seed)
     n = batch * (iters + 1)
     images = model.example_images(n, g)

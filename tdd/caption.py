@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from tdd.data.tokenizer import decode
 from tdd.models.captioner import ARCaptioner, MDDCaptioner, TDDCaptioner
 from tdd.rng import Generators
 from tdd.samplers import MDDSampler, StepRecord, TDDSampler
@@ -77,7 +78,6 @@ def caption(
     **sampling,
 ) -> Captions:
     """Caption a batch; ``sampling`` is passed to :func:`captioner_sampler` (ignored by the AR model)."""
-    from tdd.data.tokenizer import decode
 
     start = time.perf_counter()
     if isinstance(model, ARCaptioner):

@@ -11,7 +11,12 @@ from typing import Any
 import torch
 
 from tdd import rng
+from tdd.caption import caption
 from tdd.data.caption_data import EvalSet
+from tdd.data.images import preprocess_rgb
+from tdd.data.scenes import caption_metrics
+from tdd.distributed import DistEnv, all_gather_objects
+from tdd.evaluation import clip_image_features, load_clip, mean_clip_score, text_similarity
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +26,6 @@ def generate_captions(
     batch_size: int = 64,
 ) -> list[str]:  # fmt: skip
     """Captions of every evaluation image, each process captioning a share; the same list on every rank."""
-    from tdd.caption import caption
-    from tdd.data.images import preprocess_rgb
-    from tdd.training.distributed import DistEnv, all_gather_objects
 
     env = env or DistEnv()
     mine = list(range(env.rank, len(evals.sources), env.world_size))
@@ -43,12 +45,9 @@ def text_metrics(captions: list[str], evals: EvalSet) -> dict[str, Any]:
     Without the optional ``pycocoevalcap`` (the ``train`` extra), BLEU-4 and CIDEr are skipped: the
     row says so under ``skipped_metrics``, and one line is logged (once a process).
     """
-    from tdd.data.scenes import caption_metrics
 
     if evals.scenes:
         return caption_metrics(captions, evals.scenes)
-    from tdd.evaluation import text_similarity
-
     exact = sum(c in refs for c, refs in zip(captions, evals.references)) / max(1, len(captions))
     try:
         return {"exact_match": exact, **text_similarity(captions, evals.references)}
@@ -71,7 +70,6 @@ def clip_rows(
     clip_model: str, clip_weights: str | None, evals: EvalSet, rows: dict[str, list[str]], device: Any
 ) -> dict[str, float]:
     """Mean CLIP score of each row of captions, plus the ground truth and the shuffled ground truth (Tab. 3)."""
-    from tdd.evaluation import clip_image_features, load_clip, mean_clip_score
 
     clip, preprocess, tokenize = load_clip(clip_model, clip_weights, device=str(device))
     truth = [refs[0] for refs in evals.references]

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
 
 FORMAT_VERSION = 1
 CONFIG_NAME = "config.json"
@@ -76,7 +78,6 @@ def save_checkpoint(
         state_dict: the weights; copied to contiguous, unshared tensors for safetensors.
         extra: other JSON metadata to keep (the diffusion settings, training results, …).
     """
-    from safetensors.torch import save_file
 
     directory = Path(directory)
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in state_dict.items()}
@@ -113,8 +114,6 @@ def read_config(directory: str | os.PathLike) -> dict[str, Any]:
 
 def read_weights(directory: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Read ``model.safetensors`` (no pickle) into CPU tensors."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
 
     path = Path(directory) / WEIGHTS_NAME
     if not path.is_file():

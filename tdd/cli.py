@@ -42,9 +42,8 @@ TOY_CANDIDATES = 64
 
 
 def _toy(args: argparse.Namespace) -> int:
-
-    from tdd.samplers import TDDSampler
-    from tdd.toy import ToyConfig, ToyTask, toy_accuracy, toy_sampler, train_toy
+    from tdd.samplers import TDDSampler  # lazy: the CLI starts fast
+    from tdd.toy import ToyConfig, ToyTask, toy_accuracy, toy_sampler, train_toy  # lazy: the CLI starts fast
 
     task = ToyTask(num_classes=args.classes, seed=args.seed)
     start = time.perf_counter()
@@ -100,7 +99,7 @@ def _toy(args: argparse.Namespace) -> int:
 
 def _load_images(paths: list[str], preprocess, command: str) -> tuple[dict[int, Any], dict[int, str]]:
     """Preprocess each path: ``({index: input}, {index: error})``; each error is also said on stderr."""
-    from tdd.data.images import ImageError
+    from tdd.data.images import ImageError  # lazy: the CLI starts fast
 
     inputs, errors = {}, {}
     for i, path in enumerate(paths):
@@ -149,12 +148,12 @@ def _step_row(r, i: int) -> dict:
 
 
 def _classify(args: argparse.Namespace) -> int:
-    import torch
+    import torch  # lazy: the CLI starts fast
 
-    from tdd.classify import classify
-    from tdd.data.digits import preprocess_image
-    from tdd.models.classifier import LinearClassifier, TDDClassifier
-    from tdd.models.registry import PretrainedModel
+    from tdd.classify import classify  # lazy: the CLI starts fast
+    from tdd.data.digits import preprocess_image  # lazy: the CLI starts fast
+    from tdd.models.classifier import LinearClassifier, TDDClassifier  # lazy: the CLI starts fast
+    from tdd.models.registry import PretrainedModel  # lazy: the CLI starts fast
 
     model = PretrainedModel.from_pretrained(args.model)
     if not isinstance(model, (TDDClassifier, LinearClassifier)):
@@ -187,15 +186,15 @@ def _classify(args: argparse.Namespace) -> int:
 
 
 def _caption(args: argparse.Namespace) -> int:
-    import torch
+    import torch  # lazy: the CLI starts fast
 
-    from tdd.caption import caption
-    from tdd.data.domain import unlike_scenes
-    from tdd.data.images import preprocess_rgb
-    from tdd.data.tokenizer import decode, load_tokenizer
-    from tdd.demo.truth import trained_on_scenes
-    from tdd.models.captioner import ARCaptioner, MDDCaptioner, TDDCaptioner
-    from tdd.models.registry import PretrainedModel, resolve_checkpoint
+    from tdd.caption import caption  # lazy: the CLI starts fast
+    from tdd.data.domain import unlike_scenes  # lazy: the CLI starts fast
+    from tdd.data.images import preprocess_rgb  # lazy: the CLI starts fast
+    from tdd.data.tokenizer import decode, load_tokenizer  # lazy: the CLI starts fast
+    from tdd.demo.truth import trained_on_scenes  # lazy: the CLI starts fast
+    from tdd.models.captioner import ARCaptioner, MDDCaptioner, TDDCaptioner  # lazy: the CLI starts fast
+    from tdd.models.registry import PretrainedModel, resolve_checkpoint  # lazy: the CLI starts fast
 
     name = args.model or f"scenes-{args.method}"
     model = PretrainedModel.from_pretrained(name)
@@ -237,16 +236,16 @@ def _spacing(text: str) -> str | list[int]:
 
 def _bench(argv: list[str]) -> int:
     """``tdd bench``: the benchmarks of :mod:`tdd.bench` on the bundled models (or the ones named)."""
-    import json
-    from pathlib import Path
+    import json  # lazy: the CLI starts fast
+    from pathlib import Path  # lazy: the CLI starts fast
 
-    import torch
+    import torch  # lazy: the CLI starts fast
 
-    from tdd.bench import BenchConfig, run
-    from tdd.bench_report import to_markdown
-    from tdd.data.tokenizer import load_tokenizer
-    from tdd.demo import METHODS, task_of
-    from tdd.models.registry import PretrainedModel, resolve_checkpoint
+    from tdd.bench import BenchConfig, run  # lazy: the CLI starts fast
+    from tdd.bench_report import to_markdown  # lazy: the CLI starts fast
+    from tdd.data.tokenizer import load_tokenizer  # lazy: the CLI starts fast
+    from tdd.demo import METHODS, task_of  # lazy: the CLI starts fast
+    from tdd.models.registry import PretrainedModel, resolve_checkpoint  # lazy: the CLI starts fast
 
     p = argparse.ArgumentParser(prog="tdd bench", description=(
         "Sampling latency, where the time of a step goes, condition caching, quality vs time and training "
@@ -283,7 +282,7 @@ def _bench(argv: list[str]) -> int:
 
 def _sampling_flags(p: argparse.ArgumentParser, *names: str) -> None:
     """The sampling flags ``names`` with the defaults and choices of :class:`SamplingConfig` (never copied)."""
-    from tdd.samplers.config import SamplingConfig
+    from tdd.samplers.config import SamplingConfig  # lazy: the CLI starts fast
 
     d, choices = SamplingConfig(), SamplingConfig.CHOICES
     flags = {
@@ -297,8 +296,8 @@ def _sampling_flags(p: argparse.ArgumentParser, *names: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from tdd.demo.common import METHODS
-    from tdd.training.objectives import OBJECTIVES
+    from tdd.demo.common import METHODS  # lazy: the CLI starts fast
+    from tdd.training.objectives import OBJECTIVES  # lazy: the CLI starts fast
 
     parser = argparse.ArgumentParser(prog="tdd", description="In-situ Tweedie Discrete Diffusion.")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from tdd import rng
+from tdd.data.images import preprocess_rgb
+from tdd.data.tokenizer import encode
 from tdd.diffusion import TweedieDiffusion
 
 
@@ -85,8 +87,6 @@ def measure_ce_curve(model: Any, tokenizer: Any, evals: Any, *, seed: int = 0) -
     CE at :func:`timestep_grid` on (up to :data:`CE_CURVE_ITEMS`) held-out pairs of ``evals`` (a
     :class:`~tdd.data.caption_data.EvalSet`), against each image's first reference — in the phrasing the
     model was trained on, or the CE measures the phrasing."""
-    from tdd.data.images import preprocess_rgb
-    from tdd.data.tokenizer import encode
 
     c = model.config
     device = next(model.parameters()).device

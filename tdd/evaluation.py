@@ -16,6 +16,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from tdd.data.images import open_image
+from tdd.data.tokenizer import PAD_ID
+
 
 def text_similarity(captions: Sequence[str], references: Sequence[Sequence[str]]) -> dict[str, float]:
     """Corpus BLEU-4 and CIDEr of ``captions`` against several references each (pycocoevalcap).
@@ -23,8 +26,8 @@ def text_similarity(captions: Sequence[str], references: Sequence[Sequence[str]]
     Captions are compared as lower-case whitespace tokens (the scenes grammar's words; COCO captions
     should be normalised the same way first).
     """
-    from pycocoevalcap.bleu.bleu import Bleu
-    from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.bleu.bleu import Bleu  # optional (the train extra): only for BLEU/CIDEr
+    from pycocoevalcap.cider.cider import Cider  # optional (the train extra): only for BLEU/CIDEr
 
     if len(captions) != len(references):
         raise ValueError(f"{len(captions)} captions for {len(references)} reference lists")
@@ -62,7 +65,7 @@ def load_clip(model_name: str = "ViT-B-32", weights: str | os.PathLike | None = 
     Raises:
         ClipWeightsMissing: when ``weights`` is not given or the file does not exist, naming what to pass.
     """
-    import open_clip
+    import open_clip  # optional (the train extra): only for CLIP scores
 
     check_clip_weights(model_name, weights)
     if str(model_name).endswith(".json"):  # a model config of your own, e.g. a small CLIP trained elsewhere
@@ -89,7 +92,6 @@ def clip_score(model, images: torch.Tensor, texts: torch.Tensor) -> torch.Tensor
 def clip_image_features(model, preprocess, images: Sequence[Any], device="cpu", batch_size: int = 64) -> torch.Tensor:
     """Normalised CLIP features ``(N, D)`` of ``images`` (PIL images, paths, arrays: anything
     :func:`tdd.data.images.open_image` reads), opened batch by batch through open_clip's ``preprocess``."""
-    from tdd.data.images import open_image
 
     feats = []
     for i in range(0, len(images), batch_size):
@@ -119,7 +121,7 @@ def scenes_clip(vocab_size: int, context_length: int, image_size: int = 64, embe
     Text ids are the captioners' word ids followed by an end token ``vocab_size`` (the highest id, so
     open_clip's argmax pooling reads it, as in CLIP); ``context_length`` counts that end token.
     """
-    import open_clip
+    import open_clip  # optional (the train extra): only for CLIP scores
 
     vision = open_clip.CLIPVisionCfg(layers=4, width=128, head_width=32, patch_size=8, image_size=image_size)
     text = open_clip.CLIPTextCfg(
@@ -130,7 +132,6 @@ def scenes_clip(vocab_size: int, context_length: int, image_size: int = 64, embe
 
 def scenes_clip_tokens(token_ids: torch.Tensor, vocab_size: int) -> torch.Tensor:
     """Captioner ids ``(B, N)`` (padding 0) → scenes-CLIP text input ``(B, N + 1)`` with the end token."""
-    from tdd.data.tokenizer import PAD_ID
 
     b, n = token_ids.shape
     out = torch.full((b, n + 1), PAD_ID, dtype=torch.long)
@@ -142,7 +143,7 @@ def scenes_clip_tokens(token_ids: torch.Tensor, vocab_size: int) -> torch.Tensor
 
 def clip_contrastive_loss(model, images: torch.Tensor, texts: torch.Tensor) -> torch.Tensor:
     """The symmetric InfoNCE loss of CLIP, through open_clip's ``ClipLoss``."""
-    from open_clip.loss import ClipLoss
+    from open_clip.loss import ClipLoss  # optional (the train extra): only for CLIP scores
 
     out: dict[str, Any] = model(images, texts)
     return ClipLoss()(out["image_features"], out["text_features"], out["logit_scale"])

@@ -32,7 +32,7 @@ def card_tags(kind: ModelKind) -> tuple[str | None, list[str]]:
 def model_card(model: Any, repo_id: str) -> str:
     """A Hub model card (``README.md`` with YAML metadata) from what the checkpoint recorded: the
     architecture, the training command and arguments, and the results."""
-    from huggingface_hub import ModelCard, ModelCardData
+    from huggingface_hub import ModelCard, ModelCardData  # heavy: loaded for Hub access only
 
     extra = getattr(model, "checkpoint_extra", {}) or {}
     args = extra.get("train_args") or {}
@@ -98,7 +98,7 @@ def push_to_hub(
     model card to ``repo_id`` (created if missing). ``api`` defaults to ``huggingface_hub.HfApi()``.
     Returns the commit information."""
     if api is None:
-        from huggingface_hub import HfApi
+        from huggingface_hub import HfApi  # heavy: loaded for Hub access only
 
         api = HfApi()
     if HUB_ID.match(repo_id) is None or "@" in repo_id:
@@ -112,7 +112,7 @@ def push_to_hub(
                 raise CheckpointError(source, "missing: a captioner is uploaded with its tokenizer")
             (folder / TOKENIZER_NAME).write_bytes(source.read_bytes())
         (folder / CARD_NAME).write_text(model_card(model, repo_id), encoding="utf-8")
-        from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+        from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled  # heavy: loaded for Hub access only
 
         try:
             api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")

@@ -41,8 +41,8 @@ def download(repo_id: str, revision: str | None = None, cache_dir: str | os.Path
         CheckpointError: naming the repository when it is not in the cache while offline, does not
             exist, has no such revision, or cannot be reached.
     """
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import (
+    from huggingface_hub import snapshot_download  # heavy: loaded for Hub access only
+    from huggingface_hub.errors import (  # heavy: loaded for Hub access only
         HfHubHTTPError,
         LocalEntryNotFoundError,
         RepositoryNotFoundError,
@@ -63,7 +63,7 @@ def download(repo_id: str, revision: str | None = None, cache_dir: str | os.Path
     except RepositoryNotFoundError:
         raise CheckpointError(where, "no such model on the Hugging Face Hub (or it is private)") from None
     except LocalEntryNotFoundError:
-        from huggingface_hub import constants
+        from huggingface_hub import constants  # heavy: loaded for Hub access only
 
         cache = cache_dir or constants.HF_HUB_CACHE
         reason = "HF_HUB_OFFLINE is set" if constants.HF_HUB_OFFLINE else "the Hub could not be reached"

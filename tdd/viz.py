@@ -19,13 +19,15 @@ from typing import Any
 
 import numpy as np
 
+from tdd.noise_reads import noisy_candidates, settled_share
+
 CONFIDENCE_SCALE = "Blues"
 CHANGED_MARK = "•"  # prefixes a token that differs from the previous step
 MAX_HEATMAP_CLASSES = 128  # a classes × steps heatmap with more rows shows the top candidates' classes only
 
 
 def _go():
-    import plotly.graph_objects as go
+    import plotly.graph_objects as go  # heavy: loaded when a figure is drawn, not at import
 
     return go
 
@@ -240,9 +242,7 @@ def noisy_state_figure(
     t falls. Bottom: the signal λ√ᾱ_t and the share of positions (``skip``: final words left out, e.g.
     padding) whose noisy argmax is already the final word.
     """
-    from plotly.subplots import make_subplots
-
-    from tdd.noise_reads import noisy_candidates, settled_share
+    from plotly.subplots import make_subplots  # heavy: loaded when a figure is drawn, not at import
 
     go = _go()
     words, grid = noisy_candidates(records, position, index, top)

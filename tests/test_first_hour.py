@@ -14,9 +14,9 @@ import torch
 from PIL import Image
 
 from tdd.checkpoint import CheckpointError
+from tdd.distributed import DistEnv
 from tdd.models import MLPDenoiser
 from tdd.models.registry import PretrainedModel, resolve_checkpoint
-from tdd.training.distributed import DistEnv
 from tdd.training.loop import EngineConfig, train
 
 ROOT = Path(__file__).resolve().parent.parent

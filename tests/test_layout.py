@@ -13,9 +13,11 @@ def _library() -> list[Path]:
     return sorted((ROOT / "tdd").rglob("*.py"))
 
 
-def test_library_files_and_functions_are_small():
+def test_files_and_functions_are_small():
+    """The library, the apps, the training scripts, the experiments and the scripts alike."""
     long_files, long_functions = [], []
-    for path in _library():
+    places = ("tdd", "app", "train", "experiments", "scripts")
+    for path in sorted(p for d in places for p in (ROOT / d).rglob("*.py")):
         name = path.relative_to(ROOT).as_posix()
         source = path.read_text(encoding="utf-8")
         if source.count("\n") > MAX_FILE_LINES and name not in NOT_YET_SPLIT:
@@ -95,4 +97,79 @@ def test_the_sampling_timesteps_are_worked_out_in_one_place():
             attr = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")
             if attr in ("respace", "informative_spacing", "explicit_spacing"):
                 offenders.append(f"{name}:{node.lineno} {attr}")
+    assert not offenders, offenders
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, modules: set[str]) -> tuple[set[str], list[tuple[int, str]]]:
+    """(the package modules ``path`` imports at its top — not under ``TYPE_CHECKING`` —, its function-local
+    import statements as (line, text))."""
+    source = path.read_text(encoding="utf-8")
+    lines = source.splitlines()
+    top: set[str] = set()
+    local: list[tuple[int, str]] = []
+
+    def visit(body: list, in_function: bool) -> None:
+        for node in body:
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                continue
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                if in_function:
+                    local.append((node.lineno, "\n".join(lines[node.lineno - 1 : node.end_lineno])))
+                elif isinstance(node, ast.Import):
+                    top.update(a.name for a in node.names if a.name in modules)
+                elif node.module and node.level == 0:
+                    for a in node.names:
+                        full = f"{node.module}.{a.name}"
+                        top.add(full if full in modules else node.module)
+            for name in ("body", "orelse", "finalbody", "handlers"):
+                inner = getattr(node, name, None)
+                if isinstance(inner, list):
+                    visit(inner, in_function or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))
+
+    visit(ast.parse(source).body, False)
+    return top & modules, local
+
+
+def _graph() -> dict[str, set[str]]:
+    paths = {_module_name(p): p for p in _library()}
+    return {name: _imports(path, set(paths))[0] - {name} for name, path in paths.items()}
+
+
+def test_the_library_has_no_import_cycle():
+    """Breaking a circle means moving what both sides need to a lower module, not importing inside a function."""
+    graph, state, cycles = _graph(), {}, []
+
+    def walk(node: str, stack: list[str]) -> None:
+        state[node] = "open"
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                cycles.append(" → ".join(stack[stack.index(nxt) :] + [nxt]))
+            elif nxt not in state:
+                walk(nxt, [*stack, nxt])
+        state[node] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            walk(name, [name])
+    assert not cycles, cycles
+
+
+def test_function_local_imports_say_why():
+    """Imports sit at the top of a module; one inside a function (heavy and optional, or a fast CLI start)
+    says why in a comment."""
+    modules = {_module_name(p) for p in _library()}
+    silent = [f"{path.relative_to(ROOT).as_posix()}:{line}" for path in _library()
+              for line, text in _imports(path, modules)[1] if "#" not in text]  # fmt: skip
+    assert not silent, silent
+
+
+def test_the_data_side_does_not_import_the_training_side():
+    graph = _graph()
+    offenders = [f"{m} → {t}" for m, targets in graph.items() if m.startswith("tdd.data")
+                 for t in targets if t == "tdd.training" or t.startswith("tdd.training.")]  # fmt: skip
     assert not offenders, offenders

@@ -176,8 +176,8 @@ def test_checkpoints_keep_the_newest_and_fall_back_past_a_damaged_one(tmp_path):
 
 
 def test_a_non_finite_loss_stops_the_run_naming_the_step(tmp_path):
+    from tdd.distributed import DistEnv
     from tdd.models import MLPDenoiser
-    from tdd.training.distributed import DistEnv
     from tdd.training.loop import EngineConfig, train
 
     model = MLPDenoiser(MLPDenoiser.tiny_config())
@@ -196,8 +196,8 @@ def test_a_non_finite_loss_stops_the_run_naming_the_step(tmp_path):
 
 
 def test_evaluation_runs_on_its_own_schedule_not_only_at_log_rows(tmp_path):
+    from tdd.distributed import DistEnv
     from tdd.models import MLPDenoiser
-    from tdd.training.distributed import DistEnv
     from tdd.training.loop import EngineConfig, train
 
     model = MLPDenoiser(MLPDenoiser.tiny_config())

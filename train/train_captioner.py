@@ -59,12 +59,12 @@ from tdd.data.tokenizer import (
     word_tokenizer,
 )
 from tdd.diffusion import TweedieDiffusion
+from tdd.distributed import DistEnv, barrier
 from tdd.masked import MaskedDiffusion
 from tdd.models.captioner import ARCaptioner, CaptionerConfig, MDDCaptioner, TDDCaptioner
 from tdd.timesteps import make_timesteps
 from tdd.training import ar_loss, captioner_args, mdd_loss, tdd_loss
 from tdd.training.captioner_args import RECIPES, captioner_classes, get_parser  # noqa: F401  (the script's API)
-from tdd.training.distributed import DistEnv, barrier
 from tdd.training.loop import guarded, train
 from tdd.training.scripts import cached_features, engine_config, fit_batch_size, load_data, push_final, run_main, start
 

@@ -34,16 +34,17 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader, Subset, TensorDataset
+from torch.utils.data import DataLoader, Subset
 
 from tdd.checkpoint import atomic_write_text
 from tdd.classify import classifier_diffusion, classify
 from tdd.data.imagenet import DEFAULT_AUTO_AUGMENT
 from tdd.data.loading import TrainItems, collate_counting_skips
+from tdd.data.registry import add_data_arguments, dataset
+from tdd.distributed import DistEnv, all_reduce_sum
 from tdd.models.classifier import ClassifierConfig, LinearClassifier, TDDClassifier
 from tdd.schedule import SCHEDULES
 from tdd.training import OBJECTIVES, tdd_loss
-from tdd.training.distributed import DistEnv, all_reduce_sum
 from tdd.training.loop import guarded, train
 from tdd.training.scripts import (
     add_engine_args,
@@ -56,13 +57,11 @@ from tdd.training.scripts import (
     start,
 )
 
-DATA = ("digits", "imagefolder", "hf")
-
 
 def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", type=str, default=None, help="YAML file whose keys override these defaults")
-    p.add_argument("--data", default="imagefolder", choices=DATA, help="digits: bundled with scikit-learn")
+    add_data_arguments(p, "classify", default="imagefolder")
     p.add_argument("--data-dir", default=None, help="imagefolder: holds train/ and val/; hf: a datasets directory")
     p.add_argument("--train-split", default="train")
     p.add_argument("--val-split", default="val", help="'validation' for Hugging Face ImageNet-1k")
@@ -105,8 +104,6 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--reprob", type=float, default=0.25, help="random erasing probability (pixel mode)")
     p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha (timm Mixup; linear head only)")
     p.add_argument("--cutmix", type=float, default=0.0, help="cutmix alpha (timm Mixup; linear head only)")
-    augment = "digits: JSON dict of tdd.data.digits.DigitAugment overrides ('null': no augmentation)"
-    p.add_argument("--digit-augment", type=json.loads, default={}, help=augment)
     # evaluation
     p.add_argument("--eval-steps", type=int, default=20, help="sampling steps for evaluation")
     p.add_argument("--eval-cfg", type=float, default=1.0)
@@ -142,29 +139,12 @@ def build_model(args: argparse.Namespace, num_classes: int) -> TDDClassifier | L
 
 
 def load_data(args: argparse.Namespace) -> tuple[Any, Any, int]:
-    """(training dataset, validation dataset, number of classes); a missing path fails at once."""
-    if args.data == "digits":
-        from tdd.data.digits import NUM_DIGIT_CLASSES, DigitAugment, DigitsDataset, load_digits_split, to_model_input
-
-        split = load_digits_split()
-        augment = None if args.digit_augment is None else DigitAugment(**args.digit_augment)
-        train_set = DigitsDataset(split.train_images, split.train_labels, args.image_size, augment=augment)
-        val_set = TensorDataset(to_model_input(split.test_images, args.image_size), split.test_labels)
-        return train_set, val_set, NUM_DIGIT_CLASSES
-    from tdd.data.imagenet import classification_data, image_transform
-
-    if not args.data_dir:
-        raise SystemExit(f"train_classifier.py: error: --data {args.data} needs --data-dir")
-    columns = {"image_column": args.image_column, "label_column": args.label_column}
-    train_tf = image_transform(args.image_size, train=not args.cache_dir, auto_augment=args.aa,
-                               re_prob=args.reprob, in_chans=args.in_chans)  # fmt: skip
-    eval_tf = image_transform(args.image_size, train=False, in_chans=args.in_chans)
+    """(training dataset, validation dataset, number of classes) of ``--data`` (:mod:`tdd.data.registry`);
+    a missing path fails at once."""
     try:
-        train_set, num_classes = classification_data(args.data, args.data_dir, args.train_split, train_tf, **columns)
-        val_set, _ = classification_data(args.data, args.data_dir, args.val_split, eval_tf, **columns)
+        return dataset(args.data, "classify").classify_data(args)
     except (FileNotFoundError, ValueError) as e:
         raise SystemExit(f"train_classifier.py: error: {e}") from None
-    return train_set, val_set, num_classes
 
 
 def top1(

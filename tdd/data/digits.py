@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset
+from torchvision.transforms import v2
 
 from tdd.data.images import ImageInput, open_image, to_grayscale
 
@@ -74,7 +75,7 @@ def load_mnist() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _stratified(images: np.ndarray, labels: np.ndarray, test_size: int | float, seed: int) -> DigitsSplit:
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import train_test_split  # heavy: only for the bundled-digits fallback
 
     x_tr, x_te, y_tr, y_te = train_test_split(images, labels, test_size=test_size, random_state=seed, stratify=labels)
     as_t = torch.from_numpy
@@ -92,7 +93,7 @@ def load_digits_split(source: str = "mnist", seed: int = SPLIT_SEED) -> DigitsSp
         images, labels = load_mnist()
         return _stratified(images, labels, MNIST_TEST_SIZE, seed)
     if source == "sklearn":
-        from sklearn.datasets import load_digits
+        from sklearn.datasets import load_digits  # heavy: only for the bundled-digits fallback
 
         data = load_digits()
         return _stratified(data.images.astype(np.float32) / SKLEARN_MAX_VALUE, data.target, 0.2, seed)
@@ -102,7 +103,7 @@ def load_digits_split(source: str = "mnist", seed: int = SPLIT_SEED) -> DigitsSp
 def sklearn_digits_as_mnist() -> tuple[torch.Tensor, torch.Tensor]:
     """All 1,797 scikit-learn digits put into MNIST's format by :func:`mnist_format` — the
     cross-dataset test set: ``(1797, 28, 28)`` in [0, 1] and labels ``(1797,)``."""
-    from sklearn.datasets import load_digits
+    from sklearn.datasets import load_digits  # heavy: only for the bundled-digits fallback
 
     data = load_digits()
     images = np.stack([mnist_format(im.astype(np.float32) / SKLEARN_MAX_VALUE) for im in data.images])
@@ -191,8 +192,6 @@ class DigitAugment:
     def __init__(self, degrees: float = 8.0, translate: float = 0.06, scale: tuple[float, float] = (0.9, 1.1),
                  stroke_p: float = 0.25, invert_p: float = 0.1, elastic_p: float = 0.0, elastic_alpha: float = 34.0,
                  elastic_sigma: float = 4.0):  # fmt: skip
-        from torchvision.transforms import v2
-
         self.affine = v2.RandomAffine(degrees=degrees, translate=(translate, translate), scale=scale, fill=0.0)
         self.elastic = v2.ElasticTransform(alpha=elastic_alpha, sigma=elastic_sigma, fill=0.0)
         self.stroke_p, self.invert_p, self.elastic_p = stroke_p, invert_p, elastic_p

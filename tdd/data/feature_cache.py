@@ -23,10 +23,13 @@ from pathlib import Path
 from typing import Any, cast
 
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+from torch.utils.data import DataLoader
 
 from tdd.checkpoint import atomic_write, atomic_write_text
 from tdd.data.loading import UNREADABLE
-from tdd.training.distributed import DistEnv, barrier
+from tdd.distributed import DistEnv, barrier
 
 log = logging.getLogger(__name__)
 META_NAME = "cache.json"
@@ -42,8 +45,6 @@ def _read_meta(root: Path) -> dict[str, Any] | None:
 
 
 def _save_item(tmp: Any, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
-    from safetensors.torch import save_file
-
     save_file(tensors, tmp, metadata=metadata)
 
 
@@ -83,7 +84,6 @@ def build_feature_cache(
         num_workers: DataLoader processes decoding images for this rank.
     Returns the cache directory; every rank returns once all ranks are done.
     """
-    from torch.utils.data import DataLoader
 
     root = Path(root)
     meta = _read_meta(root)
@@ -142,8 +142,6 @@ class CachedFeatures:
         return len(self.indices)
 
     def __getitem__(self, i: int):
-        from safetensors import safe_open
-
         with safe_open(str(_item_path(self.root, self.indices[i])), framework="pt") as f:
             name = "tokens_flip" if torch.rand(()) < 0.5 else "tokens"  # seeded per item by TrainItems
             tokens = f.get_tensor(name).float()

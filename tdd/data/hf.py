@@ -32,7 +32,7 @@ def load_split(path: str | os.PathLike, split: str):
         FileNotFoundError: when ``path`` does not exist, or holds neither a saved dataset nor
             parquet files of ``split``.
     """
-    import datasets
+    import datasets  # optional (the train extra): only for Hugging Face data
 
     root = Path(path)
     if not root.is_dir():
@@ -66,7 +66,7 @@ class HFImageDataset:
     """
 
     def __init__(self, data: Any, image_column: str, target_column: str, transform: Callable[[Any], Any]):
-        import datasets
+        import datasets  # optional (the train extra): only for Hugging Face data
 
         for column in (image_column, target_column):
             if column not in data.column_names:

@@ -14,6 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from timm.data import create_transform
+from torchvision.datasets import ImageFolder
+
+from tdd.data.hf import HFImageDataset, load_split
 from tdd.data.images import open_image
 
 DEFAULT_AUTO_AUGMENT = "rand-m9-mstd0.5-inc1"  # A.1
@@ -29,7 +33,6 @@ def image_transform(
     in_chans: int = 3,
 ) -> Callable[[Any], Any]:
     """timm's train or eval transform: PIL image → normalised ``(C, S, S)`` tensor."""
-    from timm.data import create_transform
 
     if in_chans not in (1, 3):
         raise ValueError(f"in_chans must be 1 or 3, got {in_chans}")
@@ -66,7 +69,6 @@ def image_folder(root: str | os.PathLike, split: str, transform: Callable[[Any],
     Raises:
         FileNotFoundError: when ``root`` or ``root/split`` does not exist.
     """
-    from torchvision.datasets import ImageFolder
 
     folder = Path(root) / split
     if not Path(root).is_dir():
@@ -82,8 +84,6 @@ def classification_data(kind: str, root: str | os.PathLike, split: str, transfor
         data = image_folder(root, split, transform)
         return data, len(data.classes)
     if kind == "hf":
-        from tdd.data.hf import HFImageDataset, load_split
-
         image_column, label_column = columns.get("image_column", "image"), columns.get("label_column", "label")
         data = HFImageDataset(load_split(root, split), image_column, label_column, transform)
         return data, data.num_classes()

@@ -7,6 +7,7 @@ import os
 from typing import TypeAlias
 
 import numpy as np
+import torch
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 MAX_IMAGE_PIXELS = 50_000_000  # larger images are refused as decompression bombs (PIL's own check)
@@ -85,7 +86,6 @@ def _over_white(image: Image.Image) -> Image.Image:
 
 def rgb_to_tensor(array: np.ndarray):
     """An ``(H, W, 3)`` uint8 array → a ``(3, H, W)`` float tensor in [-1, 1] (the captioners' input)."""
-    import torch
 
     return torch.from_numpy(np.array(array, dtype=np.float32)).permute(2, 0, 1) / 127.5 - 1.0
 

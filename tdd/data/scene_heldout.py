@@ -19,8 +19,8 @@ import math
 import numpy as np
 from PIL import Image
 
+from tdd.data.scene_grammar import SceneDescription
 from tdd.data.scene_render import fit_layout
-from tdd.data.scenes import SceneDescription
 
 PALETTE = {
     "red": (178, 34, 34),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from tdd.data.scenes import COLOURS, DEFAULT_IMAGE_SIZE, SIZES, SUPERSAMPLE, Group, SceneDescription, order_along
+from tdd.data.scene_grammar import COLOURS, DEFAULT_IMAGE_SIZE, SIZES, SUPERSAMPLE, Group, SceneDescription, order_along
 
 
 def _background(rng: np.random.Generator, size: int) -> np.ndarray:

@@ -26,8 +26,8 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from tdd.data.scene_grammar import SUPERSAMPLE, Group, SceneDescription
 from tdd.data.scene_render import _polygon, fit_layout
-from tdd.data.scenes import SUPERSAMPLE, Group, SceneDescription
 
 # name → (hue centre in degrees, hue half-width, saturation range, value range); white: hue unused
 COLOUR_BANDS: dict[str, tuple[float, float, tuple[float, float], tuple[float, float]]] = {

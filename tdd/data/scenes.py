@@ -24,24 +24,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-SHAPES = ("circle", "square", "triangle", "star", "diamond", "cross")
-PLURAL = {s: s + ("es" if s.endswith("s") else "s") for s in SHAPES}
-COLOURS = {
-    "red": (220, 40, 40),
-    "green": (40, 180, 70),
-    "blue": (50, 100, 235),
-    "yellow": (240, 220, 40),
-    "purple": (150, 60, 200),
-    "orange": (245, 140, 30),
-    "white": (245, 245, 245),
-}
-SIZES = {"small": 0.09, "large": 0.17}  # radius as a fraction of the image side
-COUNTS = {1: "a", 2: "two", 3: "three"}
-RELATIONS = ("to the left of", "to the right of", "above", "below")
-INVERSE = {"to the left of": "to the right of", "to the right of": "to the left of", "above": "below", "below": "above"}
-HELD_OUT_PAIRS = (("red", "star"), ("blue", "triangle"), ("yellow", "cross"), ("purple", "square"))
-DEFAULT_IMAGE_SIZE = 64
-SUPERSAMPLE = 4  # draw at 4× and downsample, for smooth edges
+from tdd.data.images import rgb_to_tensor
+from tdd.data.scene_grammar import (  # noqa: F401  (re-exported: the scenes' words and types live there)
+    COLOURS,
+    COUNTS,
+    DEFAULT_IMAGE_SIZE,
+    HELD_OUT_PAIRS,
+    INVERSE,
+    PLURAL,
+    RELATIONS,
+    SHAPES,
+    SIZES,
+    SUPERSAMPLE,
+    Group,
+    SceneDescription,
+    order_along,
+)
+from tdd.data.scene_heldout import render_heldout
+from tdd.data.scene_render import render
+from tdd.data.scene_styles import render_randomised
+
 MAX_CAPTION_WORDS = 16
 
 SPLIT_OFFSETS = {"train": 0, "test": 1_000_003, "compositional": 2_000_003, "style": 3_000_003}  # disjoint streams
@@ -56,43 +58,6 @@ STYLES = ("plain", "random")  # the training renderers: this module's, and domai
 # vs "a …", either group first) the per-position target is multimodal, which is what sequence-level
 # distillation removes for non-autoregressive translation (Gu et al. 2018; Zhou et al. 2020).
 PHRASINGS = ("any", "canonical")
-
-
-@dataclass(frozen=True)
-class Group:
-    """``count`` identical objects: a shape, a colour and a size."""
-
-    shape: str
-    colour: str
-    size: str
-    count: int = 1
-
-    def words(self) -> str:
-        noun = self.shape if self.count == 1 else PLURAL[self.shape]
-        return f"{COUNTS[self.count]} {self.size} {self.colour} {noun}"
-
-
-@dataclass(frozen=True)
-class SceneDescription:
-    """What a caption says: one group, or two groups and how the first sits relative to the second.
-
-    ``canonical()`` orders a two-group description so that equivalent captions ("X left of Y",
-    "Y right of X") compare equal.
-    """
-
-    first: Group
-    relation: str | None = None
-    second: Group | None = None
-
-    def canonical(self) -> SceneDescription:
-        if self.second is None or self.relation is None:
-            return self
-        flipped = SceneDescription(self.second, INVERSE[self.relation], self.first)
-        key = lambda d: (d.relation in ("to the right of", "below"), d.first.words(), d.second.words())  # noqa: E731
-        return min(self, flipped, key=key)
-
-    def groups(self) -> tuple[Group, ...]:
-        return (self.first,) if self.second is None else (self.first, self.second)
 
 
 @dataclass
@@ -234,16 +199,10 @@ def make_scene(
             break
     template = int(rng.integers(NUM_TEMPLATES))  # drawn for every phrasing: the image stays the same
     if split == "style":
-        from tdd.data.scene_heldout import render_heldout
-
         image, objects = render_heldout(description, rng, size)
     elif style == "random":
-        from tdd.data.scene_styles import render_randomised
-
         image, objects = render_randomised(description, rng, size)
     else:
-        from tdd.data.scene_render import render
-
         image, objects = render(description, rng, size)
     text = caption_of(description.canonical(), 0) if phrasing == "canonical" else caption_of(description, template)
     return Scene(image, description.canonical(), text, objects)
@@ -286,19 +245,6 @@ def caption_metrics(captions: list[str], references: list[SceneDescription]) -> 
     out = {"exact_match": exact / n}
     out.update({a: hits[a] / totals[a] if totals[a] else float("nan") for a in ATTRIBUTES})
     return out
-
-
-def order_along(
-    a: list[tuple[float, float, float]], b: list[tuple[float, float, float]], axis: int, reach: float = 1.0
-) -> int:
-    """-1 when every object of ``a`` lies wholly before every object of ``b`` along ``axis`` (0: x, 1: y),
-    1 when wholly after, 0 when their extents overlap there; objects are ``(x, y, r)``, each reaching
-    ``reach * r`` from its centre."""
-    if max(o[axis] + reach * o[2] for o in a) < min(o[axis] - reach * o[2] for o in b):
-        return -1
-    if min(o[axis] - reach * o[2] for o in a) > max(o[axis] + reach * o[2] for o in b):
-        return 1
-    return 0
 
 
 def true_relations(description: SceneDescription, objects: list[tuple]) -> set[str]:
@@ -350,8 +296,6 @@ class ScenesDataset:
         return self.length
 
     def __getitem__(self, i: int):
-        from tdd.data.images import rgb_to_tensor
-
         if not 0 <= i < self.length:
             raise IndexError(i)
         scene = make_scene(i, self.seed, self.split, self.size, self.style, self.phrasing)

@@ -11,6 +11,9 @@ import os
 from collections.abc import Sequence
 
 import torch
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+from tdd.checkpoint import CheckpointError, atomic_write_text
 
 PAD, MASK, UNK = "[PAD]", "[MASK]", "[UNK]"
 PAD_ID, MASK_ID, UNK_ID = 0, 1, 2
@@ -19,7 +22,6 @@ TOKENIZER_NAME = "tokenizer.json"
 
 def word_tokenizer(words: Sequence[str]):
     """A ``tokenizers.Tokenizer`` over whitespace-separated ``words`` (lower-case), specials first."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
     vocab = {PAD: PAD_ID, MASK: MASK_ID, UNK: UNK_ID}
     for w in words:
@@ -41,7 +43,6 @@ def train_tokenizer(texts: Sequence[str], kind: str = "wordpiece", vocab_size: i
     pre-tokenizer and decoder) or ``"bpe"`` (Metaspace, as SentencePiece): at most ``vocab_size``
     sub-word tokens.
     """
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
     if kind not in TOKENIZER_KINDS:
         raise ValueError(f"tokenizer kind must be one of {TOKENIZER_KINDS}, got {kind!r}")
@@ -91,16 +92,12 @@ def decode(tokenizer, ids: torch.Tensor) -> list[str]:
 
 def save_tokenizer(tokenizer, directory: str | os.PathLike) -> None:
     """Write ``tokenizer.json`` into a checkpoint directory, atomically."""
-    from tdd.checkpoint import atomic_write_text
 
     atomic_write_text(os.path.join(directory, TOKENIZER_NAME), tokenizer.to_str(pretty=True))
 
 
 def load_tokenizer(directory: str | os.PathLike):
     """Read ``tokenizer.json`` from a checkpoint directory (a :class:`CheckpointError` when missing or bad)."""
-    from tokenizers import Tokenizer
-
-    from tdd.checkpoint import CheckpointError
 
     path = os.path.join(directory, TOKENIZER_NAME)
     if not os.path.isfile(path):

@@ -10,6 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+from PIL import Image, ImageChops
+
+from tdd.data.scenes import COLOURS
+from tdd.demo.common import DemoError
+
 
 def _hex(rgb: tuple[int, int, int]) -> str:
     return "#" + "".join(f"{c:02x}" for c in rgb)
@@ -31,9 +37,6 @@ class Canvas:
     def background_image(self, name: str | None = None):
         """The empty canvas on background ``name`` (the first by default) as an RGB PIL image, or ``None``
         for a canvas without backgrounds."""
-        from PIL import Image
-
-        from tdd.demo.common import DemoError
 
         if not self.backgrounds:
             return None
@@ -44,8 +47,6 @@ class Canvas:
 
 
 def scene_canvas() -> Canvas:
-    from tdd.data.scenes import COLOURS
-
     return Canvas(
         label="…or draw a scene: pick a colour, paint shapes about a third of the canvas wide or smaller",
         colours=tuple(_hex(rgb) for rgb in COLOURS.values()),
@@ -80,15 +81,10 @@ def has_drawing(value: Any) -> bool:
 
 
 def _pil(image: Any):
-    import numpy as np
-    from PIL import Image
-
     return image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image))
 
 
 def _differs(a: Any, b: Any) -> bool:
-    from PIL import ImageChops
-
     a, b = _pil(a).convert("RGB"), _pil(b).convert("RGB")
     return a.size != b.size or ImageChops.difference(a, b).getbbox() is not None
 

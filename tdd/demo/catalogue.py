@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tdd.checkpoint import CheckpointError
+from tdd.data.tokenizer import load_tokenizer
 from tdd.demo.common import METHODS, MODELS_ENV, RUNS_DIR_ENV, DemoError
 from tdd.models import TASKS, kind_of
+from tdd.models.registry import BUNDLED_DIR, PretrainedModel, bundled_checkpoints, resolve_checkpoint
 
 
 @dataclass
@@ -57,7 +60,6 @@ def _task_of(model_type: str | None) -> str:
 def available_models(task: str, runs: Path | None = None) -> list[str]:
     """Bundled model names for ``task``, then checkpoint directories (with ``config.json``) found
     up to three levels under the runs folder."""
-    from tdd.models.registry import BUNDLED_DIR, bundled_checkpoints
 
     if task not in TASKS:
         raise DemoError(f"task must be one of {TASKS}, got {task!r}")
@@ -123,9 +125,6 @@ def check_method(method: Any) -> str:
 @functools.lru_cache(maxsize=8)
 def load(name: str) -> Loaded:
     """Load a bundled model or checkpoint directory once (cached); errors name the file at fault."""
-    from tdd.checkpoint import CheckpointError
-    from tdd.data.tokenizer import load_tokenizer
-    from tdd.models.registry import PretrainedModel, resolve_checkpoint
 
     try:
         model = PretrainedModel.from_pretrained(name)

@@ -5,15 +5,21 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from PIL import Image, ImageDraw, ImageFont
+
+from tdd.data.images import open_image
 from tdd.demo.catalogue import Loaded
 from tdd.demo.common import DemoError
 from tdd.demo.inputs import flatten_drawing
 from tdd.demo.run import Run
 from tdd.demo.task import task_of
+from tdd.noise_reads import noisy_argmax, signal_margin
 
 EXPORT_ROOT_ENV = "TDD_EXPORT_DIR"  # where the app writes exports (default: <tmp>/tdd_exports)
 EXPORT_MAX_AGE_ENV = "TDD_EXPORT_MAX_AGE"  # seconds an export is kept (default 3600)
@@ -23,8 +29,6 @@ def export_dir(now: float | None = None) -> Path:
     """A fresh folder for one export, inside the export root; folders older than the maximum age
     (``$TDD_EXPORT_MAX_AGE`` seconds, default 3600) are removed first, so a long-running server
     does not fill its disk."""
-    import shutil
-    import tempfile
 
     root = Path(os.environ.get(EXPORT_ROOT_ENV) or Path(tempfile.gettempdir()) / "tdd_exports")
     root.mkdir(parents=True, exist_ok=True)
@@ -47,7 +51,6 @@ def export_json(run: Run, loaded: Loaded, directory: str | os.PathLike) -> Path:
 
 def _noise_words(run: Run, k: int, loaded: Loaded) -> list[tuple[str, float, bool]]:
     """(word y_t reads, how far the draft stands above the noise clamped to [0, 1], False) per position."""
-    from tdd.noise_reads import noisy_argmax, signal_margin
 
     margins = signal_margin(run.records, k)
     label_of = task_of(run.task).label_of
@@ -78,9 +81,6 @@ def _word_row(draw: Any, words: list[tuple[str, float, bool]], y: float, font: A
 
 def export_gif(run: Run, loaded: Loaded, image: Any, directory: str | os.PathLike, ms_per_step: int = 350) -> Path:
     """An animated GIF: the input image beside the sentence (or class) at each step."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    from tdd.data.images import open_image
 
     if not run.records:
         raise DemoError("nothing to animate: this model has no denoising steps")

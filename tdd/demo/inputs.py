@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from tdd.data.images import ImageError
+from tdd.data.tokenizer import PAD_ID, UNK_ID
 from tdd.demo.catalogue import Loaded
 from tdd.demo.common import FREE_WORD, MAX_STEPS, DemoError
 from tdd.demo.task import Task, task_of
@@ -23,7 +27,6 @@ def flatten_drawing(image: Any) -> Any:
 def image_input(image: Any, loaded: Loaded, spec: Task | None = None):
     """A path, bytes, PIL image or array (or a Gradio sketchpad dict) → the model's ``(1, C, H, W)`` input,
     preprocessed as the tab ``spec`` does (by default the tab named as the model's task)."""
-    from tdd.data.images import ImageError
 
     image = flatten_drawing(image)
     if image is None:
@@ -77,9 +80,6 @@ def parse_pins(text: str, loaded: Loaded):
     ``"a large _ circle"`` pins positions 0, 1, 3 and leaves the colour (and every position after the
     last word, which is padding) to the sampler. Returns ``(None, None)`` for an empty text.
     """
-    import torch
-
-    from tdd.data.tokenizer import PAD_ID, UNK_ID
 
     words = text.strip().lower().split()
     if not words:

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from PIL import Image
+
 from tdd import rng
 from tdd.demo.catalogue import Loaded, load
 from tdd.demo.common import DemoError
@@ -180,7 +182,6 @@ def warm_up(names: list[str]) -> list[str]:
     """Load each model and run it once on a blank image, so that the first visitor's run is as fast as
     the next one (models, kernels and allocations ready). Returns the names that loaded; a model that
     does not load is left out (its error shows when someone picks it)."""
-    from PIL import Image
 
     blank = Image.new("RGB", (64, 64), "white")
     ready = []

@@ -7,12 +7,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tdd.caption import caption, caption_steps
+from tdd.classify import classify, classify_steps
+from tdd.data.digits import preprocess_image
+from tdd.data.images import preprocess_rgb
+from tdd.data.tokenizer import PAD_ID, decode
 from tdd.demo.canvas import Canvas, digit_canvas, scene_canvas
 from tdd.demo.catalogue import Loaded, class_names
 from tdd.demo.common import CLASS_LEGEND, COLOUR_LEGEND, EXAMPLES_ROOT, HEATMAP_TOP, DemoError
 from tdd.demo.compare import CompareTask
+from tdd.demo.inputs import parse_pins
 from tdd.demo.task import register_task
+from tdd.demo.truth import domain_note, truth_html, truth_of
 from tdd.demo.views import PAD_MARK, bars_figure, cell, entropy_figure, sentence_text
+from tdd.samplers import TDDSampler
+from tdd.sampling import sampler_for
+from tdd.viz import class_heatmap, token_heatmap
 
 if TYPE_CHECKING:
     from tdd.demo.run import Run
@@ -53,22 +63,17 @@ class CaptionTask(_ImageTask):
 
     def marks(self, image: Any, text: str, loaded: Loaded, truths: dict[str, str]) -> str:
         """HTML under the answer: the true caption with right/wrong marks for a bundled example (else ``""``)."""
-        from tdd.demo.truth import truth_html, truth_of
 
         truth = truth_of(image, truths)
         return truth_html(text, truth) if truth else ""
 
     def domain_note(self, image: Any, loaded: Loaded) -> str:
         """HTML beside the answer, in words, when the image looks unlike what the model was trained on."""
-        from tdd.demo.truth import domain_note
 
         return domain_note(image, loaded.model)
 
     def records(self, run: Run, loaded: Loaded, x, settings, pins: str, generator) -> Iterator:
         """The denoising steps for image ``x`` (``pins``: words to keep, ``_`` for the ones to write)."""
-        from tdd.caption import caption_steps
-        from tdd.demo.inputs import parse_pins
-        from tdd.sampling import sampler_for
 
         clamp_tokens, clamp_mask = parse_pins(pins, loaded)
         if clamp_mask is not None:
@@ -82,13 +87,10 @@ class CaptionTask(_ImageTask):
 
     def one_pass(self, run: Run, loaded: Loaded, x) -> None:
         """The autoregressive captioner: the library's own entry point, as the CLI uses it."""
-        from tdd.caption import caption
 
         run.text = caption(loaded.model, loaded.tokenizer, x).captions[0]
 
     def preprocess(self, image: Any, size: int):
-        from tdd.data.images import preprocess_rgb
-
         return preprocess_rgb(image, size)
 
     def update(self, run: Run, record, loaded: Loaded) -> None:
@@ -100,13 +102,11 @@ class CaptionTask(_ImageTask):
 
     def answers(self, tokens, loaded: Loaded) -> list[str]:
         """Every row's answer: ``tokens`` ``(B, N)`` → B captions."""
-        from tdd.data.tokenizer import decode
 
         return decode(loaded.tokenizer, tokens.cpu())
 
     def label_of(self, loaded: Loaded, i: int) -> str:
         """A word id as the views write it (padding as a faint ·)."""
-        from tdd.data.tokenizer import PAD_ID
 
         return PAD_MARK if i == PAD_ID else loaded.id_to_token(i)
 
@@ -126,8 +126,6 @@ class CaptionTask(_ImageTask):
         return row
 
     def cells(self, run: Run, r, k: int, loaded: Loaded) -> str:
-        from tdd.data.tokenizer import PAD_ID
-
         out = []
         masked = r.is_masked[0].tolist() if r.is_masked is not None else [False] * r.tokens.shape[1]
         words = zip(r.tokens[0].tolist(), r.top_probs[0, :, 0].tolist(), r.changed[0].tolist())
@@ -141,7 +139,6 @@ class CaptionTask(_ImageTask):
 
     def frame_words(self, r, k: int, loaded: Loaded) -> list[tuple[str, float, bool]]:
         """(word, confidence, changed) for an animation frame; padding left out."""
-        from tdd.data.tokenizer import PAD_ID
 
         return [
             (loaded.id_to_token(t), float(p), bool(c) and k > 0)
@@ -150,8 +147,6 @@ class CaptionTask(_ImageTask):
         ]
 
     def heatmap(self, records: list, position: int, loaded: Loaded):
-        from tdd.viz import token_heatmap
-
         position = max(0, min(int(position), records[0].tokens.shape[1] - 1))
         return token_heatmap(records, position, loaded.id_to_token, top=HEATMAP_TOP)
 
@@ -163,8 +158,6 @@ class CaptionTask(_ImageTask):
         return [(f"{i}: {w}", i) for i, w in enumerate(words)]
 
     def busiest_position(self, run: Run) -> int:
-        from tdd.data.tokenizer import PAD_ID
-
         if not run.records:
             return 0
         counts = [0] * run.records[0].tokens.shape[1]
@@ -204,24 +197,17 @@ class ClassifyTask(_ImageTask):
         return ""  # every image is made an MNIST digit (tdd.data.digits.preprocess_image); no test of its own
 
     def records(self, run: Run, loaded: Loaded, x, settings, pins: str, generator) -> Iterator:
-        from tdd.classify import classify_steps
-        from tdd.samplers import TDDSampler
-        from tdd.sampling import sampler_for
-
         sampler = sampler_for(loaded.model, settings)
         assert isinstance(sampler, TDDSampler)  # a classifier's process is TDD's
         return classify_steps(loaded.model, x, sampler, generator=generator)
 
     def one_pass(self, run: Run, loaded: Loaded, x) -> None:
         """The linear head: one softmax."""
-        from tdd.classify import classify
 
         result = classify(loaded.model, x)
         run.text, run.final_probs = str(int(result.labels[0])), result.probs[0].tolist()
 
     def preprocess(self, image: Any, size: int):
-        from tdd.data.digits import preprocess_image
-
         return preprocess_image(image, size)
 
     def update(self, run: Run, record, loaded: Loaded) -> None:
@@ -256,8 +242,6 @@ class ClassifyTask(_ImageTask):
         return [(f"class {int(r.tokens[0])}", float(r.top_probs[0, 0]), False)]
 
     def heatmap(self, records: list, position: int, loaded: Loaded):
-        from tdd.viz import class_heatmap
-
         return class_heatmap(records, 0, class_names(loaded))
 
     def side_figure(self, run: Run, loaded: Loaded, step: int | None):

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import os
 from pathlib import Path
 from typing import Any
+
+from tdd.data.domain import unlike_scenes
+from tdd.data.images import ImageError
+from tdd.data.scene_marks import mark_words, missing_relation
+from tdd.data.scenes import CaptionParseError
+from tdd.demo.inputs import flatten_drawing
 
 
 def example_truths(folder: str | os.PathLike) -> dict[str, str]:
     """``{sha256 of the image file: true caption}`` for the examples listed in ``folder/captions.txt``
     (``name<TAB>caption`` lines). Keyed by content, so a copy of an example (an upload, gradio's cache)
     is recognised and nothing else is."""
-    import hashlib
 
     folder = Path(folder)
     listing = folder / "captions.txt"
@@ -28,7 +34,6 @@ def example_truths(folder: str | os.PathLike) -> dict[str, str]:
 
 def truth_of(image: Any, truths: dict[str, str]) -> str | None:
     """The true caption when ``image`` (a path or bytes) is one of the examples, else ``None``."""
-    import hashlib
 
     if isinstance(image, (str, os.PathLike)):
         try:
@@ -44,8 +49,6 @@ def truth_of(image: Any, truths: dict[str, str]) -> str | None:
 
 def truth_html(answer: str, truth: str) -> str:
     """The true caption, and each word of the answer marked right (green ✓) or wrong (red ✗)."""
-    from tdd.data.scene_marks import mark_words, missing_relation
-    from tdd.data.scenes import CaptionParseError
 
     try:
         marks = mark_words(answer, truth)
@@ -74,9 +77,6 @@ def trained_on_scenes(model: Any) -> bool:
 def domain_note(image: Any, model: Any) -> str:
     """HTML saying what a scenes captioner knows, when ``image`` looks unlike a scene (``""`` otherwise,
     and for models trained on other data); :func:`tdd.data.domain.unlike_scenes` is the test."""
-    from tdd.data.domain import unlike_scenes
-    from tdd.data.images import ImageError
-    from tdd.demo.inputs import flatten_drawing
 
     if not trained_on_scenes(model):
         return ""

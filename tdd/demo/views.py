@@ -6,16 +6,17 @@ import html
 import math
 from typing import TYPE_CHECKING, Any
 
+from tdd.data.tokenizer import PAD_ID, decode
 from tdd.demo.catalogue import Loaded, class_names
 from tdd.demo.task import task_of
+from tdd.noise_reads import noisy_argmax, signal_ids, signal_margin
+from tdd.viz import entropy_per_step, noisy_state_figure
 
 if TYPE_CHECKING:
     from tdd.demo.run import Run
 
 
 def sentence_text(record, loaded: Loaded) -> str:
-    from tdd.data.tokenizer import decode
-
     return decode(loaded.tokenizer, record.tokens[:1].cpu())[0]
 
 
@@ -78,7 +79,6 @@ def noise_cell(word: str, margin: float | None, title: str) -> str:
 def noise_row_html(run: Run, loaded: Loaded, k: int) -> str:
     """TDD: what y_t reads at step ``k`` (:mod:`tdd.noise_reads`), one cell per position; ``""`` for runs
     without a noisy state (masked diffusion, one-pass models)."""
-    from tdd.noise_reads import noisy_argmax, signal_ids, signal_margin
 
     r = run.records[k]
     if r.noisy_top_ids is None:
@@ -179,8 +179,6 @@ def heatmap_figure(run: Run, loaded: Loaded, position: int = 0, upto: int | None
 def noisy_figure(run: Run, loaded: Loaded, position: int = 0, upto: int | None = None):
     """TDD: y_t's coordinates for one position's candidates over the steps, √ᾱ_t and the share of positions
     already reading their final word (:func:`tdd.viz.noisy_state_figure`); ``None`` without a noisy state."""
-    from tdd.data.tokenizer import PAD_ID
-    from tdd.viz import noisy_state_figure
 
     records = run.records if upto is None else run.records[: upto + 1]
     if not records or records[0].noisy_top_ids is None:
@@ -196,7 +194,7 @@ MAX_BARS = 20  # a bar chart of more classes shows the most likely ones
 
 def bars_figure(run: Run, loaded: Loaded, step: int | None = None):
     """Classification: p(class) at one step as bars (the distribution sharpening into a one-hot, Fig. 6)."""
-    import plotly.graph_objects as go
+    import plotly.graph_objects as go  # heavy: loaded when a figure is drawn, not at import
 
     if run.task != "classify":
         return None
@@ -228,8 +226,6 @@ def bars_figure(run: Run, loaded: Loaded, step: int | None = None):
 
 
 def entropy_figure(run: Run, upto: int | None = None):
-    from tdd.viz import entropy_per_step
-
     records = run.records if upto is None else run.records[: upto + 1]
     if not records:
         return None

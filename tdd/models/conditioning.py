@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from timm.layers import build_sincos2d_pos_embed
+from timm.models.vision_transformer import Block
 from torch import nn
 
 from tdd.models.encoder import ImageEncoder
@@ -37,8 +39,6 @@ class ConditioningModule(nn.Module):
         pos_embed: str = "learned",
     ):
         super().__init__()
-        from timm.models.vision_transformer import Block
-
         if pool not in POOLS:
             raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
         if num_class_tokens < 1:
@@ -52,8 +52,6 @@ class ConditioningModule(nn.Module):
         # CNN feature maps carry no position embedding of their own (ViTs do): give them a learned or a fixed one
         self.pos_embed: torch.Tensor | None
         if grid is not None and pos_embed == "sincos":
-            from timm.layers import build_sincos2d_pos_embed
-
             fixed = build_sincos2d_pos_embed(list(grid), width)[None]  # (1, h·w, W), row-major as flatten(2)
             self.register_buffer("pos_embed", fixed, persistent=False)  # recomputed, not stored in checkpoints
         else:

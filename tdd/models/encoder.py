@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any, cast
 
+import timm
 import torch
 from torch import nn
 
@@ -28,8 +29,6 @@ class ImageEncoder(nn.Module):
 
     def __init__(self, name: str, pretrained_file: str | os.PathLike | None = None, **timm_kwargs: Any):
         super().__init__()
-        import timm
-
         extra: dict[str, Any] = {}
         if pretrained_file is not None:
             if not os.path.isfile(pretrained_file):

@@ -4,7 +4,7 @@
   dropout, EMA (re-exported here);
 - :mod:`tdd.training.loop` — the loop both training scripts share (:func:`~tdd.training.loop.train`);
 - :mod:`tdd.training.metrics` — what rank 0 writes (``metrics.jsonl``, TensorBoard);
-- :mod:`tdd.training.state` — resumable checkpoints; :mod:`tdd.training.distributed` — torchrun's processes.
+- :mod:`tdd.training.state` — resumable checkpoints; :mod:`tdd.distributed` — torchrun's processes.
 """
 
 from tdd.training.objectives import (

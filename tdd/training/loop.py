@@ -35,13 +35,14 @@ from typing import Any, cast
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
 
 from tdd import rng
 from tdd.data.loading import TrainItems, collate_counting_skips
 from tdd.data.sampler import ResumableDistributedSampler
+from tdd.distributed import DistEnv, all_gather_objects, all_reduce_sum
 from tdd.tensors import map_tensors
 from tdd.training.config import BUDGET_CLOCKS, EngineConfig, accumulation_steps, amp_dtype, lr_factor, param_groups
-from tdd.training.distributed import DistEnv, all_gather_objects, all_reduce_sum
 from tdd.training.metrics import Metrics
 from tdd.training.objectives import make_ema
 from tdd.training.state import load_latest, rng_state, save_state, set_rng_state
@@ -332,8 +333,6 @@ class _Run:
             )
 
     def run(self) -> TrainResult:
-        from tqdm.auto import tqdm
-
         config = self.config
         self.announce()
         self.start, self.budget_start = time.perf_counter(), self.clock()

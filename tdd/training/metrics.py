@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tdd.checkpoint import atomic_write_text
-from tdd.training.distributed import DistEnv
+from tdd.distributed import DistEnv
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class Metrics:
             rows = [r for r in self.path.read_text(encoding="utf-8").splitlines() if json.loads(r)["step"] <= step]
         atomic_write_text(self.path, "".join(r + "\n" for r in rows))
         try:
-            from torch.utils.tensorboard import SummaryWriter
+            from torch.utils.tensorboard import SummaryWriter  # optional (the train extra): only with TensorBoard logs
 
             self.writer = SummaryWriter(str(out / "tb"), purge_step=step or None)
         except ImportError:  # tensorboard is an optional extra

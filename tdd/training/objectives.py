@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
+from timm.utils import ModelEmaV3
 from torch import nn
 
+from tdd.losses import eps_mse_loss, masked_diffusion_loss, tdd_cross_entropy
 from tdd.tensors import map_tensors
 
 if TYPE_CHECKING:
@@ -88,7 +90,6 @@ def tdd_loss(
             model whose config has ``output_prior`` (its logits trust y_t).
     With both off, the random draws and the forward are exactly those of the paper's recipe.
     """
-    from tdd.losses import eps_mse_loss, tdd_cross_entropy
 
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
@@ -191,7 +192,6 @@ def mdd_loss(
 ) -> torch.Tensor:
     """The masked-diffusion baseline's loss (DLC appendix eq. 4): a mask ratio per item, the masked
     positions' cross-entropy weighted by 1/ratio; condition dropout as for TDD."""
-    from tdd.losses import masked_diffusion_loss
 
     drop = sample_drop_mask(len(tokens), cond_drop, generator=generator, device=tokens.device)
     ratio = process.sample_ratio(len(tokens), generator=generator, device=tokens.device)
@@ -231,6 +231,5 @@ def make_ema(model: nn.Module, decay: float = DEFAULT_EMA_DECAY, warmup: bool = 
     need: a fixed 0.9999 would leave the EMA near its random initialisation for ~10k steps.
     Call ``ema.update(model, step=step)`` after each optimizer step and evaluate ``ema.module``.
     """
-    from timm.utils import ModelEmaV3
 
     return ModelEmaV3(model, decay=decay, use_warmup=warmup)

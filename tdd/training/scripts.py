@@ -9,21 +9,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tdd.training.config import AMP_MODES, BUDGET_CLOCKS
-from tdd.training.distributed import DEVICES
+import torch
+import yaml
+
+from tdd.checkpoint import CheckpointError
+from tdd.data.feature_cache import CachedFeatures, build_feature_cache
+from tdd.data.registry import add_data_arguments, dataset
+from tdd.distributed import DEVICES, cleanup, setup
+from tdd.hub import push_checkpoint
+from tdd.training.config import AMP_MODES, BUDGET_CLOCKS, EngineConfig
 
 if TYPE_CHECKING:
     from tdd.data.caption_data import EvalSet
+    from tdd.distributed import DistEnv
     from tdd.training.config import EngineConfig
-    from tdd.training.distributed import DistEnv
 
 
 def parse_with_config(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
     """argparse defaults ← a YAML ``--config`` file ← the command line. Unknown config keys are an error."""
     args, _ = parser.parse_known_args(argv)
     if getattr(args, "config", None):
-        import yaml
-
         with open(args.config, encoding="utf-8") as f:
             values = yaml.safe_load(f) or {}
         known = {a.dest for a in parser._actions}
@@ -81,8 +86,6 @@ def fit_batch_size(args: argparse.Namespace, n_items: int, env: DistEnv) -> None
 def push_final(args: argparse.Namespace, final_dir: Path) -> None:
     """With ``--push-to-hub``: upload the final checkpoint with its model card (:func:`tdd.hub.push_checkpoint`)."""
     if getattr(args, "push_to_hub", None):
-        from tdd.hub import push_checkpoint
-
         push_checkpoint(final_dir, args.push_to_hub)
         print(f"pushed {final_dir} to the Hugging Face Hub: {args.push_to_hub}", flush=True)
 
@@ -91,7 +94,6 @@ def engine_config(
     args: argparse.Namespace, *, steps: int, lr: float, warmup_steps: int, lr_scales: dict[str, float] | None = None
 ) -> EngineConfig:
     """An :class:`tdd.training.config.EngineConfig` from the script's arguments."""
-    from tdd.training.config import EngineConfig
 
     return EngineConfig(
         output=args.output,
@@ -120,8 +122,6 @@ def cached_features(args: argparse.Namespace, model: Any, dataset: Any, env: Dis
     """With ``--cache-dir``: the frozen encoder's features of ``dataset`` (built once), else ``dataset``."""
     if not args.cache_dir:
         return dataset
-    from tdd.data.feature_cache import CachedFeatures, build_feature_cache
-
     fingerprint = {
         "encoder": args.encoder,
         "encoder_kwargs": args.encoder_kwargs,
@@ -138,9 +138,6 @@ def cached_features(args: argparse.Namespace, model: Any, dataset: Any, env: Dis
 
 def start(args: argparse.Namespace) -> DistEnv:
     """Threads, then the process group from the torchrun environment; returns the DistEnv."""
-    import torch
-
-    from tdd.training.distributed import setup
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -153,8 +150,6 @@ def run_main(main: Callable[[argparse.Namespace, DistEnv], Any], args: argparse.
     Errors a user can fix (a missing dataset, a non-finite loss, a damaged checkpoint) end the
     process with the message and exit status 1 rather than a traceback on every rank.
     """
-    from tdd.checkpoint import CheckpointError
-    from tdd.training.distributed import cleanup
 
     if args.print_args:  # what the defaults, recipe, config file and flags resolve to; nothing is run
         print(json.dumps(vars(args), default=str, sort_keys=True))
@@ -169,41 +164,21 @@ def run_main(main: Callable[[argparse.Namespace, DistEnv], Any], args: argparse.
 
 
 def add_caption_data_args(p: argparse.ArgumentParser) -> None:
-    """Where captioning data come from (:func:`tdd.data.caption_data.load_caption_data`); shared by
-    ``train_captioner.py`` and ``compare_captioners.py``."""
-    from tdd.data.caption_data import SOURCES
-    from tdd.data.scenes import PHRASINGS, STYLES
-
-    p.add_argument("--data", default="scenes", choices=SOURCES)
+    """Where captioning data come from: ``--data`` (:mod:`tdd.data.registry`, each dataset with its own flags)
+    and the flags they share; shared by ``train_captioner.py`` and ``compare_captioners.py``."""
+    add_data_arguments(p, "caption", default="scenes")
     p.add_argument("--data-dir", default=None, help="folder: holds captions.txt; coco: the COCO root; hf: datasets dir")
     p.add_argument("--train-split", default="train")
     p.add_argument("--val-split", default="val", help="coco: val; hf: validation")
     p.add_argument("--image-column", default="image", help="hf: the image column")
     p.add_argument("--caption-column", default="caption_enriched", help="hf: the caption column")
-    p.add_argument("--train-size", type=int, default=50_000, help="scenes: distinct training scenes")
-    p.add_argument(
-        "--scene-style", default="plain", choices=STYLES, help="scenes: the renderer (random: domain-randomised)"
-    )
-    p.add_argument(
-        "--scene-phrasing",
-        default="any",
-        choices=PHRASINGS,
-        help="scenes: captions in any synonym or one canonical phrasing",
-    )
     p.add_argument("--eval-size", type=int, default=200, help="held-out images for evaluation")
 
 
 def load_data(args: argparse.Namespace) -> tuple[Any, list[str], EvalSet]:
     """(training dataset, its captions, evaluation set) from the data flags; a bad path ends the run
     at once with the message."""
-    from tdd.data.caption_data import load_caption_data
-
     try:
-        return load_caption_data(
-            args.data, args.data_dir, args.image_size, eval_size=args.eval_size, seed=args.seed,
-            train_size=args.train_size, train_split=args.train_split, val_split=args.val_split,
-            image_column=args.image_column, caption_column=args.caption_column,
-            scene_style=args.scene_style, scene_phrasing=args.scene_phrasing,
-        )  # fmt: skip
+        return dataset(args.data, "caption").caption_data(args)
     except (FileNotFoundError, ValueError) as e:
         raise SystemExit(f"{Path(sys.argv[0]).name}: error: {e}") from None
