@@ -12,43 +12,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
+from browser_js import CLICK_JS, SKETCH_CLEAR_JS, WAITED_JS
 
 from tdd import demo as core
 
 SLOW_SECONDS_PER_STEP = 0.25
 PLAY_SECONDS_PER_STEP = 0.2
-# In the browser: note the click time, then (after the run) write what the visitor waited into the timing line.
-CLICK_JS = """(...args) => {
-  window.tddClickedAt = performance.now();
-  document.querySelectorAll('.tdd-waited').forEach((span) => { span.textContent = ''; });
-  return args;
-}"""
-SKETCH_CLEAR_JS = """() => {
-  document.querySelector('#sketch-TASK button[aria-label="Clear canvas"]')?.click();
-}"""
-# The sketchpad mounts when its tab opens, and drops its tool when cleared; whenever it shows gradio's
-# "select the draw tool to start", pick its brush, so a drag draws at once.
-SKETCH_READY_JS = """() => {
-  const arm = () => {
-    document.querySelectorAll('[id^="sketch-"]').forEach((pad) => {
-      const idle = pad.innerText.includes('select the draw tool');
-      const brush = pad.querySelector('button[aria-label="Brush"]');
-      if (idle && brush && !pad.tddArming) {
-        pad.tddArming = true;  // one click per idle spell, not one per DOM change
-        brush.click();
-        setTimeout(() => { pad.tddArming = false; }, 300);
-      }
-    });
-  };
-  new MutationObserver(arm).observe(document.body, { childList: true, subtree: true });
-  arm();
-}"""
-WAITED_JS = """(task) => {
-  const ms = Math.round(performance.now() - (window.tddClickedAt || performance.now()));
-  const span = document.querySelector(`#timing-${task} .tdd-waited`);
-  if (span) span.textContent = `you waited ${ms} ms · `;
-  return [];
-}"""
 log = logging.getLogger("tdd.app")
 DEFAULTS, CHOICES = core.Settings(), core.Settings.CHOICES  # read from the library, never copied
 
@@ -77,7 +46,8 @@ def _views(run: core.Run, loaded: core.Loaded, position: int | None, step: int |
 @functools.cache
 def _truths(task: str) -> dict[str, str]:
     """A task's examples' true answers, keyed by the hash of the file (read once, on first use)."""
-    return core.example_truths(core.task_of(task).examples_dir)
+    folder = core.task_of(task).examples_dir
+    return core.example_truths(folder) if folder else {}
 
 
 def _timing(run: core.Run) -> str:

@@ -19,7 +19,8 @@ import time
 from typing import Any
 
 import gradio as gr
-from gradio_tabs import DEFAULTS, SKETCH_READY_JS, TAB_BUILDERS, UploadedImage, refused
+from browser_js import SKETCH_READY_JS
+from gradio_tabs import DEFAULTS, TAB_BUILDERS, UploadedImage, refused
 
 from tdd import demo as core
 

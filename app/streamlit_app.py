@@ -48,7 +48,8 @@ def sampling_controls(spec: core.Task) -> dict[str, Any]:
 @st.cache_resource
 def example_truths(task: str) -> dict[str, str]:
     """A task's examples' true answers by file hash, read once per server (not on every run)."""
-    return core.example_truths(core.task_of(task).examples_dir)
+    folder = core.task_of(task).examples_dir
+    return core.example_truths(folder) if folder else {}
 
 
 def show(views: dict, boxes: Any, tag: str) -> None:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+EXAMPLES_ROOT = Path(__file__).resolve().parents[2] / "examples"  # a checkout's committed examples (none in a wheel)
 DATA_TASKS = ("caption", "classify")  # what a dataset's items train: image → sentence, image → label
 # name → the module of tdd.data.sources that defines it (imported on first use: the data libraries stay unloaded)
 BUILT_IN = {
@@ -31,6 +33,11 @@ class DataSource(Protocol):
     name: str  # what ``--data`` names it
     tasks: tuple[str, ...]  # which of DATA_TASKS it serves
     help: str  # one line for ``--help``
+    examples_dir: Path | None  # committed example images the apps offer (``captions.txt``: their truths), or None
+
+    def examples(self) -> list[Path]:
+        """The committed example images, in order (none without ``examples_dir`` or outside a checkout)."""
+        ...
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         """Its own flags (beyond the scripts' shared --data-dir, --train-split, --val-split, columns, sizes)."""
@@ -51,6 +58,10 @@ class Source:
     name = ""
     tasks: tuple[str, ...] = ()
     help = ""
+    examples_dir: Path | None = None
+
+    def examples(self) -> list[Path]:
+        return sorted(self.examples_dir.glob("*.png")) if self.examples_dir else []
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         return None

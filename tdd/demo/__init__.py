@@ -34,7 +34,6 @@ from tdd.demo.catalogue import (  # noqa: F401
 from tdd.demo.common import (  # noqa: F401
     CLASS_LEGEND,
     COLOUR_LEGEND,
-    EXAMPLES_ROOT,
     FREE_WORD,
     HEATMAP_TOP,
     MAX_STEPS,

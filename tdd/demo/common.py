@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-EXAMPLES_ROOT = Path(__file__).resolve().parents[2] / "examples"  # a checkout's committed examples (none in a wheel)
 RUNS_DIR_ENV = "TDD_RUNS_DIR"  # where the apps look for your own checkpoint directories
 MODELS_ENV = "TDD_MODELS"  # the operator's own models: checkpoint directories or Hub ids, comma-separated
 MAX_STEPS = 100  # the app's bound on S (the library's own ranges: tdd.samplers.config.SamplingConfig)

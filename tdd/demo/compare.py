@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tdd.data.registry import dataset
 from tdd.demo.catalogue import catalogue, load
-from tdd.demo.common import EXAMPLES_ROOT, DemoError
+from tdd.demo.common import DemoError
 from tdd.demo.run import run_to_end, stream, timing_text
 from tdd.demo.views import sentence_html
 from tdd.models import kind_of
@@ -43,11 +44,11 @@ class CompareTask:
         "TDD and masked diffusion on the same image with the same number of steps, then the autoregressive caption."
     )
     default_family = "scenes"
-    examples_dir = EXAMPLES_ROOT / "scenes"
+    data = "scenes"  # the dataset whose committed examples the tab offers (tdd.data.registry)
     methods: tuple[str, ...] = (*STREAMED, LAST)
 
     def examples(self) -> list[Path]:
-        return sorted(self.examples_dir.glob("*.png"))
+        return dataset(self.data).examples()
 
     def families(self) -> dict[str, dict[str, str]]:
         """``{data: {method: model name}}`` for the captioners of the catalogue (the first one of each method)."""

@@ -40,7 +40,12 @@ class Task(Protocol):
     sequence: bool  # several positions: the position picker, the masked baseline's and spacing settings
     side_label: str  # the label of the figure beside the heatmap
     default_model: str  # the catalogue entry selected at start
-    examples_dir: Path  # the committed examples shown under the input (``*.png``; ``captions.txt``: truths)
+    data: str  # the dataset (tdd.data.registry) whose committed examples the tab offers
+
+    @property
+    def examples_dir(self) -> Path | None:
+        """Where those examples are (``captions.txt`` beside them: their truths); None without any."""
+        ...
 
     @property
     def canvas(self) -> Canvas:
@@ -48,7 +53,7 @@ class Task(Protocol):
         ...
 
     def examples(self) -> list[Path]:
-        """The example images, in order."""
+        """The example images, in order (the dataset's)."""
         ...
 
     def preprocess(self, image: Any, size: int) -> Any:

@@ -11,10 +11,11 @@ from tdd.caption import caption, caption_steps
 from tdd.classify import classify, classify_steps
 from tdd.data.digits import preprocess_image
 from tdd.data.images import preprocess_rgb
+from tdd.data.registry import dataset
 from tdd.data.tokenizer import PAD_ID, decode
 from tdd.demo.canvas import Canvas, digit_canvas, scene_canvas
 from tdd.demo.catalogue import Loaded, class_names
-from tdd.demo.common import CLASS_LEGEND, COLOUR_LEGEND, EXAMPLES_ROOT, HEATMAP_TOP, DemoError
+from tdd.demo.common import CLASS_LEGEND, COLOUR_LEGEND, HEATMAP_TOP, DemoError
 from tdd.demo.compare import CompareTask
 from tdd.demo.inputs import parse_pins
 from tdd.demo.task import register_task
@@ -29,13 +30,17 @@ if TYPE_CHECKING:
 
 
 class _ImageTask:
-    """What both tasks share: a layout of one model, examples from a folder."""
+    """What both tasks share: a layout of one model, the examples of a dataset of the registry."""
 
     layout = "single"
-    examples_dir: Path
+    data: str
+
+    @property
+    def examples_dir(self) -> Path | None:
+        return dataset(self.data).examples_dir
 
     def examples(self) -> list[Path]:
-        return sorted(self.examples_dir.glob("*.png"))
+        return dataset(self.data).examples()
 
 
 class CaptionTask(_ImageTask):
@@ -44,7 +49,7 @@ class CaptionTask(_ImageTask):
     name = model_task = "caption"
     title = "Caption"
     default_model = "scenes-tdd"
-    examples_dir = EXAMPLES_ROOT / "scenes"
+    data = "scenes"
     # what the apps lay out for the task, read by both layouts instead of branching on the name
     header = (
         "**Pick an example scene, upload an image or draw one, then press Run**: the caption forms word by word "
@@ -174,7 +179,7 @@ class ClassifyTask(_ImageTask):
     name = model_task = "classify"
     title = "Classify"
     default_model = "digits-tdd"
-    examples_dir = EXAMPLES_ROOT / "digits"
+    data = "digits"
     header = (
         "**Draw a digit, upload one or pick an example, then press Run**: the class forms as the noise over the "
         "ten one-hot class vectors is taken away."

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from torch.utils.data import TensorDataset
 
 from tdd.data.digits import NUM_DIGIT_CLASSES, DigitAugment, DigitsDataset, load_digits_split, to_model_input
-from tdd.data.registry import Source, register_dataset
+from tdd.data.registry import EXAMPLES_ROOT, Source, register_dataset
 
 
 class Digits(Source):
     name = "digits"
     tasks: tuple[str, ...] = ("classify",)
     help = "handwritten digits (bundled with scikit-learn; nothing to download)"
+    examples_dir: Path | None = EXAMPLES_ROOT / "digits"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         augment = "digits: JSON dict of tdd.data.digits.DigitAugment overrides ('null': no augmentation)"

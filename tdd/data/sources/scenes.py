@@ -4,10 +4,11 @@ descriptions give exact marks (shape, colour, size, count, relation)."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from tdd.data.caption_data import EvalSet
-from tdd.data.registry import Source, register_dataset
+from tdd.data.registry import EXAMPLES_ROOT, Source, register_dataset
 from tdd.data.scenes import PHRASINGS, STYLES, ScenesDataset, make_scene, vocabulary
 
 
@@ -15,6 +16,7 @@ class Scenes(Source):
     name = "scenes"
     tasks: tuple[str, ...] = ("caption",)
     help = "generated scenes (nothing to download)"
+    examples_dir: Path | None = EXAMPLES_ROOT / "scenes"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--train-size", type=int, default=50_000, help="scenes: distinct training scenes")
