@@ -329,8 +329,26 @@ def build_parser() -> argparse.ArgumentParser:
     toy.add_argument("--seed", type=int, default=0)
     toy.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     toy.set_defaults(func=_toy)
+    data = sub.add_parser("data", help="what a dataset needs and which of its sources are here (tdd data emoji)")
+    data.add_argument("dataset", choices=["emoji"])
+    data.add_argument("--build", action="store_true", help="render and cache every style found (minutes)")
+    data.set_defaults(func=_data)
     sub.add_parser("bench", help="benchmarks of the shipped models (see tdd bench --help)", add_help=False)
     return parser
+
+
+def _data(args: argparse.Namespace) -> int:
+    """``tdd data emoji``: the styles found, their concept counts, the commands that get the missing ones."""
+    from tdd.data import emoji  # lazy: the CLI starts fast
+    from tdd.data.emoji_styles import STYLES, locate  # lazy: the CLI starts fast
+
+    print(emoji.report())
+    if args.build:
+        for name, style in STYLES.items():
+            if locate(style) is not None:
+                built = emoji.build_style(name)
+                print(f"{name}: {len(built.keys)} glyphs cached in {emoji.cache_dir()}", flush=True)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

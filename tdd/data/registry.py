@@ -23,6 +23,7 @@ BUILT_IN = {
     "digits": "tdd.data.sources.digits",
     "imagefolder": "tdd.data.sources.imagefolder",
     "hf": "tdd.data.sources.hf",
+    "emoji": "tdd.data.sources.emoji",
 }
 
 

@@ -1,0 +1,143 @@
+"""Emoji as a dataset (tdd.data.emoji): keys, names, attributes from code points, the six styles' sources,
+the committed splits, and the registry entry. The sources are installed when missing, as root, as the browser
+test does with chromium (Debian: apt-get; npm: npm pack into a sources folder); a test that still lacks one
+says which and why it skips."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tdd.data import emoji
+from tdd.data.emoji_styles import STYLES, EmojiSourceError, Reader, concept_key, key_of_filename, locate
+
+pytest.importorskip("emoji")
+DEBIAN = {"noto": "fonts-noto-color-emoji", "emojione": "ruby-gemojione", "symbola": "fonts-symbola"}
+NPM = {"twemoji": "@twemoji/svg@15.0.0", "openmoji": "openmoji@17.0.0"}
+SAMPLE = ["🐼", "😇", "👩🏽‍🚒", "🇯🇪", "1️⃣", "🤜🏿", "🦉", "👨🏻‍🌾"]
+
+
+@pytest.fixture(scope="session")
+def sources(tmp_path_factory):
+    """Every style's source on this machine: what is missing is installed (apt-get as root, npm pack)."""
+    folder = os.environ.get("TDD_EMOJI_SOURCES") or str(tmp_path_factory.mktemp("emoji-sources"))
+    os.environ["TDD_EMOJI_SOURCES"] = folder
+    missing_debian = [pkg for style, pkg in DEBIAN.items() if locate(STYLES[style]) is None]
+    if missing_debian and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-q", *missing_debian], capture_output=True, timeout=600,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})  # fmt: skip
+    for style, package in NPM.items():
+        if locate(STYLES[style]) is None and shutil.which("npm"):
+            subprocess.run(["npm", "pack", package], cwd=folder, capture_output=True, timeout=300)
+    absent = [name for name, style in STYLES.items() if locate(style) is None]
+    yield {"folder": folder, "absent": absent}
+
+
+def _need(sources, *styles):
+    absent = [s for s in styles if s in sources["absent"]]
+    if absent:
+        pytest.skip(f"emoji styles not installable here (no root, apt-get or npm, or no network): {absent}")
+
+
+def test_keys_drop_fe0f_and_match_file_names():
+    assert concept_key("1️⃣") == "31-20e3" == key_of_filename("0031-FE0F-20E3")
+    assert concept_key("👩🏽‍🚒") == "1f469-1f3fd-200d-1f692" == key_of_filename("1f469-1f3fd-200d-1f692")
+    assert emoji.tokenize("woman firefighter: medium skin tone") == ["woman", "firefighter", ":", "medium", "skin",
+                                                                      "tone"]  # fmt: skip
+    assert emoji.tokenize("flag: Jersey") == ["flag", ":", "jersey"]
+    assert emoji.tokenize("kiss: woman, man, light skin tone")[2:5] == ["woman", ",", "man"]
+
+
+def test_attributes_come_from_the_code_points():
+    firefighter = emoji.attributes(concept_key("👩🏽‍🚒"))
+    assert firefighter == {"skin_tone": "medium", "gender": "female", "hair": None, "direction": None, "flag": False,
+                           "base": "1f469-200d-1f692"}  # fmt: skip
+    assert emoji.attributes(concept_key("🇯🇪"))["flag"] and not emoji.attributes(concept_key("🐼"))["flag"]
+    assert emoji.attributes(concept_key("👨🏻‍🦰"))["hair"] == "red"
+    assert emoji.attributes("1f6b6-200d-27a1")["direction"] == "right"
+    assert emoji.attributes(concept_key("🧑🏿‍🤝‍🧑🏻"))["skin_tone"] == "dark, light"
+
+
+def test_every_style_draws_a_handful_of_glyphs(sources):
+    _need(sources, *STYLES)
+    keys = [concept_key(e) for e in SAMPLE]
+    for name, style in STYLES.items():
+        reader = Reader(style, locate(style))
+        drawable = [k for k in keys if reader.has(k)]
+        assert len(drawable) >= (3 if style.single_code_points else 6), (name, drawable)
+        image = reader.draw(drawable[0], 32)
+        assert image.shape == (32, 32, 4) and image.dtype == np.uint8
+        assert image[..., 3].max() == 255 and image[0, 0, 3] == 0  # a glyph on a transparent background
+        if style.single_code_points:
+            assert not reader.has(concept_key("👩🏽‍🚒")) and not reader.has(concept_key("🇯🇪"))
+
+
+def test_the_cache_is_built_once_and_a_damaged_source_is_named(sources, tmp_path, monkeypatch):
+    _need(sources, "openmoji", "emojione")
+    monkeypatch.setenv("TDD_DATA_DIR", str(tmp_path / "data"))
+    keys = [concept_key(e) for e in SAMPLE]
+    first = emoji.build_style("emojione", 24, keys)
+    assert first.images.shape == (len(first.keys), 24, 24, 4) and "1f43c" in first.keys
+    manifest = json.loads((emoji.cache_dir() / "manifest.json").read_text())
+    assert manifest["emojione_24px.npz"]["count"] == len(first.keys)
+    again = emoji.build_style("emojione", 24, keys)
+    assert again.keys == first.keys and np.array_equal(again.images, first.images)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "openmoji-17.0.0.tgz").write_bytes(b"not a tarball")
+    monkeypatch.setenv("TDD_EMOJI_SOURCES", str(broken))
+    with pytest.raises(EmojiSourceError, match="openmoji-17.0.0.tgz: damaged or unreadable.*npm pack openmoji"):
+        emoji.build_style("openmoji", 24, keys)
+    with pytest.raises(EmojiSourceError, match="unknown emoji style 'wingdings'"):
+        emoji.build_style("wingdings")
+
+
+def test_the_committed_splits_are_reproduced_and_disjoint(sources):
+    _need(sources, "openmoji")
+    names = emoji.concepts()
+    assert len(names) > 3800 and names[concept_key("🐼")] == "panda"
+    assert names[concept_key("👩🏽‍🚒")] == "woman firefighter: medium skin tone"
+    splits = emoji.splits()
+    held = splits["compositional_holdout"]
+    assert held == emoji.compositional_holdout(list(names))  # the manifest is what the rule gives
+    assert not set(splits["training_styles"]) & set(splits["held_out_styles"])
+    triples = [emoji.role_triple(k) for k in held]
+    trained = [emoji.role_triple(k) for k in names if emoji.role_triple(k) and k not in held]
+    for i in range(3):  # every part of a held-out triple is seen in training, in other triples
+        assert {t[i] for t in triples} <= {t[i] for t in trained}
+
+
+def test_the_dataset_entry_trains_without_the_holdout_and_evaluates_on_another_style(sources, tmp_path, monkeypatch):
+    _need(sources, "openmoji", "emojione", "noto")
+    from types import SimpleNamespace
+
+    from tdd.data.registry import dataset
+
+    monkeypatch.setenv("TDD_DATA_DIR", str(tmp_path / "data"))
+    names = emoji.concepts()
+    held = emoji.splits()["compositional_holdout"][:2]
+    few = {k: names[k] for k in [concept_key(e) for e in SAMPLE] + held if k in names}
+    monkeypatch.setattr(emoji, "concepts", lambda: few)  # a handful of concepts: seconds, not minutes
+    opts = SimpleNamespace(emoji_train_styles="noto,emojione", emoji_eval_style="openmoji", image_size=16, seed=0,
+                           eval_size=4)  # fmt: skip
+    data, captions, evals = dataset("emoji", "caption").caption_data(opts)
+    trained = {k for _, k in data.items}
+    assert trained and not trained & set(held)  # the compositional hold-out is never trained on
+    x, caption = data[0]
+    assert x.shape == (3, 16, 16) and -1 <= x.min() and x.max() <= 1 and caption in captions
+    assert len(evals.sources) == 4 and evals.sources[0].shape == (64, 64, 3)
+    train, val, k = dataset("emoji", "classify").classify_data(opts)
+    assert k == len(trained) and all(0 <= val[i][1] < k for i in range(len(val)))
+
+
+def test_tdd_data_emoji_says_what_is_here_and_how_to_get_the_rest(tmp_path):
+    env = {**os.environ, "TDD_EMOJI_SOURCES": str(tmp_path)}  # an empty sources folder: the npm styles are missing
+    done = subprocess.run([sys.executable, "-m", "tdd.cli", "data", "emoji"], capture_output=True, text=True,
+                          env=env, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "twemoji         missing   — get it: npm pack @twemoji/svg@15.0.0" in done.stdout
+    assert "names: missing" in done.stdout and "Traceback" not in done.stdout + done.stderr
