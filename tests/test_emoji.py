@@ -62,6 +62,7 @@ def test_attributes_come_from_the_code_points():
     assert emoji.attributes(concept_key("🧑🏿‍🤝‍🧑🏻"))["skin_tone"] == "dark, light"
 
 
+@pytest.mark.slow  # installs the sources when missing, renders glyphs
 def test_every_style_draws_a_handful_of_glyphs(sources):
     _need(sources, *STYLES)
     keys = [concept_key(e) for e in SAMPLE]
@@ -76,6 +77,7 @@ def test_every_style_draws_a_handful_of_glyphs(sources):
             assert not reader.has(concept_key("👩🏽‍🚒")) and not reader.has(concept_key("🇯🇪"))
 
 
+@pytest.mark.slow  # installs the sources when missing, renders glyphs
 def test_the_cache_is_built_once_and_a_damaged_source_is_named(sources, tmp_path, monkeypatch):
     _need(sources, "openmoji", "emojione")
     monkeypatch.setenv("TDD_DATA_DIR", str(tmp_path / "data"))
@@ -96,6 +98,7 @@ def test_the_cache_is_built_once_and_a_damaged_source_is_named(sources, tmp_path
         emoji.build_style("wingdings")
 
 
+@pytest.mark.slow  # installs the sources when missing, renders glyphs
 def test_the_committed_splits_are_reproduced_and_disjoint(sources):
     _need(sources, "openmoji")
     names = emoji.concepts()
@@ -111,6 +114,7 @@ def test_the_committed_splits_are_reproduced_and_disjoint(sources):
         assert {t[i] for t in triples} <= {t[i] for t in trained}
 
 
+@pytest.mark.slow  # installs the sources when missing, renders glyphs
 def test_the_dataset_entry_trains_without_the_holdout_and_evaluates_on_another_style(sources, tmp_path, monkeypatch):
     _need(sources, "openmoji", "emojione", "noto")
     from types import SimpleNamespace
@@ -134,6 +138,7 @@ def test_the_dataset_entry_trains_without_the_holdout_and_evaluates_on_another_s
     assert k == len(trained) and all(0 <= val[i][1] < k for i in range(len(val)))
 
 
+@pytest.mark.slow  # runs the CLI
 def test_tdd_data_emoji_says_what_is_here_and_how_to_get_the_rest(tmp_path):
     env = {**os.environ, "TDD_EMOJI_SOURCES": str(tmp_path)}  # an empty sources folder: the npm styles are missing
     done = subprocess.run([sys.executable, "-m", "tdd.cli", "data", "emoji"], capture_output=True, text=True,

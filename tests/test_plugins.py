@@ -83,6 +83,7 @@ def test_the_training_script_trains_on_a_registered_dataset(plugins, tmp_path):
     assert config["extra"]["train_args"]["data"] == "swatches"
 
 
+@pytest.mark.slow  # builds both apps
 def test_a_tab_registered_from_outside_runs_and_appears_in_both_apps(plugins, monkeypatch):
     example = core.task_of("caption").examples()[0]
     run = core.run_to_end("scenes-tdd", example, core.Settings(steps=2), task="mirror")
