@@ -377,18 +377,17 @@ def test_a_time_budget_stops_training_and_a_resume_past_it_trains_no_more(tmp_pa
     assert max(r["step"] for r in more) == trained[-1]["step"]  # resumed past the budget: no further step
 
 
-def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides(monkeypatch):
+def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides(monkeypatch, capsys):
     import subprocess
     import sys
-    from types import SimpleNamespace
 
-    class train_captioner:  # the script run as a user runs it, asked for its resolved arguments
-        @staticmethod
-        def parse_args(argv: list[str]) -> SimpleNamespace:
-            cmd = [sys.executable, str(ROOT / "train" / "train_captioner.py"), *argv, "--print-args"]
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-            assert done.returncode == 0, done.stderr[-2000:]
-            return SimpleNamespace(**json.loads(done.stdout.strip().splitlines()[-1]))
+    from tdd.training import captioner_args as train_captioner  # what the script parses its flags with
+
+    def refused(argv: list[str]) -> str:
+        """The message the script's parser stops with for ``argv``."""
+        with pytest.raises(SystemExit):
+            train_captioner.parse_args(argv)
+        return capsys.readouterr().err
 
     config = str(ROOT / "train" / "configs" / "scenes_tdd.yaml")  # the shipped scenes-tdd names the recipe
     args = train_captioner.parse_args(["--config", config])
@@ -402,13 +401,12 @@ def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides
     assert (args.scene_style, args.scene_phrasing, args.kfold) == ("random", "canonical", 2)
     assert args.timestep_floor == 0.1  # the adaptive draw's uniform share (AdaptiveTimesteps' default)
     assert train_captioner.parse_args(["--config", config, "--timestep-floor", "0.5"]).timestep_floor == 0.5
-    bad = [sys.executable, str(ROOT / "train" / "train_captioner.py"), "--timestep-floor", "0", "--print-args"]
-    done = subprocess.run(bad, capture_output=True, text=True, timeout=120)
-    assert done.returncode != 0 and "--timestep-floor must lie in (0, 1]" in done.stderr
-    done = subprocess.run(
-        [*bad[:-3], "--unroll", "0.25", "--output-prior", "--print-args"], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode != 0 and "--unroll and --output-prior do not mix" in done.stderr
+    command = [sys.executable, str(ROOT / "train" / "train_captioner.py")]
+    done = subprocess.run([*command, "--config", config, "--print-args"], capture_output=True, text=True, timeout=120)
+    resolved = json.loads(json.dumps({**vars(args), "print_args": True}, default=str))
+    assert done.returncode == 0 and json.loads(done.stdout.strip().splitlines()[-1]) == resolved  # as a user runs it
+    assert "--timestep-floor must lie in (0, 1]" in refused(["--timestep-floor", "0"])
+    assert "--unroll and --output-prior do not mix" in refused(["--unroll", "0.25", "--output-prior"])
     assert train_captioner.parse_args(["--config", config, "--output-prior"]).output_prior is True
     assert train_captioner.parse_args(["--config", config, "--no-self-cond"]).self_cond is False
     assert args.stratified_timesteps is False  # the low-discrepancy draw is a flag, not (yet) the recipe
@@ -445,8 +443,8 @@ def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides
     assert args.self_cond_prob == 0.5
     more = train_captioner.parse_args(["--config", config, "--self-cond-prob", "0.8"])
     done = subprocess.run(
-        [*bad[:-3], "--self-cond-prob", "1", "--print-args"], capture_output=True, text=True, timeout=120
-    )  # a share outside (0, 1) stops at the command line, not at the first step
+        [*command, "--self-cond-prob", "1", "--print-args"], capture_output=True, text=True, timeout=120
+    )  # fmt: skip  (a share outside (0, 1) stops at the command line, not at step 1)
     assert done.returncode != 0 and "--self-cond-prob must lie in (0, 1), got 1.0" in done.stderr
     seen = {}
     monkeypatch.setattr(script, "tdd_loss", lambda *a, **kw: seen.update(kw) or torch.zeros(()))

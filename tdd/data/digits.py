@@ -25,7 +25,6 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset
-from torchvision.transforms import v2
 
 from tdd.data.images import ImageInput, open_image, to_grayscale
 
@@ -192,6 +191,8 @@ class DigitAugment:
     def __init__(self, degrees: float = 8.0, translate: float = 0.06, scale: tuple[float, float] = (0.9, 1.1),
                  stroke_p: float = 0.25, invert_p: float = 0.1, elastic_p: float = 0.0, elastic_alpha: float = 34.0,
                  elastic_sigma: float = 4.0):  # fmt: skip
+        from torchvision.transforms import v2  # heavy: only when used
+
         self.affine = v2.RandomAffine(degrees=degrees, translate=(translate, translate), scale=scale, fill=0.0)
         self.elastic = v2.ElasticTransform(alpha=elastic_alpha, sigma=elastic_sigma, fill=0.0)
         self.stroke_p, self.invert_p, self.elastic_p = stroke_p, invert_p, elastic_p

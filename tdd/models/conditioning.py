@@ -7,8 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from timm.layers import build_sincos2d_pos_embed
-from timm.models.vision_transformer import Block
 from torch import nn
 
 from tdd.models.encoder import ImageEncoder
@@ -52,10 +50,14 @@ class ConditioningModule(nn.Module):
         # CNN feature maps carry no position embedding of their own (ViTs do): give them a learned or a fixed one
         self.pos_embed: torch.Tensor | None
         if grid is not None and pos_embed == "sincos":
+            from timm.layers import build_sincos2d_pos_embed  # heavy: only when used
+
             fixed = build_sincos2d_pos_embed(list(grid), width)[None]  # (1, h·w, W), row-major as flatten(2)
             self.register_buffer("pos_embed", fixed, persistent=False)  # recomputed, not stored in checkpoints
         else:
             self.pos_embed = nn.Parameter(torch.randn(1, grid[0] * grid[1], width) * 0.02) if grid else None
+        from timm.models.vision_transformer import Block  # heavy: only when used
+
         self.blocks = nn.Sequential(*(Block(width, heads, mlp_ratio=4.0, qkv_bias=True) for _ in range(depth)))
         self.norm = nn.LayerNorm(width)
 

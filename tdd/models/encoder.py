@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 from typing import Any, cast
 
-import timm
 import torch
 from torch import nn
 
@@ -34,6 +33,8 @@ class ImageEncoder(nn.Module):
             if not os.path.isfile(pretrained_file):
                 raise FileNotFoundError(f"{pretrained_file}: pretrained weights file not found")
             extra = {"pretrained": True, "pretrained_cfg_overlay": {"file": str(pretrained_file)}}
+        import timm  # heavy: only when used
+
         self.backbone: Any = timm.create_model(name, num_classes=0, global_pool="", **extra, **timm_kwargs)
         self.num_features: int = int(cast(Any, self.backbone).num_features)
         self.num_prefix_tokens = getattr(self.backbone, "num_prefix_tokens", 0)

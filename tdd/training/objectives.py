@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
-from timm.utils import ModelEmaV3
 from torch import nn
 
 from tdd.losses import eps_mse_loss, masked_diffusion_loss, tdd_cross_entropy
@@ -231,5 +230,7 @@ def make_ema(model: nn.Module, decay: float = DEFAULT_EMA_DECAY, warmup: bool = 
     need: a fixed 0.9999 would leave the EMA near its random initialisation for ~10k steps.
     Call ``ema.update(model, step=step)`` after each optimizer step and evaluate ``ema.module``.
     """
+
+    from timm.utils import ModelEmaV3  # heavy: only when used
 
     return ModelEmaV3(model, decay=decay, use_warmup=warmup)

@@ -7,7 +7,6 @@ import functools
 from typing import Any
 
 from tdd.data.caption_data import EvalSet, readable
-from tdd.data.imagenet import classification_data, image_transform
 from tdd.data.images import preprocess_rgb
 from tdd.data.registry import Source, register_dataset
 
@@ -28,12 +27,15 @@ class HF(Source):
         return hf, hf.targets, readable([(val.source(i), [val.target(i)]) for i in range(n)])
 
     def classify_data(self, opts: Any) -> tuple[Any, Any, int]:
+        from tdd.data.imagenet import classification_data  # timm and torchvision (seconds): only when asked
+
         return classification_split(self.name, self.data_dir(opts), opts, classification_data)
 
 
 def classification_split(kind: str, root: str, opts: Any, read: Any) -> tuple[Any, Any, int]:
     """(train, val, classes) of an image-classification source, with timm's training and evaluation transforms
     (no augmentation when the frozen encoder's features are cached)."""
+    from tdd.data.imagenet import image_transform  # timm and torchvision (seconds): only when asked
 
     columns = {"image_column": opts.image_column, "label_column": opts.label_column}
     train_tf = image_transform(opts.image_size, train=not opts.cache_dir, auto_augment=opts.aa,
