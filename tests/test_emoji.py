@@ -5,6 +5,7 @@ says which and why it skips."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -146,3 +147,32 @@ def test_tdd_data_emoji_says_what_is_here_and_how_to_get_the_rest(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "twemoji         missing   — get it: npm pack @twemoji/svg@15.0.0" in done.stdout
     assert "names: missing" in done.stdout and "Traceback" not in done.stdout + done.stderr
+
+
+@pytest.mark.slow  # reads the names from the OpenMoji source, installed when missing
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "the box is empty"),
+        (None, "the box is empty"),
+        ("🐼" * 10_000, "not 10,000 characters"),
+        ("hello", "no emoji in 'hello'"),
+        ("🐼🦉", "one emoji at a time: the input holds 2"),
+        ("a panda 🐼", "holds other characters too"),
+        ("\u202e🐼", "control or direction characters (U+202E)"),
+        ("\x00", "control or direction characters (U+0000)"),
+    ],
+)
+def test_typed_input_is_untrusted_and_gets_a_clear_message(sources, text, message):
+    _need(sources, "openmoji")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        emoji.typed_emoji(text)
+
+
+@pytest.mark.slow  # reads the names from the OpenMoji source, installed when missing
+def test_typed_emoji_of_every_kind_find_their_concept(sources):
+    _need(sources, "openmoji")
+    names = emoji.concepts()
+    for text in ("🐼", " 🐼\n", "👩🏽‍🚒", "1️⃣", "🇯🇪", "🏴󠁧󠁢󠁳󠁣󠁴󠁿"):
+        assert emoji.typed_emoji(text) in names
+    assert names[emoji.typed_emoji("🐼")] == "panda"

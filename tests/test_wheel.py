@@ -57,3 +57,7 @@ def test_the_wheel_installed_alone_captions_and_classifies(tmp_path):
     row = json.loads(_run(env_dir / "bin" / "tdd", "caption", "scene_2.png", "--json", cwd=work))
     assert row["caption"] and len(row["trajectory"]) == 20
     assert _run(env_dir / "bin" / "tdd", "classify", "drawn_7.png", cwd=work).startswith("drawn_7.png: 7")
+    held = _run(
+        python, "-c", "from tdd.data import emoji; print(len(emoji.splits()['compositional_holdout']))", cwd=work
+    )
+    assert int(held) > 0  # package data beyond the checkpoints: the emoji splits

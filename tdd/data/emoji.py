@@ -229,3 +229,37 @@ def compositional_holdout(keys: list[str]) -> list[str]:
 def splits() -> dict[str, Any]:
     """The committed splits (:data:`SPLITS_FILE`): training and held-out styles, the compositional hold-out."""
     return json.loads(SPLITS_FILE.read_text(encoding="utf-8"))
+
+
+MAX_TYPED = 64  # characters: one emoji is at most ~10 code points; anything longer is not one
+
+
+def typed_emoji(text: Any) -> str:
+    """A user's typed or pasted input → the key of the one emoji it holds; a ``ValueError`` that says what is
+    wrong otherwise (empty, too long, control or bidi characters, no emoji, several, or one with no name)."""
+    import unicodedata
+
+    import emoji as emoji_lib  # optional (the emoji extra): what counts as one emoji
+
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("type or paste one emoji (the box is empty)")
+    text = text.strip()
+    if len(text) > MAX_TYPED:
+        raise ValueError(f"type or paste one emoji, not {len(text):,} characters")
+    joiners = lambda c: c == "\u200d" or 0xE0020 <= ord(c) <= 0xE007F  # noqa: E731  (ZWJ; subdivision flags' tags)
+    odd = sorted({f"U+{ord(c):04X}" for c in text if unicodedata.category(c) in ("Cc", "Cf") and not joiners(c)})
+    if odd:
+        raise ValueError(
+            f"the input holds control or direction characters ({', '.join(odd[:4])}); paste the emoji alone"
+        )
+    found = emoji_lib.emoji_list(text)
+    if not found:
+        raise ValueError(f"no emoji in {text[:20]!r}; type or paste one, e.g. 🐼")
+    if len(found) > 1:
+        raise ValueError(f"one emoji at a time: the input holds {len(found)}")
+    if found[0]["match_start"] != 0 or found[0]["match_end"] != len(text):
+        raise ValueError(f"one emoji alone, please: {text[:20]!r} holds other characters too")
+    key = concept_key(found[0]["emoji"])
+    if key not in concepts():
+        raise ValueError(f"{found[0]['emoji']} is an emoji this dataset has no name for (newer than its sources?)")
+    return key
