@@ -141,7 +141,8 @@ def test_the_dataset_entry_trains_without_the_holdout_and_evaluates_on_another_s
 
 @pytest.mark.slow  # runs the CLI
 def test_tdd_data_emoji_says_what_is_here_and_how_to_get_the_rest(tmp_path):
-    env = {**os.environ, "TDD_EMOJI_SOURCES": str(tmp_path)}  # an empty sources folder: the npm styles are missing
+    # an empty sources folder and a home without ~/.cache/tdd/emoji-sources: the npm styles are missing
+    env = {**os.environ, "TDD_EMOJI_SOURCES": str(tmp_path), "HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, "-m", "tdd.cli", "data", "emoji"], capture_output=True, text=True,
                           env=env, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr

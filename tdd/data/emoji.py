@@ -22,6 +22,7 @@ import json
 import os
 import re
 import tarfile
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -237,8 +238,6 @@ MAX_TYPED = 64  # characters: one emoji is at most ~10 code points; anything lon
 def typed_emoji(text: Any) -> str:
     """A user's typed or pasted input → the key of the one emoji it holds; a ``ValueError`` that says what is
     wrong otherwise (empty, too long, control or bidi characters, no emoji, several, or one with no name)."""
-    import unicodedata
-
     import emoji as emoji_lib  # optional (the emoji extra): what counts as one emoji
 
     if not isinstance(text, str) or not text.strip():
