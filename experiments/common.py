@@ -40,10 +40,14 @@ def seeds(args: argparse.Namespace) -> list[int]:
     return args.seeds[:1] if args.smoke else args.seeds
 
 
-def train_run(args: argparse.Namespace, name: str, head: str, seed: int, *extra: str) -> Path:
-    """Train (or reuse) one run; returns its directory (``final/`` holds the EMA checkpoint)."""
+def train_run(
+    args: argparse.Namespace, name: str, head: str, seed: int, *extra: str, config: Path | None = None
+) -> Path:
+    """Train (or reuse) one run (the digits config of ``head`` unless ``config``); returns its directory
+    (``final/`` holds the EMA checkpoint)."""
     out = Path(args.runs_dir) / name
-    argv = ["--config", str(CONFIGS[head]), "--seed", str(seed), "--epochs", str(args.epochs)]
+    config = config or CONFIGS[head]
+    argv = ["--config", str(config), "--seed", str(seed), "--epochs", str(args.epochs)]
     argv += ["--eval-every", "1", "--output", str(out), *extra]
     if args.smoke:
         argv += ["--max-steps", "2", "--eval-steps", "2", "--epochs", "1"]

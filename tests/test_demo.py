@@ -265,3 +265,14 @@ def test_has_drawing_tells_strokes_from_an_empty_canvas():
     assert core.has_drawing({"background": None, "layers": [], "composite": stroke})  # no background: alpha
     assert not core.has_drawing({"background": None, "layers": [], "composite": empty_layer})
     assert not core.has_drawing(None) and not core.has_drawing("examples/scenes/scene_0.png")
+
+
+def test_class_names_come_from_the_checkpoint_when_it_has_them(tmp_path):
+    from tdd.models.classifier import TDDClassifier
+
+    config = TDDClassifier.tiny_config()
+    names = [f"name {k}" for k in range(config.num_classes)]
+    TDDClassifier(config).save_pretrained(tmp_path / "named", extra={"class_names": names})
+    TDDClassifier(config).save_pretrained(tmp_path / "numbered")
+    assert core.class_names(core.load(str(tmp_path / "named"))) == names
+    assert core.class_names(core.load(str(tmp_path / "numbered"))) == [str(k) for k in range(config.num_classes)]

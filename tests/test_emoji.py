@@ -137,6 +137,7 @@ def test_the_dataset_entry_trains_without_the_holdout_and_evaluates_on_another_s
     assert len(evals.sources) == 4 and evals.sources[0].shape == (64, 64, 3)
     train, val, k = dataset("emoji", "classify").classify_data(opts)
     assert k == len(trained) and all(0 <= val[i][1] < k for i in range(len(val)))
+    assert len(train.class_names) == k and train.class_names[train[0][1]].endswith(emoji.concepts()[train.items[0][1]])
 
 
 @pytest.mark.slow  # runs the CLI

@@ -192,11 +192,14 @@ def make_loss_fn(args: argparse.Namespace, diffusion: Any, mixup: Any) -> Any:
     return loss_fn
 
 
-def write_final(ema: Any, result: dict, args: argparse.Namespace, env: DistEnv) -> None:
-    """``OUTPUT/final`` and ``OUTPUT/result.json`` (rank 0)."""
+def write_final(ema: Any, result: dict, args: argparse.Namespace, env: DistEnv, class_names: Any = None) -> None:
+    """``OUTPUT/final`` (with the data's class names when it has them) and ``OUTPUT/result.json`` (rank 0)."""
     if env.is_main:
         out = Path(args.output)
-        ema.save_pretrained(out / "final", extra={"train_args": vars(args), "result": result})
+        extra = {"train_args": vars(args), "result": result}
+        if class_names is not None:
+            extra["class_names"] = list(class_names)
+        ema.save_pretrained(out / "final", extra=extra)
         atomic_write_text(out / "result.json", json.dumps(result, indent=2) + "\n")
 
 
@@ -208,6 +211,7 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
             "and a mixed label is not one"
         )
     train_set, val_set, num_classes = load_data(args)
+    names = getattr(train_set, "class_names", None)  # what each class is, where the data says (the app shows it)
     torch.manual_seed(args.seed)
     model = build_model(args, num_classes)
     train_set = cached_features(args, model, train_set, env)
@@ -236,7 +240,7 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
     run = train(
         model, train_set, make_loss_fn(args, diffusion, mixup), config, env,
         evaluate=lambda ema: {"test_top1": top1(ema, val_set, args, env, args.eval_steps)},
-        on_trained=lambda ema: write_final(ema, pending, args, env),
+        on_trained=lambda ema: write_final(ema, pending, args, env, names),
     )  # fmt: skip
     ema = run.ema_model.eval()
     curve: dict[int, float] = {}
@@ -256,7 +260,7 @@ def main(args: argparse.Namespace, env: DistEnv | None = None) -> dict:
     if skipped:
         result["skipped_metrics"] = skipped
     if env.is_main:
-        write_final(ema, result, args, env)
+        write_final(ema, result, args, env, names)
         print(json.dumps(result), flush=True)
         push_final(args, Path(args.output) / "final")
     return result

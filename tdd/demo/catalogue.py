@@ -138,4 +138,8 @@ def load(name: str) -> Loaded:
 
 
 def class_names(loaded: Loaded) -> list[str]:
+    """What each class is: the names its checkpoint carries (``extra.class_names``), else the class numbers."""
+    names = loaded.model.checkpoint_extra.get("class_names")
+    if isinstance(names, list) and len(names) == loaded.model.num_outputs:
+        return [str(n) for n in names]
     return [str(k) for k in range(loaded.model.num_outputs)]

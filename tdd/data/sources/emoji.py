@@ -5,6 +5,7 @@ without the compositional hold-out (:func:`~tdd.data.emoji.compositional_holdout
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from torch.utils.data import Dataset
 
 from tdd.data import emoji
 from tdd.data.caption_data import EvalSet
-from tdd.data.emoji_styles import HELD_OUT_STYLES, STYLES, TRAINING_STYLES
+from tdd.data.emoji_augment import EmojiAugment
+from tdd.data.emoji_styles import HELD_OUT_STYLES, STYLES, TRAINING_STYLES, text_of_key
 from tdd.data.registry import Source, register_dataset
 
 
@@ -28,10 +30,11 @@ class EmojiImages(Dataset):
     """``(image (3, S, S) in [-1, 1], target)`` for ``(style, key)`` items: the name (captions) or the class."""
 
     def __init__(self, items: list[tuple[str, str]], rendered: dict[str, emoji.StyleImages], image_size: int,
-                 target: Any):  # fmt: skip
-        self.items, self.image_size, self.target = items, image_size, target
+                 target: Any, augment: EmojiAugment | None = None):  # fmt: skip
+        self.items, self.image_size, self.target, self.augment = items, image_size, target, augment
         self.rendered = rendered
         self.index = {style: images.index() for style, images in rendered.items()}
+        self.class_names: list[str] | None = None  # a classifier's: what each class is
 
     def __len__(self) -> int:
         return len(self.items)
@@ -41,7 +44,11 @@ class EmojiImages(Dataset):
         return on_white(self.rendered[style].images[self.index[style][key]])
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, Any]:
-        x = torch.from_numpy(self.image(i)).permute(2, 0, 1).float().div(127.5).sub(1)
+        if self.augment is None:
+            x = torch.from_numpy(self.image(i)).permute(2, 0, 1).float().div(127.5).sub(1)
+        else:
+            style, key = self.items[i]
+            x = self.augment(torch.from_numpy(self.rendered[style].images[self.index[style][key]]).permute(2, 0, 1))
         if x.shape[-1] != self.image_size:
             x = torch.nn.functional.interpolate(x[None], size=self.image_size, mode="area")[0]
         return x, self.target(self.items[i][1])
@@ -65,6 +72,8 @@ class Emoji(Source):
         parser.add_argument("--emoji-train-styles", default=",".join(TRAINING_STYLES),
                             help="emoji: the styles trained on (comma-separated)")  # fmt: skip
         parser.add_argument("--emoji-eval-style", default=HELD_OUT_STYLES[0], help="emoji: the held-out style")
+        augment = "emoji: JSON dict of tdd.data.emoji_augment.EmojiAugment overrides ('null': no augmentation)"
+        parser.add_argument("--emoji-augment", type=json.loads, default={}, help=augment)
 
     def _split(self, opts: Any) -> tuple[list[tuple[str, str]], list[tuple[str, str]], dict[str, Any]]:
         names = emoji.concepts()
@@ -76,13 +85,15 @@ class Emoji(Source):
         rng = np.random.default_rng(opts.seed)
         evals = [(eval_style, k) for k in rendered[eval_style].keys if k in names]
         evals = [evals[i] for i in sorted(rng.permutation(len(evals))[: opts.eval_size or len(evals)])]
-        return train, evals, {"names": names, "rendered": rendered}
+        settings = getattr(opts, "emoji_augment", {})
+        augment = None if settings is None else EmojiAugment(**settings)
+        return train, evals, {"names": names, "rendered": rendered, "augment": augment}
 
     def caption_data(self, opts: Any) -> tuple[Any, list[str], EvalSet]:
         train, evals, ctx = self._split(opts)
         names, rendered = ctx["names"], ctx["rendered"]
         caption = lambda k: " ".join(emoji.tokenize(names[k]))  # noqa: E731
-        data = EmojiImages(train, rendered, opts.image_size, caption)
+        data = EmojiImages(train, rendered, opts.image_size, caption, ctx["augment"])
         held = EmojiImages(evals, rendered, opts.image_size, caption)
         references = [[caption(k)] for _, k in evals]
         return data, [caption(k) for _, k in train], EvalSet([held.image(i) for i in range(len(held))], references)
@@ -91,9 +102,11 @@ class Emoji(Source):
         train, evals, ctx = self._split(opts)
         classes = {k: i for i, k in enumerate(dict.fromkeys(k for _, k in sorted(train, key=lambda t: t[1])))}
         evals = [(s, k) for s, k in evals if k in classes]
-        rendered = ctx["rendered"]
-        return (EmojiImages(train, rendered, opts.image_size, classes.__getitem__),
-                EmojiImages(evals, rendered, opts.image_size, classes.__getitem__), len(classes))  # fmt: skip
+        rendered, names = ctx["rendered"], ctx["names"]
+        data = EmojiImages(train, rendered, opts.image_size, classes.__getitem__, ctx["augment"])
+        data.class_names = [f"{text_of_key(k)} {names.get(k, k)}" for k in classes]  # "🐼 panda"
+        held = EmojiImages(evals, rendered, opts.image_size, classes.__getitem__)
+        return data, held, len(classes)
 
 
 register_dataset(Emoji())

@@ -1,0 +1,188 @@
+"""Emoji classification at K ≈ 3,900 (#40; the paper's Tab. 1 / Fig. 5 on pictures people drew): TDD vs the
+linear head, one backbone and budget (``train/configs/emoji_tdd.yaml``), trained on Noto + Twemoji + EmojiOne.
+
+Scored on every concept of each held-out style that has a class (OpenMoji colour, OpenMoji black, Symbola), on
+fresh renderings of the training styles (the cached glyphs under a fixed random affine map: new positions and
+sizes, never seen in training), on the compositional hold-out (role × gender × tone triples absent from
+training, in the training styles and in OpenMoji colour), per attribute (skin tone, gender: the predicted
+class's attribute against the true one), and accuracy against the number of steps (TDD).
+
+python experiments/emoji_classify.py                  # trains what is missing (≈ 35 min a run alone), then scores
+python experiments/emoji_classify.py --train-only     # the runs alone (start them in the background)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import torch
+from common import ROOT, command_line, experiment_parser, markdown_table, mean_std, seeds, train_run, write_result
+
+from tdd.classify import classify
+from tdd.data import emoji
+from tdd.data.emoji_augment import on_white
+from tdd.data.emoji_styles import HELD_OUT_STYLES, TRAINING_STYLES
+from tdd.models import PretrainedModel
+from tdd.rng import generator
+
+CONFIG = ROOT / "train" / "configs" / "emoji_tdd.yaml"
+HEADS = ("tdd", "linear")
+STEP_COUNTS = (1, 2, 5, 10, 20)
+BLACK = ("openmoji-black", "symbola")  # drawn in black: they carry no skin tone, scored on the rest
+FRESH_SEED = 1234  # the affine map of the "fresh renderings"
+
+
+def runs(args) -> dict[str, list[Path]]:
+    """Each head's training runs, one per seed (trained here unless already done with the same arguments)."""
+    return {
+        head: [
+            train_run(args, f"emoji_{head}_seed{s}", head, s, "--head", head, "--eval-every", "10", config=CONFIG)
+            for s in seeds(args)
+        ]  # fmt: skip
+        for head in HEADS
+    }
+
+
+def images_of(style: str, keys: list[str], size: int, fresh: bool = False) -> torch.Tensor:
+    """The cached glyphs of ``keys`` in ``style`` as model input ``(N, 3, size, size)`` in [-1, 1]; ``fresh``: under
+    a random affine map (scale 0.8–1.05, shift ≤ 6 %, ±8°) drawn from :data:`FRESH_SEED`."""
+    from torchvision.transforms import v2  # heavy: only when used
+
+    rendered = emoji.build_style(style)
+    index = rendered.index()
+    rgba = torch.from_numpy(rendered.images[[index[k] for k in keys]]).permute(0, 3, 1, 2).float() / 255
+    if fresh:
+        affine = v2.RandomAffine(degrees=8, translate=(0.06, 0.06), scale=(0.8, 1.05))
+        torch.manual_seed(FRESH_SEED)
+        rgba = torch.stack([affine(x) for x in rgba])
+    rgb = torch.stack([on_white(x) for x in rgba])
+    return torch.nn.functional.interpolate(rgb, size=size, mode="area") * 2 - 1
+
+
+def predict(model, images: torch.Tensor, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(predicted class ``(N,)``, the five most probable ``(N, 5)``); batches of 256, evaluation seed 0."""
+    g = generator(0)
+    best, best5 = [], []
+    for i in range(0, len(images), 256):
+        result = classify(model, images[i : i + 256], steps=steps, generator=g)
+        best.append(result.labels)
+        best5.append(result.probs.topk(5, dim=-1).indices)
+    return torch.cat(best), torch.cat(best5)
+
+
+def evaluation_sets(classes: dict[str, int]) -> dict[str, tuple[str, list[str], bool]]:
+    """name → (style, keys, fresh): what each column of the table scores."""
+    held = list(emoji.splits()["compositional_holdout"])  # no class: scored on the attributes of the prediction
+    sets = {}
+    for style in HELD_OUT_STYLES:
+        sets[style] = (style, [k for k in emoji.build_style(style).keys if k in classes], False)
+    for style in TRAINING_STYLES:
+        keys = [k for k in emoji.build_style(style).keys if k in classes]
+        sets[f"{style} (fresh)"] = (style, keys, True)
+    sets["compositional (noto)"] = ("noto", [k for k in held if k in set(emoji.build_style("noto").keys)], False)
+    sets["compositional (openmoji)"] = ("openmoji", held, False)
+    return sets
+
+
+def class_table(run: Path) -> dict[str, int]:
+    """The run's classes, as the training data made them (sorted keys of the training items)."""
+    train_args = json.loads((run / "final" / "config.json").read_text())["extra"]["train_args"]
+    held = set(emoji.splits()["compositional_holdout"])
+    keys = sorted({k for s in train_args["emoji_train_styles"].split(",") for k in emoji.build_style(s).keys} - held)
+    return {k: i for i, k in enumerate(keys)}
+
+
+def attribute_accuracy(keys: list[str], predicted: list[str], attribute: str) -> tuple[float, int]:
+    """How often the predicted class has the true ``attribute``, over the items whose true one is set."""
+    pairs = [(emoji.attributes(k)[attribute], emoji.attributes(p)[attribute]) for k, p in zip(keys, predicted)]
+    pairs = [(t, p) for t, p in pairs if t is not None]
+    return (sum(t == p for t, p in pairs) / len(pairs) if pairs else math.nan), len(pairs)
+
+
+def evaluate(run: Path, sets: dict[str, tuple[str, list[str], bool]], steps: int) -> dict[str, dict[str, float]]:
+    """Scores of one run's EMA model on each evaluation set: top-1, top-5, skin tone and gender."""
+    model = PretrainedModel.from_pretrained(run / "final")
+    classes = class_table(run)
+    keys_of = list(classes)
+    out = {}
+    for name, (style, keys, fresh) in sets.items():
+        labels = torch.tensor([classes.get(k, -1) for k in keys])  # -1: not a class (the compositional hold-out)
+        best, best5 = predict(model, images_of(style, keys, model.config.image_size, fresh), steps)
+        predicted = [keys_of[int(i)] for i in best]
+        tone, n_tone = attribute_accuracy(keys, predicted, "skin_tone")
+        gender, n_gender = attribute_accuracy(keys, predicted, "gender")
+        out[name] = {"n": len(keys), "top1": (best == labels).float().mean().item(),
+                     "top5": (best5 == labels[:, None]).any(-1).float().mean().item(),
+                     "skin_tone": tone, "n_tone": n_tone, "gender": gender, "n_gender": n_gender}  # fmt: skip
+    return out
+
+
+def steps_curve(run: Path, style: str, keys: list[str]) -> dict[int, float]:
+    """Top-1 on ``style`` against the number of sampling steps (a TDD run)."""
+    model = PretrainedModel.from_pretrained(run / "final")
+    classes = class_table(run)
+    labels = torch.tensor([classes[k] for k in keys])
+    images = images_of(style, keys, model.config.image_size)
+    return {n: (predict(model, images, n)[0] == labels).float().mean().item() for n in STEP_COUNTS}
+
+
+def pct(values: list[float]) -> str:
+    return "n/a" if any(math.isnan(v) for v in values) else mean_std(values)
+
+
+def main() -> None:
+    parser = experiment_parser(__doc__)
+    parser.add_argument("--train-only", action="store_true", help="train the runs and stop")
+    parser.add_argument("--steps", type=int, default=20, help="TDD's sampling steps in the main table")
+    parser.set_defaults(epochs=40, seeds=[0, 1])
+    args = parser.parse_args()
+    trained = runs(args)
+    if args.train_only:
+        return
+    sets = evaluation_sets(class_table(trained["tdd"][0]))
+    if args.smoke:  # the script runs: a few images of each set
+        sets = {name: (style, keys[:8], fresh) for name, (style, keys, fresh) in sets.items()}
+    scores = {head: [evaluate(run, sets, args.steps) for run in trained[head]] for head in HEADS}
+    text = "# Emoji classification: TDD vs the linear head at K ≈ 3,900 (#40)\n\n"
+    text += f"Command: `{command_line()}`. Training seeds {seeds(args)}, evaluation seed 0, TDD at {args.steps} "
+    text += f"steps. Both heads: `{CONFIG.relative_to(ROOT).as_posix()}` ({args.epochs} epochs of Noto + Twemoji + "
+    text += "EmojiOne, K = " + f"{len(class_table(trained['tdd'][0])):,} classes), EMA weights after the last step; "
+    text += "no held-out image is used for training or selection. Mean ± std over seeds (one seed: its value).\n\n"
+    rows = []
+    for name, (_, keys, _) in sets.items():
+        row: list[object] = [name, f"{len(keys):,}"]
+        for head in HEADS:
+            if name.startswith("compositional"):
+                row += ["— (no class)"] * 2
+                continue
+            row += [pct([s[name]["top1"] for s in scores[head]]), pct([s[name]["top5"] for s in scores[head]])]
+        rows.append(row)
+    header = ["evaluated on", "images"] + [f"{h} {m}" for h in HEADS for m in ("top-1 %", "top-5 %")]
+    text += markdown_table(header, rows)
+    text += "\nA classifier has one class per concept, so a concept held out of training (the compositional "
+    text += "hold-out) is no class and cannot be named: those rows score the attributes of the predicted class "
+    text += "only. Naming an unseen combination is the captioners' test (its words are shared).\n"
+    text += "\n## Attributes of the predicted class (skin tone on toned emoji, gender on gendered ones)\n\n"
+    rows = []
+    for name in sets:
+        first = scores["tdd"][0][name]
+        row = [name, f"{first['n_tone']:,} / {first['n_gender']:,}"]
+        for head in HEADS:
+            tone = pct([s[name]["skin_tone"] for s in scores[head]]) if sets[name][0] not in BLACK else "— (no colour)"
+            row += [tone, pct([s[name]["gender"] for s in scores[head]])]
+        rows.append(row)
+    header = ["evaluated on", "toned / gendered"] + [f"{h} {m}" for h in HEADS for m in ("skin tone %", "gender %")]
+    text += markdown_table(header, rows)
+    style, keys, _ = sets[HELD_OUT_STYLES[0]]
+    curves = [steps_curve(run, style, keys) for run in trained["tdd"]]
+    text += f"\n## TDD: top-1 on {style} against the number of steps\n\n"
+    text += markdown_table(["steps", *map(str, STEP_COUNTS)],
+                           [["top-1 %", *(pct([c[n] for c in curves]) for n in STEP_COUNTS)]])  # fmt: skip
+    write_result(args, "emoji_classify.md", text)
+    Path(args.results_dir, "emoji_classify.json").write_text(json.dumps({"scores": scores, "curves": curves}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
