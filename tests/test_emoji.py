@@ -133,6 +133,8 @@ def test_the_dataset_entry_trains_without_the_holdout_and_evaluates_on_another_s
     trained = {k for _, k in data.items}
     assert trained and not trained & set(held)  # the compositional hold-out is never trained on
     x, caption = data[0]
+    tokens = dataset("emoji", "caption").caption_tokenizer(captions).encode(caption).tokens
+    assert tokens == caption.split()  # one token a word: the vocabulary is the names' words
     assert x.shape == (3, 16, 16) and -1 <= x.min() and x.max() <= 1 and caption in captions
     assert len(evals.sources) == 4 and evals.sources[0].shape == (64, 64, 3)
     train, val, k = dataset("emoji", "classify").classify_data(opts)

@@ -47,7 +47,8 @@ from tdd.caption import Captioner
 from tdd.caption_eval import clip_rows, generate_captions, text_metrics
 from tdd.checkpoint import atomic_write_text
 from tdd.data.caption_data import EvalSet
-from tdd.data.scenes import MAX_CAPTION_WORDS, SCENES_VERSION, vocabulary
+from tdd.data.registry import dataset
+from tdd.data.scenes import MAX_CAPTION_WORDS, SCENES_VERSION
 from tdd.data.tokenizer import (
     MASK_ID,
     TOKENIZER_KINDS,
@@ -56,7 +57,6 @@ from tdd.data.tokenizer import (
     load_tokenizer,
     save_tokenizer,
     train_tokenizer,
-    word_tokenizer,
 )
 from tdd.diffusion import TweedieDiffusion
 from tdd.distributed import DistEnv, barrier
@@ -166,13 +166,12 @@ def make_tokenizer(args: argparse.Namespace, captions: list[str], env: DistEnv) 
     """The run's tokenizer: kept in ``OUTPUT/tokenizer.json`` so that a resumed run uses the same one."""
     saved = Path(args.output) / TOKENIZER_NAME
     if env.is_main and not (args.resume and saved.is_file()):
-        if args.data == "scenes":
-            tok = word_tokenizer(vocabulary())
-        elif args.data == "folder" or args.tokenizer == "word":
+        tok = dataset(args.data, "caption").caption_tokenizer(captions)  # the data's own, if it has one
+        if tok is None and args.tokenizer == "word":
             tok = train_tokenizer(captions, "word")
-        elif args.tokenizer in TOKENIZER_KINDS:
+        elif tok is None and args.tokenizer in TOKENIZER_KINDS:
             tok = train_tokenizer(captions, args.tokenizer, args.vocab_size)
-        else:
+        elif tok is None:
             tok = load_tokenizer(args.tokenizer)
         Path(args.output).mkdir(parents=True, exist_ok=True)
         save_tokenizer(tok, args.output)

@@ -52,6 +52,10 @@ class DataSource(Protocol):
         """(training set of (image, label), held-out set, number of classes)."""
         ...
 
+    def caption_tokenizer(self, captions: list[str]) -> Any:
+        """The tokenizer its captions need (e.g. one word per token), or ``None``: ``--tokenizer`` decides."""
+        ...
+
 
 class Source:
     """A base for :class:`DataSource` entries: no flags of its own, and a clear error for a task it lacks."""
@@ -72,6 +76,9 @@ class Source:
 
     def classify_data(self, opts: Any) -> tuple[Any, Any, int]:
         raise ValueError(f"--data {self.name} has no class labels (it serves: {', '.join(self.tasks)})")
+
+    def caption_tokenizer(self, captions: list[str]) -> Any:
+        return None
 
     def data_dir(self, opts: Any) -> str:
         """``--data-dir``, required by this dataset."""

@@ -18,6 +18,7 @@ from tdd.data.caption_data import EvalSet
 from tdd.data.emoji_augment import EmojiAugment
 from tdd.data.emoji_styles import HELD_OUT_STYLES, STYLES, TRAINING_STYLES, text_of_key
 from tdd.data.registry import Source, register_dataset
+from tdd.data.tokenizer import train_tokenizer
 
 
 def on_white(rgba: np.ndarray) -> np.ndarray:
@@ -107,6 +108,9 @@ class Emoji(Source):
         data.class_names = [f"{text_of_key(k)} {names.get(k, k)}" for k in classes]  # "🐼 panda"
         held = EmojiImages(evals, rendered, opts.image_size, classes.__getitem__)
         return data, held, len(classes)
+
+    def caption_tokenizer(self, captions: list[str]) -> Any:
+        return train_tokenizer(captions, "word")  # CLDR names: ~1,800 words, each a token
 
 
 register_dataset(Emoji())

@@ -7,6 +7,7 @@ from typing import Any
 from tdd.data.caption_data import EvalSet, readable
 from tdd.data.folder import CaptionFolder
 from tdd.data.registry import Source, register_dataset
+from tdd.data.tokenizer import train_tokenizer
 
 
 class Folder(Source):
@@ -18,6 +19,9 @@ class Folder(Source):
         folder = CaptionFolder(self.data_dir(opts), opts.image_size)
         n = min(opts.eval_size, len(folder))  # your own folder has no held-out split: its first entries
         return folder, folder.captions, readable([(p, [c]) for p, c in folder.entries[:n]])
+
+    def caption_tokenizer(self, captions: list[str]) -> Any:
+        return train_tokenizer(captions, "word")  # a word per token: a folder's captions are few
 
 
 register_dataset(Folder())

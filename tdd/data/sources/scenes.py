@@ -10,6 +10,7 @@ from typing import Any
 from tdd.data.caption_data import EvalSet
 from tdd.data.registry import EXAMPLES_ROOT, Source, register_dataset
 from tdd.data.scenes import PHRASINGS, STYLES, ScenesDataset, make_scene, vocabulary
+from tdd.data.tokenizer import word_tokenizer
 
 
 class Scenes(Source):
@@ -33,6 +34,9 @@ class Scenes(Source):
         held_out = [make_scene(i, 0, "test", opts.image_size, style, phrasing) for i in range(opts.eval_size)]
         evals = EvalSet([s.image for s in held_out], [[s.caption] for s in held_out], [s.description for s in held_out])
         return data, vocabulary(), evals
+
+    def caption_tokenizer(self, captions: list[str]) -> Any:
+        return word_tokenizer(vocabulary())  # the grammar's words, one token each
 
 
 register_dataset(Scenes())
