@@ -237,3 +237,25 @@ def test_a_thousand_class_classifier_classifies_in_the_library_and_the_cli(tmp_p
     assert out.returncode == 0, out.stderr
     row = json.loads(out.stdout)
     assert len(row["probs"]) == 1000 and "top" in row["trajectory"][0] and "probs" in row["trajectory"][-1]
+
+
+def test_the_posterior_input_and_output_prior_of_a_tdd_classifier(tmp_path):
+    """The levers for a large K: y_t enters as its exact posterior (near uniform at t = T, the one-hot near
+    t = 0), and the posterior's logits are added to the network's; both are saved with the model."""
+    config = TDDClassifier.tiny_config()
+    config.input_precond, config.output_prior = "posterior", True
+    model = TDDClassifier(config).eval()
+    k, T = config.num_classes, config.num_timesteps
+    seen = []
+    model.denoiser.register_forward_hook(lambda mod, args, out: seen.append(args[0]))
+    y0 = torch.nn.functional.one_hot(torch.tensor([2, 2]), k).float()
+    y_t = torch.stack([y0[0] + 5 * torch.randn(k, generator=torch.Generator().manual_seed(0)), 0.999 * y0[1]])
+    cond = torch.zeros(2, config.width)
+    logits = model(y_t, torch.tensor([T, 1]), cond)
+    assert torch.allclose(seen[0].sum(-1), torch.ones(2)) and seen[0][0].max() < 0.5 < seen[0][1, 2]
+    assert logits[1].argmax() == 2 and logits[1, 2] - logits[1].topk(2).values[1] > 100  # the prior at t = 1
+    model.save_pretrained(tmp_path / "m")
+    loaded = PretrainedModel.from_pretrained(tmp_path / "m")
+    assert loaded.config.input_precond == "posterior" and loaded.config.output_prior
+    with pytest.raises(ValueError, match="input_precond must be one of"):
+        ClassifierConfig(input_precond="unit_var")

@@ -42,7 +42,7 @@ from tdd.data.imagenet import DEFAULT_AUTO_AUGMENT
 from tdd.data.loading import TrainItems, collate_counting_skips
 from tdd.data.registry import add_data_arguments, dataset
 from tdd.distributed import DistEnv, all_reduce_sum
-from tdd.models.classifier import ClassifierConfig, LinearClassifier, TDDClassifier
+from tdd.models.classifier import CLASSIFIER_PRECONDS, ClassifierConfig, LinearClassifier, TDDClassifier
 from tdd.schedule import SCHEDULES
 from tdd.training import OBJECTIVES, tdd_loss
 from tdd.training.loop import guarded, train
@@ -88,6 +88,9 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--schedule", default="linear", choices=sorted(SCHEDULES))
     p.add_argument("--num-timesteps", type=int, default=1000)
     p.add_argument("--onehot-scale", type=float, default=1.0, help="λ of the λ-hot (§3.2), kept in the checkpoint")
+    p.add_argument("--input-precond", default="none", choices=CLASSIFIER_PRECONDS, help="how y_t enters the denoiser")
+    p.add_argument("--output-prior", action=argparse.BooleanOptionalAction, default=False,
+                   help="add the exact posterior's logits to the network's (Plaid)")  # fmt: skip
     p.add_argument("--kfold", type=int, default=4, help="§3.3 feature reuse: timesteps per image (MAR: 4)")
     p.add_argument("--cond-drop", type=float, default=0.1, help="condition dropout for CFG")
     # optimisation (paper §4.1, A.1)

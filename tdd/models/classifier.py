@@ -33,6 +33,9 @@ def _digits_vit() -> dict[str, Any]:
     }
 
 
+CLASSIFIER_PRECONDS = ("none", "posterior")
+
+
 @dataclass
 class ClassifierConfig:
     """Architecture of both classifiers, plus the diffusion settings a TDD model was trained with.
@@ -44,6 +47,10 @@ class ClassifierConfig:
         denoiser_width, denoiser_depth: the adaLN MLP denoiser (TDD only).
         schedule, num_timesteps, parameterization, onehot_scale: how the TDD model was trained (read by
             the sampler; ``onehot_scale`` is λ of the λ-hot, §3.2).
+        input_precond: how y_t enters the denoiser: ``"none"`` (as it is) or ``"posterior"`` (the exact
+            p(y_0 | y_t), the scenes ablation's lever: at large K a noisy one-hot is almost all noise, the
+            posterior is almost uniform there instead); output_prior: the posterior's logits added to the
+            network's (Plaid), so near t = 0 the network need not copy y_t. Both as the captioners'.
     """
 
     num_classes: int = 10
@@ -62,6 +69,12 @@ class ClassifierConfig:
     num_timesteps: int = 1000
     parameterization: str = "x0"
     onehot_scale: float = 1.0
+    input_precond: str = "none"
+    output_prior: bool = False
+
+    def __post_init__(self) -> None:
+        if self.input_precond not in CLASSIFIER_PRECONDS:
+            raise ValueError(f"input_precond must be one of {CLASSIFIER_PRECONDS}, got {self.input_precond!r}")
 
 
 def _tiny_config() -> ClassifierConfig:
@@ -120,6 +133,8 @@ class TDDClassifier(_ImageClassifier):
                 num_timesteps=config.num_timesteps,
             )
         )
+        # the noise process, for the input preconditioning and the output prior only
+        self.diffusion = self.noise_process()
 
     def noise_process(self) -> TweedieDiffusion:
         """TDD's Gaussian process on one-hot labels (K classes, schedule, T and λ of the config)."""
@@ -130,7 +145,11 @@ class TDDClassifier(_ImageClassifier):
         self, y_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor, drop_cond: torch.Tensor | None = None
     ) -> torch.Tensor:
         """``y_t`` ``(B, K)``, ``t`` ``(B,)``, c = ``encode(images)`` ``(B, W)`` → logits ``(B, K)``."""
-        return self.denoiser(y_t, t, cond, drop_cond)
+        x = self.diffusion.posterior(y_t, t).to(y_t.dtype) if self.config.input_precond == "posterior" else y_t
+        logits = self.denoiser(x, t, cond, drop_cond)
+        if self.config.output_prior:
+            logits = logits + self.diffusion.posterior_logits(y_t, t).to(logits.dtype)
+        return logits
 
     def example_forward(self, batch_size: int, generator: torch.Generator | None = None) -> torch.Tensor:
         images = self.example_images(batch_size, generator)
