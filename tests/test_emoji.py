@@ -180,3 +180,19 @@ def test_typed_emoji_of_every_kind_find_their_concept(sources):
     for text in ("🐼", " 🐼\n", "👩🏽‍🚒", "1️⃣", "🇯🇪", "🏴󠁧󠁢󠁳󠁣󠁴󠁿"):
         assert emoji.typed_emoji(text) in names
     assert names[emoji.typed_emoji("🐼")] == "panda"
+
+
+def test_a_typed_emoji_is_drawn_in_the_style_asked_for(sources, monkeypatch, tmp_path):
+    _need(sources, "noto", "symbola", "openmoji")
+    panda = emoji.draw_typed(" 🐼 ", "noto", size=32)
+    assert (panda.key, panda.name, panda.image.shape) == ("1f43c", "panda", (32, 32, 4)) and panda.image[..., 3].any()
+    assert emoji.draw_typed("🐼", "openmoji").image.shape == (64, 64, 4)
+    with pytest.raises(ValueError, match="Symbola.*does not draw 👩🏽‍🚒 \\(woman firefighter: medium skin tone\\)"):
+        emoji.draw_typed("👩🏽‍🚒", "symbola")
+    with pytest.raises(ValueError, match="one emoji at a time"):
+        emoji.draw_typed("🐼🐼", "noto")
+    (tmp_path / STYLES["openmoji"].archive).symlink_to(locate(STYLES["openmoji"]))  # the names, and no Twemoji
+    monkeypatch.setenv("TDD_EMOJI_SOURCES", str(tmp_path))
+    monkeypatch.setattr("tdd.data.emoji_styles.DEFAULT_SOURCES", tmp_path / "none")
+    with pytest.raises(EmojiSourceError, match="Twemoji is not installed here; get it: .*npm pack @twemoji/svg@15.0.0"):
+        emoji.draw_typed("🐼", "twemoji")

@@ -29,7 +29,16 @@ from typing import Any
 
 import numpy as np
 
-from tdd.data.emoji_styles import STYLES, EmojiSourceError, Reader, Style, concept_key, key_of_filename, locate
+from tdd.data.emoji_styles import (
+    STYLES,
+    EmojiSourceError,
+    Reader,
+    Style,
+    concept_key,
+    key_of_filename,
+    locate,
+    text_of_key,
+)
 
 CACHE_ENV = "TDD_DATA_DIR"
 NAMES_STYLE = "openmoji"  # the npm package whose data/openmoji.csv holds the CLDR names
@@ -262,3 +271,28 @@ def typed_emoji(text: Any) -> str:
     if key not in concepts():
         raise ValueError(f"{found[0]['emoji']} is an emoji this dataset has no name for (newer than its sources?)")
     return key
+
+
+@dataclass
+class TypedEmoji:
+    """A typed emoji drawn in one style: its key, its CLDR name and the glyph RGBA ``(S, S, 4)`` uint8."""
+
+    key: str
+    name: str
+    style: str
+    image: np.ndarray
+
+
+def draw_typed(text: Any, style: str, size: int = DEFAULT_SIZE) -> TypedEmoji:
+    """A user's typed or pasted emoji (:func:`typed_emoji`) drawn in ``style``, as the app's tab shows it; a
+    ``ValueError`` that says what is wrong (the input, a style not installed with how to get it, or a style that
+    does not draw this emoji)."""
+    key = typed_emoji(text)
+    spec = _style(style)
+    where = locate(spec)
+    if where is None:
+        raise EmojiSourceError(f"{spec.title} is not installed here; get it: {spec.get}")
+    reader = Reader(spec, where)
+    if not reader.has(key):
+        raise ValueError(f"{spec.title} does not draw {text_of_key(key)} ({concepts()[key]}); pick another style")
+    return TypedEmoji(key, concepts()[key], style, reader.draw(key, size))
