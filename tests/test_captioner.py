@@ -202,3 +202,31 @@ def test_shared_condition_rows_select_each_rows_image():
         shared.rows(torch.ones(3, dtype=torch.bool))
     with pytest.raises(ValueError, match="not a training SharedCondition"):
         model.prepare_condition(shared, None)
+
+
+def test_a_captioner_can_share_the_encoder_of_an_image_classifier(tmp_path):
+    """--encoder-from takes a classifier too (the emoji captioners read the emoji classifier's encoder)."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    from tdd.models.classifier import ClassifierConfig, LinearClassifier
+    from tdd.training.captioner_args import get_parser
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("train_captioner_encoder", root / "train" / "train_captioner.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    kwargs = {"channels": [8, 16, 16, 16], "stem_width": 8, "output_stride": 8}
+    donor = LinearClassifier(ClassifierConfig(num_classes=5, encoder="resnet10t", encoder_kwargs=kwargs, image_size=32,
+                                              in_chans=3, width=16, cond_depth=1, cond_heads=2))  # fmt: skip
+    donor.save_pretrained(tmp_path / "classifier")
+    args = get_parser().parse_args(["--encoder", "resnet10t", "--encoder-kwargs", json.dumps(kwargs), "--image-size",
+                                    "32", "--width", "16", "--depth", "1", "--heads", "2"])  # fmt: skip
+    model = script.build_model(args, vocab_size=9, max_len=4)
+    script.copy_encoder(model, str(tmp_path / "classifier"))
+    theirs = donor.conditioner.encoder.state_dict()
+    assert all(torch.equal(v, theirs[k]) for k, v in model.conditioner.encoder.state_dict().items())
+    args.image_size = 48
+    with pytest.raises(SystemExit, match="image_size 32 ≠ 48"):
+        script.copy_encoder(script.build_model(args, vocab_size=9, max_len=4), str(tmp_path / "classifier"))

@@ -62,6 +62,7 @@ from tdd.diffusion import TweedieDiffusion
 from tdd.distributed import DistEnv, barrier
 from tdd.masked import MaskedDiffusion
 from tdd.models.captioner import ARCaptioner, CaptionerConfig, MDDCaptioner, TDDCaptioner
+from tdd.models.classifier import LinearClassifier, TDDClassifier
 from tdd.timesteps import make_timesteps
 from tdd.training import ar_loss, captioner_args, mdd_loss, tdd_loss
 from tdd.training.captioner_args import RECIPES, captioner_classes, get_parser  # noqa: F401  (the script's API)
@@ -97,7 +98,8 @@ def build_model(args: argparse.Namespace, vocab_size: int, max_len: int = MAX_CA
 
 
 def copy_encoder(model: Captioner, source: str) -> None:
-    """Load the encoder weights of the captioner saved at ``source`` into ``model``'s encoder."""
+    """Load the encoder weights of the captioner or image classifier saved at ``source`` into ``model``'s encoder
+    (e.g. the emoji captioners share the encoder of the emoji classifier, trained on the same pictures)."""
     from tdd.checkpoint import CheckpointError
     from tdd.models.registry import PretrainedModel
 
@@ -109,10 +111,11 @@ def copy_encoder(model: Captioner, source: str) -> None:
     mine, theirs = model.config, donor.config
     keys = ("encoder", "encoder_kwargs", "image_size", "in_chans")
     differ = [k for k in keys if getattr(mine, k, None) != getattr(theirs, k, None)]
-    if not isinstance(donor, (TDDCaptioner, MDDCaptioner, ARCaptioner)) or differ:
+    if not isinstance(donor, (TDDCaptioner, MDDCaptioner, ARCaptioner, TDDClassifier, LinearClassifier)) or differ:
         what = ", ".join(f"{k} {getattr(theirs, k, None)!r} ≠ {getattr(mine, k, None)!r}" for k in differ)
         raise _fail(
-            f"--encoder-from {source}: not a captioner with this run's encoder ({what or type(donor).__name__})"
+            f"--encoder-from {source}: not a captioner or classifier with this run's encoder "
+            f"({what or type(donor).__name__})"
         )
     model.conditioner.encoder.load_state_dict(donor.conditioner.encoder.state_dict())
 
