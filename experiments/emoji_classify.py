@@ -1,5 +1,5 @@
 """Emoji classification at K ≈ 3,900 (#40; the paper's Tab. 1 / Fig. 5 on pictures people drew): TDD vs the
-linear head, one backbone and budget (``train/configs/emoji_tdd.yaml``), trained on Noto + Twemoji + EmojiOne.
+linear head, one backbone and budget (``train/configs/emoji_classifier.yaml``), trained on Noto + Twemoji + EmojiOne.
 
 Scored on every concept of each held-out style that has a class (OpenMoji colour, OpenMoji black, Symbola), on
 fresh renderings of the training styles (the cached glyphs under a fixed random affine map: new positions and
@@ -27,7 +27,7 @@ from tdd.data.emoji_styles import HELD_OUT_STYLES, TRAINING_STYLES
 from tdd.models import PretrainedModel
 from tdd.rng import generator
 
-CONFIG = ROOT / "train" / "configs" / "emoji_tdd.yaml"
+CONFIG = ROOT / "train" / "configs" / "emoji_classifier.yaml"
 HEADS = ("tdd", "linear")
 STEP_COUNTS = (1, 2, 5, 10, 20)
 BLACK = ("openmoji-black", "symbola")  # drawn in black: they carry no skin tone, scored on the rest
