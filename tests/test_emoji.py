@@ -196,3 +196,14 @@ def test_a_typed_emoji_is_drawn_in_the_style_asked_for(sources, monkeypatch, tmp
     monkeypatch.setattr("tdd.data.emoji_styles.DEFAULT_SOURCES", tmp_path / "none")
     with pytest.raises(EmojiSourceError, match="Twemoji is not installed here; get it: .*npm pack @twemoji/svg@15.0.0"):
         emoji.draw_typed("🐼", "twemoji")
+
+
+def test_a_written_name_says_its_skin_tone_and_gender(sources):
+    _need(sources, "openmoji")  # the names
+    assert emoji.name_attributes("woman firefighter: medium skin tone") == {"skin_tone": "medium", "gender": "female"}
+    assert emoji.name_attributes("kiss: woman, man, medium-light skin tone, dark skin tone") == {
+        "skin_tone": "medium-light, dark", "gender": "mixed"}  # fmt: skip
+    # a name no emoji has is read word by word
+    assert emoji.name_attributes("man firefighter : dark skin tone tone") == {"skin_tone": "dark", "gender": "male"}
+    assert emoji.name_attributes("panda") == {"skin_tone": None, "gender": None}
+    assert emoji.name_attributes("people holding hands") == {"skin_tone": None, "gender": "neutral"}

@@ -16,6 +16,7 @@ and words that people made.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -52,6 +53,31 @@ NEUTRAL = {"1f9d1", "1f9d2", "1f9d3"}  # person, child, older person
 HAIR = {"1f9b0": "red", "1f9b1": "curly", "1f9b3": "white", "1f9b2": "bald"}
 FACING_RIGHT = "27a1"  # in a ZWJ sequence: "… facing right"
 ATTRIBUTES = ("skin_tone", "gender", "hair", "direction", "flag", "base")
+
+
+GENDER_WORDS = {"woman": "female", "women": "female", "girl": "female", "female": "female", "man": "male",
+                "men": "male", "boy": "male", "male": "male", "person": "neutral", "people": "neutral"}  # fmt: skip
+
+
+def name_attributes(text: str) -> dict[str, str | None]:
+    """Skin tone and gender as a *written* name says them (a caption a model wrote), in the values of
+    :func:`attributes`: a known name gives its emoji's code-point attributes; any other text is read word by word
+    (the tones before "skin tone"; woman/man/girl/boy/person words, "mixed" when both sexes are named)."""
+    words = tokenize(text)
+    known = _keys_of_names().get(" ".join(words))
+    if known is not None:
+        found = attributes(known)
+        return {"skin_tone": found["skin_tone"], "gender": found["gender"]}
+    tones = [w for i, w in enumerate(words[:-2]) if words[i + 1 : i + 3] == ["skin", "tone"] and w in TONES.values()]
+    genders = {GENDER_WORDS[w] for w in words if w in GENDER_WORDS}
+    sexed = genders - {"neutral"}
+    gender = "mixed" if len(sexed) > 1 else next(iter(sexed), None) or next(iter(genders), None)
+    return {"skin_tone": ", ".join(tones) or None, "gender": gender}
+
+
+@functools.cache
+def _keys_of_names() -> dict[str, str]:
+    return {" ".join(tokenize(name)): key for key, name in concepts().items()}
 
 
 def cache_dir() -> Path:
