@@ -32,25 +32,34 @@ HEADS = ("tdd", "linear")
 STEP_COUNTS = (1, 2, 5, 10, 20)
 BLACK = ("openmoji-black", "symbola")  # drawn in black: they carry no skin tone, scored on the rest
 FRESH_SEED = 1234  # the affine map of the "fresh renderings"
+SMOKE_LIMIT = 40  # concepts of a smoke run (and the compositional hold-out): renders in seconds
+
+
+def glyphs(style: str, limit: int = 0) -> emoji.StyleImages:
+    """The cached glyphs of ``style``: every concept's, or a small run's (``--emoji-limit``)."""
+    return emoji.build_style(style, keys=emoji.subset(limit))
 
 
 def runs(args) -> dict[str, list[Path]]:
     """Each head's training runs, one per seed (trained here unless already done with the same arguments)."""
+    small = ["--emoji-limit", str(args.emoji_limit)] if args.emoji_limit else []
     return {
         head: [
-            train_run(args, f"emoji_{head}_seed{s}", head, s, "--head", head, "--eval-every", "10", config=CONFIG)
+            train_run(
+                args, f"emoji_{head}_seed{s}", head, s, "--head", head, "--eval-every", "10", *small, config=CONFIG
+            )
             for s in seeds(args)
         ]  # fmt: skip
         for head in HEADS
     }
 
 
-def images_of(style: str, keys: list[str], size: int, fresh: bool = False) -> torch.Tensor:
+def images_of(style: str, keys: list[str], size: int, fresh: bool = False, limit: int = 0) -> torch.Tensor:
     """The cached glyphs of ``keys`` in ``style`` as model input ``(N, 3, size, size)`` in [-1, 1]; ``fresh``: under
     a random affine map (scale 0.8–1.05, shift ≤ 6 %, ±8°) drawn from :data:`FRESH_SEED`."""
     from torchvision.transforms import v2  # heavy: only when used
 
-    rendered = emoji.build_style(style)
+    rendered = glyphs(style, limit)
     index = rendered.index()
     rgba = torch.from_numpy(rendered.images[[index[k] for k in keys]]).permute(0, 3, 1, 2).float() / 255
     if fresh:
@@ -72,16 +81,16 @@ def predict(model, images: torch.Tensor, steps: int) -> tuple[torch.Tensor, torc
     return torch.cat(best), torch.cat(best5)
 
 
-def evaluation_sets(classes: dict[str, int]) -> dict[str, tuple[str, list[str], bool]]:
+def evaluation_sets(classes: dict[str, int], limit: int = 0) -> dict[str, tuple[str, list[str], bool]]:
     """name → (style, keys, fresh): what each column of the table scores."""
     held = list(emoji.splits()["compositional_holdout"])  # no class: scored on the attributes of the prediction
     sets = {}
     for style in HELD_OUT_STYLES:
-        sets[style] = (style, [k for k in emoji.build_style(style).keys if k in classes], False)
+        sets[style] = (style, [k for k in glyphs(style, limit).keys if k in classes], False)
     for style in TRAINING_STYLES:
-        keys = [k for k in emoji.build_style(style).keys if k in classes]
+        keys = [k for k in glyphs(style, limit).keys if k in classes]
         sets[f"{style} (fresh)"] = (style, keys, True)
-    sets["compositional (noto)"] = ("noto", [k for k in held if k in set(emoji.build_style("noto").keys)], False)
+    sets["compositional (noto)"] = ("noto", [k for k in held if k in set(glyphs("noto", limit).keys)], False)
     sets["compositional (openmoji)"] = ("openmoji", held, False)
     return sets
 
@@ -90,7 +99,8 @@ def class_table(run: Path) -> dict[str, int]:
     """The run's classes, as the training data made them (sorted keys of the training items)."""
     train_args = json.loads((run / "final" / "config.json").read_text())["extra"]["train_args"]
     held = set(emoji.splits()["compositional_holdout"])
-    keys = sorted({k for s in train_args["emoji_train_styles"].split(",") for k in emoji.build_style(s).keys} - held)
+    limit = train_args.get("emoji_limit", 0)
+    keys = sorted({k for s in train_args["emoji_train_styles"].split(",") for k in glyphs(s, limit).keys} - held)
     return {k: i for i, k in enumerate(keys)}
 
 
@@ -101,7 +111,9 @@ def attribute_accuracy(keys: list[str], predicted: list[str], attribute: str) ->
     return (sum(t == p for t, p in pairs) / len(pairs) if pairs else math.nan), len(pairs)
 
 
-def evaluate(run: Path, sets: dict[str, tuple[str, list[str], bool]], steps: int) -> dict[str, dict[str, float]]:
+def evaluate(
+    run: Path, sets: dict[str, tuple[str, list[str], bool]], steps: int, limit: int = 0
+) -> dict[str, dict[str, float]]:
     """Scores of one run's EMA model on each evaluation set: top-1, top-5, skin tone and gender."""
     model = PretrainedModel.from_pretrained(run / "final")
     classes = class_table(run)
@@ -109,7 +121,7 @@ def evaluate(run: Path, sets: dict[str, tuple[str, list[str], bool]], steps: int
     out = {}
     for name, (style, keys, fresh) in sets.items():
         labels = torch.tensor([classes.get(k, -1) for k in keys])  # -1: not a class (the compositional hold-out)
-        best, best5 = predict(model, images_of(style, keys, model.config.image_size, fresh), steps)
+        best, best5 = predict(model, images_of(style, keys, model.config.image_size, fresh, limit), steps)
         predicted = [keys_of[int(i)] for i in best]
         tone, n_tone = attribute_accuracy(keys, predicted, "skin_tone")
         gender, n_gender = attribute_accuracy(keys, predicted, "gender")
@@ -119,12 +131,12 @@ def evaluate(run: Path, sets: dict[str, tuple[str, list[str], bool]], steps: int
     return out
 
 
-def steps_curve(run: Path, style: str, keys: list[str]) -> dict[int, float]:
+def steps_curve(run: Path, style: str, keys: list[str], limit: int = 0) -> dict[int, float]:
     """Top-1 on ``style`` against the number of sampling steps (a TDD run)."""
     model = PretrainedModel.from_pretrained(run / "final")
     classes = class_table(run)
     labels = torch.tensor([classes[k] for k in keys])
-    images = images_of(style, keys, model.config.image_size)
+    images = images_of(style, keys, model.config.image_size, limit=limit)
     return {n: (predict(model, images, n)[0] == labels).float().mean().item() for n in STEP_COUNTS}
 
 
@@ -136,15 +148,19 @@ def main() -> None:
     parser = experiment_parser(__doc__)
     parser.add_argument("--train-only", action="store_true", help="train the runs and stop")
     parser.add_argument("--steps", type=int, default=20, help="TDD's sampling steps in the main table")
+    parser.add_argument("--emoji-limit", type=int, default=0, help="the first N concepts only (0: all; smoke: 40)")
     parser.set_defaults(epochs=40, seeds=[0, 1])
     args = parser.parse_args()
+    if args.smoke and not args.emoji_limit:
+        args.emoji_limit = SMOKE_LIMIT
     trained = runs(args)
     if args.train_only:
         return
-    sets = evaluation_sets(class_table(trained["tdd"][0]))
+    limit = args.emoji_limit
+    sets = evaluation_sets(class_table(trained["tdd"][0]), limit)
     if args.smoke:  # the script runs: a few images of each set
         sets = {name: (style, keys[:8], fresh) for name, (style, keys, fresh) in sets.items()}
-    scores = {head: [evaluate(run, sets, args.steps) for run in trained[head]] for head in HEADS}
+    scores = {head: [evaluate(run, sets, args.steps, limit) for run in trained[head]] for head in HEADS}
     text = "# Emoji classification: TDD vs the linear head at K ≈ 3,900 (#40)\n\n"
     text += f"Command: `{command_line()}`. Training seeds {seeds(args)}, evaluation seed 0, TDD at {args.steps} "
     text += f"steps. Both heads: `{CONFIG.relative_to(ROOT).as_posix()}` ({args.epochs} epochs of Noto + Twemoji + "
@@ -176,7 +192,7 @@ def main() -> None:
     header = ["evaluated on", "toned / gendered"] + [f"{h} {m}" for h in HEADS for m in ("skin tone %", "gender %")]
     text += markdown_table(header, rows)
     style, keys, _ = sets[HELD_OUT_STYLES[0]]
-    curves = [steps_curve(run, style, keys) for run in trained["tdd"]]
+    curves = [steps_curve(run, style, keys, limit) for run in trained["tdd"]]
     text += f"\n## TDD: top-1 on {style} against the number of steps\n\n"
     text += markdown_table(["steps", *map(str, STEP_COUNTS)],
                            [["top-1 %", *(pct([c[n] for c in curves]) for n in STEP_COUNTS)]])  # fmt: skip

@@ -77,3 +77,28 @@ def app_server(tmp_path_factory):
     proc.log_path = folder / "app.log"  # what the server printed, for tests of its log
     yield url, proc
     stop_app(proc)
+
+
+EMOJI_DEBIAN = {"noto": "fonts-noto-color-emoji", "emojione": "ruby-gemojione", "symbola": "fonts-symbola"}
+EMOJI_NPM = {"twemoji": "@twemoji/svg@15.0.0", "openmoji": "openmoji@17.0.0"}
+
+
+@pytest.fixture(scope="session")
+def sources(tmp_path_factory):
+    """Every emoji style's source on this machine: what is missing is installed (apt-get as root, npm pack);
+    ``absent`` names what is still missing (the tests that need it skip, saying so)."""
+    import shutil
+
+    from tdd.data.emoji_styles import STYLES, locate
+
+    folder = os.environ.get("TDD_EMOJI_SOURCES") or str(tmp_path_factory.mktemp("emoji-sources"))
+    os.environ["TDD_EMOJI_SOURCES"] = folder
+    missing_debian = [pkg for style, pkg in EMOJI_DEBIAN.items() if locate(STYLES[style]) is None]
+    if missing_debian and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-q", *missing_debian], capture_output=True, timeout=600,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})  # fmt: skip
+    for style, package in EMOJI_NPM.items():
+        if locate(STYLES[style]) is None and shutil.which("npm"):
+            subprocess.run(["npm", "pack", package], cwd=folder, capture_output=True, timeout=300)
+    absent = [name for name, style in STYLES.items() if locate(style) is None]
+    yield {"folder": folder, "absent": absent}

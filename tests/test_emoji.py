@@ -6,7 +6,6 @@ says which and why it skips."""
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -17,25 +16,7 @@ from tdd.data import emoji
 from tdd.data.emoji_styles import STYLES, EmojiSourceError, Reader, concept_key, key_of_filename, locate
 
 pytest.importorskip("emoji")
-DEBIAN = {"noto": "fonts-noto-color-emoji", "emojione": "ruby-gemojione", "symbola": "fonts-symbola"}
-NPM = {"twemoji": "@twemoji/svg@15.0.0", "openmoji": "openmoji@17.0.0"}
 SAMPLE = ["🐼", "😇", "👩🏽‍🚒", "🇯🇪", "1️⃣", "🤜🏿", "🦉", "👨🏻‍🌾"]
-
-
-@pytest.fixture(scope="session")
-def sources(tmp_path_factory):
-    """Every style's source on this machine: what is missing is installed (apt-get as root, npm pack)."""
-    folder = os.environ.get("TDD_EMOJI_SOURCES") or str(tmp_path_factory.mktemp("emoji-sources"))
-    os.environ["TDD_EMOJI_SOURCES"] = folder
-    missing_debian = [pkg for style, pkg in DEBIAN.items() if locate(STYLES[style]) is None]
-    if missing_debian and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-q", *missing_debian], capture_output=True, timeout=600,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})  # fmt: skip
-    for style, package in NPM.items():
-        if locate(STYLES[style]) is None and shutil.which("npm"):
-            subprocess.run(["npm", "pack", package], cwd=folder, capture_output=True, timeout=300)
-    absent = [name for name, style in STYLES.items() if locate(style) is None]
-    yield {"folder": folder, "absent": absent}
 
 
 def _need(sources, *styles):

@@ -153,8 +153,16 @@ class StyleImages:
         return {k: i for i, k in enumerate(self.keys)}
 
 
-def _cache_file(style: str, size: int) -> Path:
-    return cache_dir() / f"{style}_{size}px.npz"
+def _cache_file(style: str, size: int, subset: str = "") -> Path:
+    return cache_dir() / f"{style}_{size}px{subset}.npz"
+
+
+def subset(limit: int) -> list[str] | None:
+    """The concepts of a small run (``--emoji-limit``): the first ``limit`` and the compositional hold-out; ``None``
+    (every concept) for 0."""
+    if not limit:
+        return None
+    return list(dict.fromkeys([*list(concepts())[:limit], *splits()["compositional_holdout"]]))
 
 
 def _manifest() -> dict[str, Any]:
@@ -176,7 +184,7 @@ def build_style(
         raise EmojiSourceError(f"{spec.title} ({style}) is not here; get it: {spec.get}")
     wanted = list(keys) if keys is not None else list(concepts())
     tag = hashlib.sha256(json.dumps([str(where), size, wanted, CACHE_VERSION]).encode()).hexdigest()[:16]
-    path, manifest = _cache_file(style, size), _manifest()
+    path, manifest = _cache_file(style, size, "" if keys is None else f"_{tag}"), _manifest()  # a subset apart
     if not force and path.is_file() and manifest.get(path.name, {}).get("tag") == tag:
         try:
             with np.load(path) as data:

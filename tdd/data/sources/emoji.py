@@ -73,6 +73,12 @@ class Emoji(Source):
         parser.add_argument("--emoji-train-styles", default=",".join(TRAINING_STYLES),
                             help="emoji: the styles trained on (comma-separated)")  # fmt: skip
         parser.add_argument("--emoji-eval-style", default=HELD_OUT_STYLES[0], help="emoji: the held-out style")
+        parser.add_argument(
+            "--emoji-limit",
+            type=int,
+            default=0,
+            help="emoji: the first N concepts and the compositional hold-out only (0: all)",
+        )
         augment = "emoji: JSON dict of tdd.data.emoji_augment.EmojiAugment overrides ('null': no augmentation)"
         parser.add_argument("--emoji-augment", type=json.loads, default={}, help=augment)
 
@@ -81,7 +87,8 @@ class Emoji(Source):
         held = set(emoji.splits()["compositional_holdout"])
         train_styles = _styles(opts.emoji_train_styles, "--emoji-train-styles")
         eval_style = _styles(opts.emoji_eval_style, "--emoji-eval-style")[0]
-        rendered = {s: emoji.build_style(s) for s in {*train_styles, eval_style}}
+        keys = emoji.subset(getattr(opts, "emoji_limit", 0))
+        rendered = {s: emoji.build_style(s, keys=keys) for s in {*train_styles, eval_style}}
         train = [(s, k) for s in train_styles for k in rendered[s].keys if k not in held]
         rng = np.random.default_rng(opts.seed)
         evals = [(eval_style, k) for k in rendered[eval_style].keys if k in names]
