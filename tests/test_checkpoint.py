@@ -108,3 +108,17 @@ def test_atomic_write_keeps_old_file_when_writer_dies(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         atomic_write(path, boom)
     assert path.read_text() == "old" and os.listdir(tmp_path) == ["config.json"]
+
+
+def test_a_model_saved_in_half_precision_loads_back_at_its_dtype(tmp_path):
+    """Shipped checkpoints may store fp16 weights (half the file); loading casts them back."""
+    from tdd.models.classifier import TDDClassifier
+
+    model = TDDClassifier(TDDClassifier.tiny_config())
+    full, half = model.save_pretrained(tmp_path / "full"), model.save_pretrained(tmp_path / "half", dtype=torch.float16)
+    size = lambda d: (d / "model.safetensors").stat().st_size  # noqa: E731
+    assert size(half) < 0.6 * size(full)
+    loaded = PretrainedModel.from_pretrained(half)
+    for k, v in model.state_dict().items():
+        assert loaded.state_dict()[k].dtype == v.dtype
+        assert torch.allclose(loaded.state_dict()[k].float(), v.float(), rtol=1e-3, atol=1e-3), k

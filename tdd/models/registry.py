@@ -166,14 +166,21 @@ class PretrainedModel(nn.Module):
         """The model's output ``(B, ..., K)`` on example inputs through every trainable part."""
         return self(*self.example_inputs(batch_size, generator))
 
-    def save_pretrained(self, directory: str | os.PathLike, extra: dict[str, Any] | None = None) -> Path:
-        """Write ``config.json`` + ``model.safetensors`` into ``directory`` (atomically)."""
+    def save_pretrained(
+        self, directory: str | os.PathLike, extra: dict[str, Any] | None = None, dtype: torch.dtype | None = None
+    ) -> Path:
+        """Write ``config.json`` + ``model.safetensors`` into ``directory`` (atomically). ``dtype`` (e.g.
+        ``torch.float16``, as diffusers' fp16 variants): the floating-point weights stored in it, half the file
+        for a shipped model; loading casts them back to the model's dtype."""
         extra = {**self.checkpoint_extra, **(extra or {})}
+        state = self.state_dict()
+        if dtype is not None:
+            state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
         return save_checkpoint(
             directory,
             model_type=self.model_type,
             config=dataclasses.asdict(self.config),
-            state_dict=self.state_dict(),
+            state_dict=state,
             extra=extra,
         )
 
