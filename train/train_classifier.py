@@ -199,7 +199,7 @@ def write_final(ema: Any, result: dict, args: argparse.Namespace, env: DistEnv, 
     """``OUTPUT/final`` (with the data's class names when it has them) and ``OUTPUT/result.json`` (rank 0)."""
     if env.is_main:
         out = Path(args.output)
-        extra = {"train_args": vars(args), "result": result}
+        extra: dict[str, Any] = {"train_args": vars(args), "result": result}
         if class_names is not None:
             extra["class_names"] = list(class_names)
         ema.save_pretrained(out / "final", extra=extra)
