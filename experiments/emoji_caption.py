@@ -1,6 +1,6 @@
 """Emoji captioning (#40; the paper's Tab. 3 and Fig. 10 on words people wrote): TDD, masked diffusion and the
-autoregressive captioner name emoji in their CLDR words, on one frozen encoder (the emoji classifier's) and one
-budget (``train/configs/emoji_caption_{tdd,mdd,ar}.yaml``), trained on Noto + Twemoji + EmojiOne.
+autoregressive captioner name emoji in their CLDR words, on one frozen encoder (the emoji classifier's, linear
+head) and one budget (``train/configs/emoji_caption_{tdd,mdd,ar}.yaml``), trained on Noto + Twemoji + EmojiOne.
 
 Scored on each held-out style (OpenMoji colour, OpenMoji black, Symbola), fresh renderings of a training style,
 and the compositional hold-out (role × gender × tone triples never trained on, in Noto and in OpenMoji colour):
@@ -43,7 +43,7 @@ def train(args, method: str) -> Path:
         print(f"reusing {out}", flush=True)
         return out
     argv = ["--config", str(ROOT / "train" / "configs" / f"emoji_caption_{method}.yaml"), "--output", str(out)]
-    argv += ["--encoder-from", str(Path(args.runs_dir) / "emoji_tdd_seed0" / "final")]  # emoji_classify.py's run
+    argv += ["--encoder-from", str(Path(args.runs_dir) / "emoji_linear_seed0" / "final")]  # emoji_classify.py's run
     argv += ["--emoji-limit", str(args.emoji_limit)]
     argv += (
         ["--steps", "2", "--eval-every", "0", "--eval-size", "4"] if args.smoke else [*BUDGET, "--save-every", "500"]
