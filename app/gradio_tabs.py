@@ -178,6 +178,8 @@ def sampling_controls(spec: core.Task) -> dict[str, Any]:
             "omega": gr.Slider(0.0, 0.5, value=d.omega, step=0.001, label="ω remasking (masked baseline)", visible=seq),
             "window[0]": gr.Slider(0.0, 1.0, value=d.window[0], step=0.05, label="ω window start", visible=seq),
             "window[1]": gr.Slider(0.0, 1.0, value=d.window[1], step=0.05, label="ω window end", visible=seq),
+            "best_of": gr.Slider(1, d.MAX_BEST_OF, value=d.best_of, step=1, visible=seq,
+                                 label="best of n (n candidates, keep the one the model scores highest)"),
             "spacing": gr.Radio(list(CHOICES["spacing"]), value=d.spacing, visible=seq,
                                 label="TDD timesteps (checkpoint: the model's own; informative: where its CE falls)"),
         }  # fmt: skip

@@ -38,6 +38,9 @@ def sampling_controls(spec: core.Task) -> dict[str, Any]:
             "seed": st.number_input("seed", value=d.seed, step=1),
         }
         if spec.sequence:  # the masked baseline's and TDD's timestep settings
+            values["best_of"] = st.slider(
+                "best of n (n candidates, keep the one the model scores highest)", 1, d.MAX_BEST_OF, d.best_of
+            )
             values["spacing"] = radio("TDD timesteps (checkpoint: the model's own)", "spacing")
             values["remasking"] = radio("remasking (masked baseline)", "remasking")
             values["omega"] = st.slider("ω remasking (masked baseline)", 0.0, 0.5, d.omega, 0.001)

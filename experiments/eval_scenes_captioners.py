@@ -54,13 +54,14 @@ def budget(model) -> str:
     return f"{trained.get('steps', '?')} steps"
 
 
-def rows_for(name: str, model, tok, n: int, seed: int) -> list[list]:
+def rows_for(name: str, model, tok, n: int, seed: int, **sampling) -> list[list]:
+    """One row per split (:func:`splits`) of ``model`` at 20 steps (``sampling``: further settings, e.g. ``best_of``)."""
     trained = model.checkpoint_extra.get("train_args", {})
     rows = []
     for label, split, style in splits(model):
         scenes = [make_scene(i, 0, split, model.config.image_size, style) for i in range(n)]
         images, descriptions, references, _ = as_batch(scenes)
-        captions, _ = caption_batched(model, tok, images, seed, steps=20)
+        captions, _ = caption_batched(model, tok, images, seed, **{"steps": 20, **sampling})
         s = score(captions, descriptions, references)
         row = [name, label, pct(s["exact_match"]), pct(parse_rate(captions))]
         row += [pct(s[a]) for a in ATTRS]

@@ -2,30 +2,46 @@
 whether its answers differ while staying right, as COCO's five captions an image would let them.
 
 - exact match (a caption counts when it parses to the true scene, in any phrasing) on the held-out test
-  split and the held-out renderer (``style``), 20 steps, argmax, the rows of ``eval_scenes_captioners``;
+  split and the held-out renderer (``style``), 20 steps, argmax, the rows of ``eval_scenes_captioners``: each
+  model alone and as the best of n candidates by its own score (``--best-of``, :mod:`tdd.rerank`);
 - several samples: 8 answers per bundled example (one batch, multinomial at temperature 1, seeds 0-7),
   how many are right (`tdd.data.scene_marks`, paraphrases accepted) and how many right ones differ;
-- without the picture (CFG scale 0): on how many of 8 seeds the predicted sentence changes at >= 3 steps.
+- without the picture (CFG scale 0): on how many of 8 seeds the predicted sentence changes at >= 3 steps;
+- the second group given the first: on two-group test scenes, the first group and the relation of the true
+  caption pinned (either order: the scene's first group, or its second with the inverse relation) and the rest
+  sampled; exact when the whole caption parses to the scene. With one phrasing the rest is a function of the
+  image; with four it hangs on the pinned words, so this measures whether the network reads the other positions.
 
-    python experiments/phrasings.py --candidate runs/scenes_tdd_phrasings/final
+    python experiments/phrasings.py --candidate runs/scenes_tdd_phrasings/final [DIR ...] [--best-of 1 8]
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from captioning import parser
+import torch
+from captioning import as_batch, parser
 from common import command_line, markdown_table, write_result
 from eval_scenes_captioners import ATTRS, rows_for
 
 from tdd import demo
+from tdd.caption import caption_steps, captioner_sampler
 from tdd.data.scene_marks import mark_words, missing_relation
-from tdd.data.tokenizer import load_tokenizer
+from tdd.data.scenes import INVERSE, caption_metrics, make_scene
+from tdd.data.tokenizer import decode, encode, load_tokenizer
 from tdd.models.registry import PretrainedModel, resolve_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES, BLIND_SEEDS = 8, 8
 TARGETS = "≥ 97 % exact on test and ≥ 95 % on the held-out renderer (style) to become the app's default"
+
+
+def candidate_label(directory: str) -> str:
+    """A four-phrasing captioner's row label: its method, and what else set its training apart (unrolled drafts)."""
+    model = PretrainedModel.from_pretrained(directory)
+    trained = model.checkpoint_extra.get("train_args", {})
+    unrolled = f", unrolled {trained['unroll']:g}" if trained.get("unroll") else ""
+    return f"{model.method.upper()}, all four phrasings{unrolled}"
 
 
 def right(answer: str, truth: str) -> bool:
@@ -55,30 +71,73 @@ def blind_changes(name: str, smoke: bool) -> int:
     return changing
 
 
+def given_first_group(model, tokenizer, n: int, seed: int) -> tuple[float, float, int]:
+    """Exact % of two-group test scenes captioned with the first group and the relation pinned, in the scene's
+    order and in the swapped one (the second group first, the inverse relation), and how many scenes."""
+    scenes = [
+        s
+        for s in (make_scene(i, 0, "test", model.config.image_size, "random") for i in range(n))
+        if s.description.second
+    ]
+    images, descriptions, _, _ = as_batch(scenes)
+    out = []
+    for swap in (False, True):
+        texts, counts = [], []
+        for d in descriptions:
+            first, second, relation = (
+                (d.second, d.first, INVERSE[d.relation]) if swap else (d.first, d.second, d.relation)
+            )
+            texts.append(f"{first.words()} {relation} {second.words()}")
+            counts.append(len(first.words().split()) + len(relation.split()))
+        tokens, _ = encode(tokenizer, texts, model.config.max_len)
+        mask = torch.arange(tokens.shape[1])[None] < torch.tensor(counts)[:, None]  # (B, N): the pinned prefix
+        sampler = captioner_sampler(model, steps=20)
+        g = torch.Generator().manual_seed(seed)
+        *_, last = caption_steps(model, images, sampler, generator=g, clamp_tokens=tokens, clamp_mask=mask)
+        out.append(100 * caption_metrics(decode(tokenizer, last.tokens), descriptions)["exact_match"])
+    return out[0], out[1], len(scenes)
+
+
 def main() -> None:
     p = parser(__doc__)
-    p.add_argument("--candidate", required=True, help="the captioner trained on all four phrasings (a directory)")
+    p.add_argument(
+        "--candidate", required=True, nargs="+", help="captioners trained on all four phrasings (directories)"
+    )
+    p.add_argument(
+        "--best-of", type=int, nargs="+", default=[1, 8], help="n of the best-of-n rows (1: the model alone)"
+    )
     args = p.parse_args()
     n = 8 if args.smoke else args.eval_size
-    names = {"scenes-tdd": "scenes-tdd", "all four phrasings": args.candidate}
-    quality, spread, blind = [], [], []
+    names = {"scenes-tdd": "scenes-tdd", **{candidate_label(c): c for c in args.candidate}}
+    quality, spread, blind, binding = [], [], [], []
     for label, name in names.items():
         model = PretrainedModel.from_pretrained(name)
         tokenizer = load_tokenizer(resolve_checkpoint(name))
-        quality += [r for r in rows_for(label, model, tokenizer, n, args.seed) if r[1] in ("test", "style")]
+        for k in args.best_of:
+            rows = rows_for(label + (f", best of {k}" if k > 1 else ""), model, tokenizer, n, args.seed, best_of=k)
+            quality += [r for r in rows if r[1] in ("test", "style")]
         spread += spread_rows(label, name, args.smoke)
+        kept, swapped, m = given_first_group(model, tokenizer, n, args.seed)
+        binding.append([label, m, f"{kept:.1f}", f"{swapped:.1f}"])
         blind.append([label, f"{blind_changes(name, args.smoke)} / {2 if args.smoke else BLIND_SEEDS}"])
     header = ["model", "split", "exact %", "parses %", *(f"{a} %" for a in ATTRS), "BLEU-4", "CIDEr"]
     header += ["trained on", "phrasing", "training"]
     text = "# One phrasing or four: does the answer differ while staying right?\n\n"
     text += f"Command: `{command_line()}`. Sampling seed {args.seed}; {n} held-out scenes per split, 20 steps, argmax, "
-    text += "no CFG; a caption is exact when it parses to the true scene, in any of the four phrasings.\n\n"
+    text += "no CFG; a caption is exact when it parses to the true scene, in any of the four phrasings. Best of n: n "
+    text += "candidates an image drawn as one batch, the one the model itself scores highest kept (`tdd.rerank`: its "
+    text += "log-likelihood of the sentence from noisy copies at 1 − ᾱ = 0.25, 0.5, 0.75, two draws each).\n\n"
     text += markdown_table(header, quality)
     text += f"\nTarget for the four-phrasing captioner: {TARGETS}.\n\n"
     text += f"## Several samples ({SAMPLES} a bundled example, one batch, multinomial at temperature 1, seeds 0–7)\n\n"
     text += markdown_table(["model", "example", "right", "distinct right", "the right answers"], spread)
     text += "\n## Without the picture (CFG scale 0, scene_0.png, seeds 0–7)\n\n"
     text += markdown_table(["model", "seeds whose predicted sentence changes at ≥ 3 of 20 steps"], blind)
+    text += "\n## The second group given the first (two-group test scenes, 20 steps, argmax)\n\n"
+    text += "The true caption's first group and relation pinned (`clamp_tokens`), the second group sampled; exact "
+    text += "when the whole caption parses to the scene. *Swapped*: the scene's second group pinned first, with "
+    text += "the inverse relation (a phrasing the canonical model never saw).\n\n"
+    text += markdown_table(["model", "scenes", "exact %, in the scene's order", "exact %, swapped"], binding)
     write_result(args, "phrasings.md", text)
 
 

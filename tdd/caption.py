@@ -14,6 +14,7 @@ import torch
 
 from tdd.data.tokenizer import decode
 from tdd.models.captioner import ARCaptioner, MDDCaptioner, TDDCaptioner
+from tdd.rerank import keep_best
 from tdd.rng import Generators
 from tdd.samplers import MDDSampler, StepRecord, TDDSampler
 from tdd.samplers.config import SamplingConfig
@@ -40,14 +41,23 @@ def caption_steps(
     generator: Generators = None,
     clamp_tokens: torch.Tensor | None = None,
     clamp_mask: torch.Tensor | None = None,
+    best_of: int = 1,
 ) -> Iterator[StepRecord]:
     """Encode ``images`` ``(B, 3, H, W)`` once, then yield the sampler's record after every step.
 
-    ``clamp_tokens``/``clamp_mask`` ``(B, N)`` pin known words (infilling).
+    ``clamp_tokens``/``clamp_mask`` ``(B, N)`` pin known words (infilling). ``best_of`` n > 1: n candidates an
+    image are denoised as one batch of ``B · n`` rows (image-major; a list ``generator`` then has one generator
+    a row), and once they are done the records of the one the model itself scores highest are yielded, step by
+    step (:mod:`tdd.rerank`).
     """
+    n = best_of
+    if n > 1:
+        images = images.repeat_interleave(n, dim=0)  # (B·n, 3, H, W)
+        if clamp_tokens is not None and clamp_mask is not None:
+            clamp_tokens, clamp_mask = clamp_tokens.repeat_interleave(n, 0), clamp_mask.repeat_interleave(n, 0)
     with torch.inference_mode():
         cond = model.encode(images)
-    yield from sampler.iterate(
+    steps = sampler.iterate(
         model,
         cond,
         batch_size=len(images),
@@ -57,6 +67,10 @@ def caption_steps(
         clamp_tokens=clamp_tokens,
         clamp_mask=clamp_mask,
     )
+    if n == 1:
+        yield from steps
+    else:
+        yield from keep_best(model, cond, list(steps), n, generator=generator)
 
 
 @dataclass
@@ -77,13 +91,20 @@ def caption(
     generator: Generators = None,
     **sampling,
 ) -> Captions:
-    """Caption a batch; ``sampling`` is passed to :func:`captioner_sampler` (ignored by the AR model)."""
+    """Caption a batch; ``sampling`` is passed to :func:`captioner_sampler` (ignored by the AR model).
+
+    ``best_of`` n > 1 (a :class:`SamplingConfig` field; diffusion models): n candidates an image, drawn as one
+    batch, and the one the model itself scores highest is kept (:mod:`tdd.rerank`); the records are the kept
+    candidates' trajectories.
+    """
 
     start = time.perf_counter()
     if isinstance(model, ARCaptioner):
         with torch.inference_mode():
             tokens = model.generate(model.encode(images))
         return Captions(decode(tokenizer, tokens), tokens, [], time.perf_counter() - start)
-    records = list(caption_steps(model, images, captioner_sampler(model, **sampling), generator=generator))
+    sampler = captioner_sampler(model, **sampling)
+    n = SamplingConfig(**sampling).best_of
+    records = list(caption_steps(model, images, sampler, generator=generator, best_of=n))
     tokens = records[-1].tokens
     return Captions(decode(tokenizer, tokens), tokens, records, time.perf_counter() - start)

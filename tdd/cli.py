@@ -9,7 +9,7 @@ with the label, the class probabilities and the per-step trajectory. An unreadab
 error on stderr, the others are still classified, and the exit code is 1.
 
     tdd caption IMAGE [IMAGE ...] [--model NAME|DIR] [--method tdd|mdd|ar] [--steps N] [--cfg S]
-                [--to-one argmax|multinomial] [--seed N] [--json]
+                [--to-one argmax|multinomial] [--best-of N] [--seed N] [--json]
 
 captions images with a captioner (by default the bundled ``scenes-<method>``, or a checkpoint
 directory made by ``train/train_captioner.py``); ``--json`` prints one object per image with
@@ -205,10 +205,14 @@ def _caption(args: argparse.Namespace) -> int:
     inputs, errors = _load_images(args.images, lambda p: preprocess_rgb(p, size), "caption")
     rows: dict[int, dict] = {}
     if inputs:
+        n = 1 if isinstance(model, ARCaptioner) else args.best_of
         kw = {} if isinstance(model, ARCaptioner) else dict(steps=args.steps, cfg=args.cfg, to_one=args.to_one)
+        kw.update({"best_of": n} if n > 1 else {})
         if args.spacing is not None and isinstance(model, TDDCaptioner):
             kw["spacing"] = args.spacing
-        generators = _generators(args.seed, len(inputs))
+        # every image as a batch of one seeded --seed; with best of n its candidate b is seeded seed + b, as the
+        # app seeds the candidates of a run (candidate 0 is the single answer)
+        generators = [g for _ in inputs for g in rng.generators((args.seed + b) % (rng.MAX_SEED + 1) for b in range(n))]
         result = caption(model, tokenizer, torch.stack(list(inputs.values())), generator=generators, **kw)
         per_image = result.seconds / len(inputs)
         for b, i in enumerate(inputs):
@@ -290,6 +294,12 @@ def _sampling_flags(p: argparse.ArgumentParser, *names: str) -> None:
         "cfg": dict(type=float, default=d.cfg, help="classifier-free guidance scale (1: none)"),
         "to_one": dict(default=d.to_one, choices=choices["to_one"], help="the to-one operation of A.2"),
         "temperature": dict(type=float, default=d.temperature, help="for --to-one multinomial"),
+        "best_of": dict(
+            type=int,
+            default=d.best_of,
+            help=f"diffusion captioners: n candidates an image (1-{d.MAX_BEST_OF}), keep the one the model "
+            "scores highest (tdd.rerank)",
+        ),
     }
     for name in names:
         p.add_argument("--" + name.replace("_", "-"), **flags[name])  # type: ignore[arg-type]
@@ -313,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("images", nargs="+", metavar="IMAGE")
     cap.add_argument("--model", default=None, help="bundled name or checkpoint directory (default scenes-METHOD)")
     cap.add_argument("--method", default=METHODS[0], choices=METHODS, help="picks the default model")
-    _sampling_flags(cap, "steps", "cfg", "to_one")
+    _sampling_flags(cap, "steps", "cfg", "to_one", "best_of")
     cap.add_argument("--spacing", default=None, type=_spacing,
                      help="TDD sampling timesteps: uniform, informative or a list such as 1000,300,120,50 "
                           "(default: the checkpoint's own; a list sets the step count)")  # fmt: skip

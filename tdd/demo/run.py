@@ -165,7 +165,7 @@ def several_samples(
     if loaded.method in ("ar", "linear"):
         raise DemoError(f"{name} answers in one pass; several samples need a diffusion model (TDD or MDD)")
     x = image_input(image, loaded, spec)
-    drawn = replace(settings, to_one="multinomial")
+    drawn = replace(settings, to_one="multinomial", best_of=1)  # the spread itself, each row its own answer
     generators = rng.generators((settings.seed + b) % (MAX_SEED + 1) for b in range(n))
     run = Run(spec.name, name, loaded.method, drawn)
     *_, last = spec.records(run, loaded, x.expand(n, *x.shape[1:]), drawn, "", generators)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tdd import rng
 from tdd.caption import caption, caption_steps
 from tdd.classify import classify, classify_steps
 from tdd.data.digits import preprocess_image
@@ -21,6 +22,7 @@ from tdd.demo.inputs import parse_pins
 from tdd.demo.task import register_task
 from tdd.demo.truth import domain_note, truth_html, truth_of
 from tdd.demo.views import PAD_MARK, bars_figure, cell, entropy_figure, sentence_text
+from tdd.rng import MAX_SEED
 from tdd.samplers import TDDSampler
 from tdd.sampling import sampler_for
 from tdd.viz import class_heatmap, token_heatmap
@@ -87,8 +89,11 @@ class CaptionTask(_ImageTask):
             sampler = sampler_for(loaded.model, settings)
         except ValueError as e:  # e.g. informative timesteps for a model without a measured CE curve
             raise DemoError(f"{run.model}: {e}") from None
+        n = settings.best_of
+        if n > 1:  # candidate b is seeded seed + b: candidate 0 is the single run's answer (tdd.rng)
+            generator = rng.generators((settings.seed + b) % (MAX_SEED + 1) for b in range(len(x) * n))
         return caption_steps(loaded.model, x, sampler, generator=generator, clamp_tokens=clamp_tokens,
-                             clamp_mask=clamp_mask)  # fmt: skip
+                             clamp_mask=clamp_mask, best_of=n)  # fmt: skip
 
     def one_pass(self, run: Run, loaded: Loaded, x) -> None:
         """The autoregressive captioner: the library's own entry point, as the CLI uses it."""
@@ -202,6 +207,8 @@ class ClassifyTask(_ImageTask):
         return ""  # every image is made an MNIST digit (tdd.data.digits.preprocess_image); no test of its own
 
     def records(self, run: Run, loaded: Loaded, x, settings, pins: str, generator) -> Iterator:
+        if settings.best_of > 1:
+            raise DemoError("best of n is for captioners: a class label has no words to mix")
         sampler = sampler_for(loaded.model, settings)
         assert isinstance(sampler, TDDSampler)  # a classifier's process is TDD's
         return classify_steps(loaded.model, x, sampler, generator=generator)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any, Protocol
 
 import torch
@@ -158,6 +158,16 @@ class StepRecord:
     @property
     def is_last(self) -> bool:
         return self.step == self.num_steps - 1
+
+    def rows(self, index: torch.Tensor) -> StepRecord:
+        """This record for the batch rows ``index`` ``(B',)`` (e.g. the kept candidate of each input,
+        :mod:`tdd.rerank`); the scalars are shared."""
+        picked = {
+            f.name: value[index]
+            for f in fields(self)
+            if isinstance(value := getattr(self, f.name), torch.Tensor) and value.dim() > 0
+        }
+        return replace(self, **picked)
 
     @property
     def snr(self) -> float | None:

@@ -40,6 +40,8 @@ class SamplingConfig:
         omega_steps: the step count ω refers to (``None``: ω per step of this sampler).
         spacing: TDD's timesteps: ``"checkpoint"`` (the model's own), ``"uniform"`` (the paper's
             respacing), ``"informative"`` (equal drops of the model's measured CE curve) or explicit timesteps.
+        best_of: n candidates an input, drawn as one batch, of which the one the model itself scores highest is
+            kept (:mod:`tdd.rerank`; captioners). 1: the sampler's single answer.
         seed: what the sampling draws start from, 0 … 2⁶³ − 1 (:func:`tdd.rng.generator` makes the generator;
             the samplers themselves take the generator, as diffusers' pipelines do).
 
@@ -57,6 +59,7 @@ class SamplingConfig:
     window: tuple[float, float] = DEFAULT_REMASK_WINDOW
     spacing: str | tuple[int, ...] = "checkpoint"
     omega_steps: int | None = None
+    best_of: int = 1
     seed: int = 0
 
     CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
@@ -67,6 +70,7 @@ class SamplingConfig:
     }
     MAX_CFG: ClassVar[float] = 20.0  # a larger guidance scale only saturates the softmax
     MAX_TEMPERATURE: ClassVar[float] = 10.0
+    MAX_BEST_OF: ClassVar[int] = 16  # one batch of n rows an input
     MAX_STEPS: ClassVar[int] = 4096  # the DLC appendix's masked-diffusion sampler; TDD stops at its T
 
     def __post_init__(self) -> None:
@@ -86,6 +90,7 @@ class SamplingConfig:
         if self.window[0] > self.window[1]:
             raise SamplingError(f"the ω window must satisfy start ≤ end, got {self.window}")
         self.seed = whole("seed", self.seed, 0, MAX_SEED)
+        self.best_of = whole("best of n", self.best_of, 1, self.MAX_BEST_OF)
         if self.omega_steps is not None:
             self.omega_steps = whole("omega_steps", self.omega_steps, 1, 1 << 20)
         names = {"cfg_schedule": "CFG schedule", "to_one": "to-one", "remasking": "remasking", "spacing": "timesteps"}
