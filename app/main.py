@@ -53,13 +53,15 @@ def api_caption(
     temperature: Any = DEFAULTS.temperature,
     pins: str = "",
     spacing: Any = DEFAULTS.spacing,
+    best_of: Any = DEFAULTS.best_of,
 ) -> dict[str, Any]:
     """Caption an image; JSON with ``result`` (the caption), ``seconds`` and the per-step ``trajectory``.
-    ``spacing``: TDD's sampling timesteps, ``checkpoint`` (the model's own), ``uniform`` or ``informative``."""
+    ``spacing``: TDD's sampling timesteps, ``checkpoint`` (the model's own), ``uniform`` or ``informative``;
+    ``best_of``: n candidates, the one the model scores highest kept (diffusion captioners; the trajectory is its)."""
     try:
         name = model or default_captioner(method)
         settings = core.Settings(
-            steps=steps, cfg=cfg, seed=seed, to_one=to_one, temperature=temperature, spacing=spacing
+            steps=steps, cfg=cfg, seed=seed, to_one=to_one, temperature=temperature, spacing=spacing, best_of=best_of
         )
         core.check_model(name, "caption")
         run = core.run_to_end(name, image, settings, pins or "", task="caption")
@@ -96,11 +98,11 @@ def _api() -> None:
         a_steps, a_cfg, a_seed = gr.Number(d.steps, precision=0), gr.Number(d.cfg), gr.Number(d.seed, precision=0)
         a_method, a_model, a_to_one = gr.Textbox(core.METHODS[0]), gr.Textbox(""), gr.Textbox(d.to_one)
         a_temp, a_pins, a_out = gr.Number(d.temperature), gr.Textbox(""), gr.JSON()
-        a_spacing = gr.Textbox(d.spacing)
+        a_spacing, a_best_of = gr.Textbox(d.spacing), gr.Number(d.best_of, precision=0)
         a_cap, a_cls = gr.Button(), gr.Button()
     a_cap.click(
         api_caption,
-        [a_image, a_steps, a_cfg, a_seed, a_method, a_model, a_to_one, a_temp, a_pins, a_spacing],
+        [a_image, a_steps, a_cfg, a_seed, a_method, a_model, a_to_one, a_temp, a_pins, a_spacing, a_best_of],
         a_out,
         api_name="caption",
         concurrency_id="run",

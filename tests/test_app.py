@@ -57,6 +57,7 @@ def _caption(client, path, **kw):
     from gradio_client import handle_file
 
     args = dict(steps=5, cfg=1.0, seed=0, method="tdd", model="", to_one="argmax", temperature=1.0, pins="")
+    args.update(spacing="checkpoint", best_of=1)
     args.update(kw)
     return client.predict(handle_file(str(path)), *args.values(), api_name="/caption")
 
@@ -82,6 +83,9 @@ def test_caption_endpoint_returns_the_trajectory(client, files):
     for method in ("mdd", "ar"):
         other = _caption(client, files / "scene.png", method=method)
         assert other["method"] == method and isinstance(other["result"], str)
+    best = _caption(client, files / "scene.png", steps=7, best_of=4)  # the kept candidate's own trajectory
+    assert best["settings"]["best_of"] == 4 and len(best["trajectory"]) == 7
+    assert best["result"] == best["trajectory"][-1]["sentence"]
 
 
 def test_classify_endpoint(client):
@@ -234,6 +238,7 @@ def test_model_names_outside_the_catalogue_are_refused_alike(client, files, tmp_
         (dict(steps=101), "steps must be between 1 and 100"),
         (dict(method="bogus"), "method must be one of tdd, mdd, ar"),
         (dict(to_one="softmax"), "to-one must be one of"),
+        (dict(best_of=17), "best of n must be between 1 and 16"),
     ],
 )
 def test_out_of_range_settings_get_their_own_message(client, files, kw, message):
