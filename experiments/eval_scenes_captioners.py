@@ -54,11 +54,14 @@ def budget(model) -> str:
     return f"{trained.get('steps', '?')} steps"
 
 
-def rows_for(name: str, model, tok, n: int, seed: int, **sampling) -> list[list]:
-    """One row per split (:func:`splits`) of ``model`` at 20 steps (``sampling``: further settings, e.g. ``best_of``)."""
+def rows_for(name: str, model, tok, n: int, seed: int, only: tuple[str, ...] = (), **sampling) -> list[list]:
+    """One row per split (:func:`splits`, or the labels ``only``) of ``model`` at 20 steps (``sampling``: further
+    settings, e.g. ``best_of``)."""
     trained = model.checkpoint_extra.get("train_args", {})
     rows = []
     for label, split, style in splits(model):
+        if only and label not in only:
+            continue
         scenes = [make_scene(i, 0, split, model.config.image_size, style) for i in range(n)]
         images, descriptions, references, _ = as_batch(scenes)
         captions, _ = caption_batched(model, tok, images, seed, **{"steps": 20, **sampling})

@@ -114,11 +114,11 @@ def main() -> None:
         model = PretrainedModel.from_pretrained(name)
         tokenizer = load_tokenizer(resolve_checkpoint(name))
         for k in args.best_of:
-            rows = rows_for(label + (f", best of {k}" if k > 1 else ""), model, tokenizer, n, args.seed, best_of=k)
-            quality += [r for r in rows if r[1] in ("test", "style")]
+            suffix = f", best of {k}" if k > 1 else ""
+            quality += rows_for(label + suffix, model, tokenizer, n, args.seed, only=("test", "style"), best_of=k)
         spread += spread_rows(label, name, args.smoke)
-        kept, swapped, m = given_first_group(model, tokenizer, n, args.seed)
-        binding.append([label, m, f"{kept:.1f}", f"{swapped:.1f}"])
+        in_order, swapped, m = given_first_group(model, tokenizer, n, args.seed)
+        binding.append([label, m, f"{in_order:.1f}", f"{swapped:.1f}"])
         blind.append([label, f"{blind_changes(name, args.smoke)} / {2 if args.smoke else BLIND_SEEDS}"])
     header = ["model", "split", "exact %", "parses %", *(f"{a} %" for a in ATTRS), "BLEU-4", "CIDEr"]
     header += ["trained on", "phrasing", "training"]
