@@ -206,13 +206,16 @@ def _caption(args: argparse.Namespace) -> int:
     rows: dict[int, dict] = {}
     if inputs:
         n = 1 if isinstance(model, ARCaptioner) else args.best_of
-        kw = {} if isinstance(model, ARCaptioner) else dict(steps=args.steps, cfg=args.cfg, to_one=args.to_one)
-        kw.update({"best_of": n} if n > 1 else {})
+        kw = (
+            {}
+            if isinstance(model, ARCaptioner)
+            else dict(steps=args.steps, cfg=args.cfg, to_one=args.to_one, best_of=n)
+        )
         if args.spacing is not None and isinstance(model, TDDCaptioner):
             kw["spacing"] = args.spacing
         # every image as a batch of one seeded --seed; with best of n its candidate b is seeded seed + b, as the
         # app seeds the candidates of a run (candidate 0 is the single answer)
-        generators = [g for _ in inputs for g in rng.generators((args.seed + b) % (rng.MAX_SEED + 1) for b in range(n))]
+        generators = [g for _ in inputs for g in rng.consecutive(args.seed, n)]
         result = caption(model, tokenizer, torch.stack(list(inputs.values())), generator=generators, **kw)
         per_image = result.seconds / len(inputs)
         for b, i in enumerate(inputs):

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import torch
 
+from tdd import rng
+from tdd.rng import Generators
+
 MIN_MASK_RATIO = 1e-3  # ε: keeps 1/t in eq. (4) finite
 
 
@@ -43,7 +46,7 @@ class MaskedDiffusion:
         t: torch.Tensor,
         *,
         maskable: torch.Tensor | None = None,
-        generator: torch.Generator | None = None,
+        generator: Generators = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Mask each token of ``x0`` ``(B, N)`` with probability ``t`` ``(B,)``.
 
@@ -52,7 +55,7 @@ class MaskedDiffusion:
         Returns:
             ``(x_t, is_masked)``, both ``(B, N)``.
         """
-        u = torch.rand(x0.shape, generator=generator, device=x0.device)
+        u = rng.rand(tuple(x0.shape), generator, x0.device)  # one generator per row allowed (tdd.rng)
         is_masked = u < t.reshape(-1, 1)
         if maskable is not None:
             is_masked &= maskable

@@ -21,19 +21,16 @@ from typing import Any
 
 import torch
 
-from tdd import rng
 from tdd.diffusion import TweedieDiffusion
 from tdd.masked import MaskedDiffusion
 from tdd.rng import Generators
 from tdd.samplers import StepRecord
-from tdd.samplers.config import SamplingConfig
 from tdd.sampling import diffusion_for
 
 # the noise levels a sentence is scored at: the share of noise, 1 − ᾱ_t (TDD: the timestep whose ᾱ_t is nearest)
 # or the mask ratio (MDD); the middle of the trajectory, where the words are neither given away nor lost
 SCORE_LEVELS = (0.25, 0.5, 0.75)
 SCORE_DRAWS = 2  # noise draws per level
-MAX_BEST_OF = SamplingConfig.MAX_BEST_OF  # the most candidates an input gets (one batch of n rows per input)
 
 
 @torch.inference_mode()
@@ -62,14 +59,12 @@ def self_score(
         for _ in range(draws):
             if isinstance(process, TweedieDiffusion):
                 t = torch.full((b,), timestep_at(process, level), dtype=torch.long, device=tokens.device)
-                y_t = process.q_sample(process.one_hot(tokens), t, noise=_noise(tokens, process, generator))
+                y_t = process.q_sample(process.one_hot(tokens), t, generator=generator)
                 logp = torch.log_softmax(model(y_t, t, cond, None).float(), dim=-1)  # (B, N, K)
                 total += logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1).sum(-1)
             elif isinstance(process, MaskedDiffusion):
                 ratio = torch.full((b,), level, device=tokens.device)
-                u = rng.rand(tuple(tokens.shape), generator, tokens.device)  # (B, N)
-                masked = u < ratio.unsqueeze(-1)
-                x_t = torch.where(masked, torch.full_like(tokens, process.mask_id), tokens)
+                x_t, masked = process.q_sample(tokens, ratio, generator=generator)  # (B, N) each
                 logp = torch.log_softmax(model(x_t, ratio, cond, None).float(), dim=-1)
                 total += (logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1) * masked).sum(-1)
             else:  # pragma: no cover - diffusion_for returns one of the two
@@ -81,11 +76,6 @@ def timestep_at(process: TweedieDiffusion, level: float) -> int:
     """The timestep whose noise share 1 − ᾱ_t is nearest ``level``."""
     noise = 1 - process.schedule.alphas_cumprod  # (T + 1,), t = 0 … T
     return int((noise - level).abs().argmin())
-
-
-def _noise(tokens: torch.Tensor, process: TweedieDiffusion, generator: Generators) -> torch.Tensor:
-    """ε ~ N(0, I) of the one-hot sentence's shape ``(B, N, K)``, from the row's generator(s)."""
-    return rng.randn((*tokens.shape, process.num_classes), generator, tokens.device)
 
 
 def best_rows(scores: torch.Tensor, n: int) -> torch.Tensor:

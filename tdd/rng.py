@@ -31,6 +31,12 @@ def generators(seeds: Iterable[int], device: torch.device | str | None = None) -
     return [generator(s, device) for s in seeds]
 
 
+def consecutive(seed: int, n: int, device: torch.device | str | None = None) -> list[torch.Generator]:
+    """``n`` per-row generators seeded ``seed``, ``seed + 1``, … (wrapping past :data:`MAX_SEED`): the candidates
+    or samples of one input, row 0 drawing what a single run seeded ``seed`` draws."""
+    return generators(((seed + b) % (MAX_SEED + 1) for b in range(n)), device)
+
+
 def seed_default_cpu(seed: int) -> None:
     """Seed torch's default CPU generator only (not every GPU's, as ``torch.manual_seed`` does): what a data
     worker's item draws inside ``torch.random.fork_rng(devices=[])``."""

@@ -8,7 +8,7 @@ import torch
 
 from tdd.diffusion import TweedieDiffusion
 from tdd.masked import MaskedDiffusion
-from tdd.rerank import MAX_BEST_OF, best_rows, self_score
+from tdd.rerank import best_rows, self_score
 from tdd.samplers import TDDSampler
 from tdd.samplers.config import SamplingConfig, SamplingError
 
@@ -84,7 +84,7 @@ def test_best_rows_is_input_major():
         best_rows(scores, 4)
 
 
-@pytest.mark.parametrize("bad", [0, MAX_BEST_OF + 1, 2.5, "three", None])
+@pytest.mark.parametrize("bad", [0, SamplingConfig.MAX_BEST_OF + 1, 2.5, "three", None])
 def test_best_of_is_a_checked_sampling_setting(bad):
     with pytest.raises(SamplingError, match="best of n"):
         SamplingConfig(best_of=bad)

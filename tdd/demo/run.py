@@ -15,7 +15,6 @@ from tdd.demo.common import DemoError
 from tdd.demo.inputs import Settings, image_input
 from tdd.demo.task import Task, task_of
 from tdd.demo.views import heatmap_figure, history_html, noisy_figure, sentence_html
-from tdd.rng import MAX_SEED
 
 
 @dataclass
@@ -166,7 +165,7 @@ def several_samples(
         raise DemoError(f"{name} answers in one pass; several samples need a diffusion model (TDD or MDD)")
     x = image_input(image, loaded, spec)
     drawn = replace(settings, to_one="multinomial", best_of=1)  # the spread itself, each row its own answer
-    generators = rng.generators((settings.seed + b) % (MAX_SEED + 1) for b in range(n))
+    generators = rng.consecutive(settings.seed, n)
     run = Run(spec.name, name, loaded.method, drawn)
     *_, last = spec.records(run, loaded, x.expand(n, *x.shape[1:]), drawn, "", generators)
     return spec.answers(last.tokens, loaded)

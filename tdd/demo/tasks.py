@@ -22,7 +22,6 @@ from tdd.demo.inputs import parse_pins
 from tdd.demo.task import register_task
 from tdd.demo.truth import domain_note, truth_html, truth_of
 from tdd.demo.views import PAD_MARK, bars_figure, cell, entropy_figure, sentence_text
-from tdd.rng import MAX_SEED
 from tdd.samplers import TDDSampler
 from tdd.sampling import sampler_for
 from tdd.viz import class_heatmap, token_heatmap
@@ -91,7 +90,7 @@ class CaptionTask(_ImageTask):
             raise DemoError(f"{run.model}: {e}") from None
         n = settings.best_of
         if n > 1:  # candidate b is seeded seed + b: candidate 0 is the single run's answer (tdd.rng)
-            generator = rng.generators((settings.seed + b) % (MAX_SEED + 1) for b in range(len(x) * n))
+            generator = [g for _ in range(len(x)) for g in rng.consecutive(settings.seed, n)]
         return caption_steps(loaded.model, x, sampler, generator=generator, clamp_tokens=clamp_tokens,
                              clamp_mask=clamp_mask, best_of=n)  # fmt: skip
 
