@@ -37,11 +37,13 @@ TARGETS = "≥ 97 % exact on test and ≥ 95 % on the held-out renderer (style) 
 
 
 def candidate_label(directory: str) -> str:
-    """A four-phrasing captioner's row label: its method, and what else set its training apart (unrolled drafts)."""
+    """A four-phrasing captioner's row label: its method, and what else set its training apart (unrolled drafts,
+    mixed noise levels)."""
     model = PretrainedModel.from_pretrained(directory)
     trained = model.checkpoint_extra.get("train_args", {})
     unrolled = f", unrolled {trained['unroll']:g}" if trained.get("unroll") else ""
-    return f"{model.method.upper()}, all four phrasings{unrolled}"
+    mixed = f", mixed noise {trained['mixed_noise']:g}" if trained.get("mixed_noise") else ""
+    return f"{model.method.upper()}, all four phrasings{unrolled}{mixed}"
 
 
 def right(answer: str, truth: str) -> bool:
@@ -71,31 +73,38 @@ def blind_changes(name: str, smoke: bool) -> int:
     return changing
 
 
-def given_first_group(model, tokenizer, n: int, seed: int) -> tuple[float, float, int]:
-    """Exact % of two-group test scenes captioned with the first group and the relation pinned, in the scene's
-    order and in the swapped one (the second group first, the inverse relation), and how many scenes."""
+def pinned_runs(model, tokenizer, n: int, seed: int, swap: bool) -> tuple[list[str], list, list]:
+    """On the two-group scenes among ``n`` test scenes: the captions written with the true first group and relation
+    pinned (``swap``: the scene's second group pinned first, with the inverse relation), the scenes' descriptions,
+    and each pinned ``(first, relation, second)`` in the order given."""
     scenes = [
         s
         for s in (make_scene(i, 0, "test", model.config.image_size, "random") for i in range(n))
         if s.description.second
     ]
     images, descriptions, _, _ = as_batch(scenes)
+    texts, counts, given = [], [], []
+    for d in descriptions:
+        first, second, relation = (d.second, d.first, INVERSE[d.relation]) if swap else (d.first, d.second, d.relation)
+        texts.append(f"{first.words()} {relation} {second.words()}")
+        counts.append(len(first.words().split()) + len(relation.split()))
+        given.append((first, relation, second))
+    tokens, _ = encode(tokenizer, texts, model.config.max_len)
+    mask = torch.arange(tokens.shape[1])[None] < torch.tensor(counts)[:, None]  # (B, N): the pinned prefix
+    sampler = captioner_sampler(model, steps=20)
+    g = torch.Generator().manual_seed(seed)
+    *_, last = caption_steps(model, images, sampler, generator=g, clamp_tokens=tokens, clamp_mask=mask)
+    return decode(tokenizer, last.tokens), descriptions, given
+
+
+def given_first_group(model, tokenizer, n: int, seed: int) -> tuple[float, float, int]:
+    """Exact % of two-group test scenes captioned with the first group and the relation pinned, in the scene's
+    order and in the swapped one (the second group first, the inverse relation), and how many scenes."""
     out = []
     for swap in (False, True):
-        texts, counts = [], []
-        for d in descriptions:
-            first, second, relation = (
-                (d.second, d.first, INVERSE[d.relation]) if swap else (d.first, d.second, d.relation)
-            )
-            texts.append(f"{first.words()} {relation} {second.words()}")
-            counts.append(len(first.words().split()) + len(relation.split()))
-        tokens, _ = encode(tokenizer, texts, model.config.max_len)
-        mask = torch.arange(tokens.shape[1])[None] < torch.tensor(counts)[:, None]  # (B, N): the pinned prefix
-        sampler = captioner_sampler(model, steps=20)
-        g = torch.Generator().manual_seed(seed)
-        *_, last = caption_steps(model, images, sampler, generator=g, clamp_tokens=tokens, clamp_mask=mask)
-        out.append(100 * caption_metrics(decode(tokenizer, last.tokens), descriptions)["exact_match"])
-    return out[0], out[1], len(scenes)
+        captions, descriptions, _ = pinned_runs(model, tokenizer, n, seed, swap)
+        out.append(100 * caption_metrics(captions, descriptions)["exact_match"])
+    return out[0], out[1], len(descriptions)
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ SCRIPTS = [
     "encoder_probe",
     "shape_binding",
     "phrasings",
+    "binding",
     "emoji_classify",
     "emoji_caption",  # on emoji_classify's encoder
 ]
@@ -43,6 +44,7 @@ EXTRA = {
     "encoder_probe": ["scenes-tdd", "scenes-ar"],
     "shape_binding": ["scenes-tdd", "scenes-ar", "--timesteps", "1000", "250"],
     "phrasings": ["--candidate", "scenes-tdd"],  # the shipped model stands in for a four-phrasing one
+    "binding": ["scenes-tdd"],
 }
 PLOTS = {"fig3_accuracy_per_epoch", "fig5_steps", "fig6_distributions", "fig10_settle", "caption_steps"}
 
@@ -90,6 +92,14 @@ def test_experiment_script_smoke(script, dirs, request):
         assert wrong.returncode != 0
         assert "scenes-mdd is a mdd-captioner; a TDD or AR captioner is needed" in wrong.stderr
         missing = subprocess.run([*cmd[:3], str(runs / "none")], capture_output=True, text=True)
+        assert missing.returncode != 0 and "no such checkpoint directory" in missing.stderr
+        assert "Traceback" not in missing.stderr
+    if script == "binding":  # exact % (all, one group, two groups), given the first (two orders), copied (two)
+        row = next(line for line in table.splitlines() if line.startswith("| scenes-tdd |")).split("|")[3:-1]
+        values = [float(v) for cell in row for v in cell.replace("/", " ").split() if not v.startswith("(")]
+        assert len(values) == 7 and all(0 <= v <= 100 for v in values), row
+        assert float(row[1]) == 100.0, row  # the shipped captioner gets the one-group scenes of 12 right
+        missing = subprocess.run([*cmd[:2], str(runs / "none")], capture_output=True, text=True)
         assert missing.returncode != 0 and "no such checkpoint directory" in missing.stderr
         assert "Traceback" not in missing.stderr
     if script == "tdd_levers":  # each row's record is kept beside the table, so it rebuilds without the runs

@@ -21,7 +21,7 @@ from tdd.models.captioner import CaptionerConfig
 from tdd.models.registry import PretrainedModel
 from tdd.schedule import make_schedule
 from tdd.timesteps import curve_on_grid, sampling_timesteps
-from tdd.training import tdd_loss, unrolled_input
+from tdd.training import mixed_noise_input, tdd_loss, unrolled_input
 from tdd.training.loop import lr_factor
 
 LEVERS = {
@@ -174,6 +174,36 @@ def test_unrolled_input_rebuilds_a_share_from_the_models_draft():
         )
     with pytest.raises(ValueError, match="unroll"):
         unrolled_input(model, d, cond, labels, y_t, t, noise, drop, 1.5, None)
+
+
+def test_mixed_noise_leaves_about_half_the_positions_of_a_share_of_the_rows_cleaner():
+    d = TweedieDiffusion(11)
+    labels = torch.randint(11, (400, 12), generator=torch.Generator().manual_seed(0))
+    t = torch.randint(2, 1001, (400,), generator=torch.Generator().manual_seed(1))
+    y_t, _, noise = d.training_pair(labels, t=t, generator=torch.Generator().manual_seed(2))
+    out = mixed_noise_input(d, labels, y_t, t, noise, 0.5, torch.Generator().manual_seed(3))
+    changed = (out != y_t).any(-1)  # (B, N)
+    rows = changed.any(-1)
+    assert 0.4 < rows.float().mean() < 0.6  # the share of rows
+    assert 0.4 < changed[rows].float().mean() < 0.6  # about half their positions
+
+    # a changed position is the same ε at a cleaner level of the same process: √ᾱ' y_0 + √(1 − ᾱ') ε, ᾱ' > ᾱ_t
+    def at(x, k):
+        return x.gather(-1, k.unsqueeze(-1)).squeeze(-1)
+
+    other = (labels + 1) % 11  # a coordinate without signal gives √(1 − ᾱ')
+    sigma = at(out, other) / at(noise, other)
+    alpha = at(out, labels) - sigma * at(noise, labels)
+    level = (alpha.pow(2) + sigma.pow(2))[changed]
+    assert torch.allclose(level, torch.ones_like(level), atol=1e-3)  # a point of the VP process
+    assert (alpha[changed].pow(2) > d.schedule.alpha_bar(t)[:, None].expand_as(changed)[changed]).all()
+    a = d.schedule.alpha_bar(t)[:, None, None]
+    kept_as_told = (out - (a.sqrt() * d.one_hot(labels) + (1 - a).sqrt() * noise)).abs().amax(-1) < 1e-5
+    assert torch.equal(kept_as_told, ~changed)  # the others are exactly y_t at the t the network is told
+    with pytest.raises(ValueError, match="mixed_noise must lie"):
+        mixed_noise_input(d, labels, y_t, t, noise, 1.5, None)
+    with pytest.raises(ValueError, match="needs sequences"):
+        mixed_noise_input(d, labels[:, 0], y_t[:, 0], t, noise[:, 0], 0.5, None)
 
 
 def test_informative_sampling_timesteps_from_the_stored_curve():
@@ -407,6 +437,7 @@ def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides
     assert done.returncode == 0 and json.loads(done.stdout.strip().splitlines()[-1]) == resolved  # as a user runs it
     assert "--timestep-floor must lie in (0, 1]" in refused(["--timestep-floor", "0"])
     assert "--unroll and --output-prior do not mix" in refused(["--unroll", "0.25", "--output-prior"])
+    assert "--mixed-noise must lie in [0, 1], got 1.5" in refused(["--mixed-noise", "1.5"])
     assert train_captioner.parse_args(["--config", config, "--output-prior"]).output_prior is True
     assert train_captioner.parse_args(["--config", config, "--no-self-cond"]).self_cond is False
     assert args.stratified_timesteps is False  # the low-discrepancy draw is a flag, not (yet) the recipe

@@ -140,7 +140,8 @@ def batch_loss(
     if args.method == "tdd":
         return tdd_loss(model, diffusion, cond, tokens, objective=args.loss, kfold=args.kfold, cond_drop=args.cond_drop,
                         generator=g, timesteps=timesteps, self_cond=args.self_cond,
-                        self_cond_prob=args.self_cond_prob, unroll=args.unroll)  # fmt: skip
+                        self_cond_prob=args.self_cond_prob, unroll=args.unroll,
+                        mixed_noise=args.mixed_noise)  # fmt: skip
     if args.method == "mdd":
         return mdd_loss(model, process, cond, tokens, cond_drop=args.cond_drop, generator=g)
     return ar_loss(model, cond, tokens, cond_drop=args.cond_drop, generator=g)  # AR, teacher forcing

@@ -99,6 +99,8 @@ def get_parser(description: str | None = None) -> argparse.ArgumentParser:
     prior = "TDD: add the exact posterior's log p(y_0 | y_t) to the logits (Plaid's output prior)"
     p.add_argument("--output-prior", action=argparse.BooleanOptionalAction, default=False, help=prior)
     p.add_argument("--unroll", type=float, default=0.0, help="TDD: share of items built from the model's own draft")
+    mixed = "TDD: share of captions with about half their positions noised less than the t the network is told"
+    p.add_argument("--mixed-noise", type=float, default=0.0, help=mixed)
     spacing = "TDD: the sampling timesteps the checkpoint uses by default (informative: from its CE curve)"
     p.add_argument("--sample-spacing", default="uniform", choices=SAMPLING_SPACINGS, help=spacing)
     p.add_argument("--cond-drop", type=float, default=0.1)
@@ -140,6 +142,8 @@ def parse_args(argv: list[str] | None = None, description: str | None = None) ->
         parser.error(f"--timestep-floor must lie in (0, 1], got {args.timestep_floor}")
     if not 0 < args.self_cond_prob < 1:
         parser.error(f"--self-cond-prob must lie in (0, 1), got {args.self_cond_prob}")
+    if not 0 <= args.mixed_noise <= 1:
+        parser.error(f"--mixed-noise must lie in [0, 1], got {args.mixed_noise}")
     if args.unroll and args.output_prior:
         parser.error("--unroll and --output-prior do not mix: the output prior trusts y_t, which unrolling corrupts")
     return args

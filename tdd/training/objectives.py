@@ -65,6 +65,7 @@ def tdd_loss(
     self_cond: bool = False,
     self_cond_prob: float = SELF_COND_PROB,
     unroll: float = 0.0,
+    mixed_noise: float = 0.0,
 ) -> torch.Tensor:
     """The TDD training loss of one batch, for any denoiser ``model(y_t, t, cond, drop_cond)``.
 
@@ -83,6 +84,10 @@ def tdd_loss(
         self_cond: self-conditioning (Analog Bits, CDCD): for a random share ``self_cond_prob`` of the items
             (half by default) a first pass without gradient gives p̂, fed to the second pass (the model's
             ``self_cond`` input); the others get zeros, as the sampler's first step does.
+        mixed_noise: the share of sequences whose positions are noised to different levels
+            (:func:`mixed_noise_input`: about half of their positions cleaner than the t the network is told), so
+            that reading the other positions pays; sequences only (adaptive timesteps then learn each t's CE from
+            these easier rows too).
         unroll: the share of items whose y_t is built from the model's own argmax at a noisier
             timestep instead of the true tokens (SUNDAE's unrolled denoising, in TDD's own terms: the
             sampler's argmax → one-hot → re-noise), so that it learns to repair its drafts. Not with a
@@ -106,6 +111,8 @@ def tdd_loss(
         # an unrolled y_t comes from the model's draft: at small t the exact posterior of the true tokens is then
         # confidently wrong, and the network would need logits of ~1/(1 − ᾱ_t) to overrule it
         raise ValueError("unroll and the output prior do not mix: the prior trusts y_t, which unrolling corrupts")
+    if mixed_noise:
+        y_t = mixed_noise_input(diffusion, labels, y_t, t, noise, mixed_noise, generator)
     if unroll:
         y_t = unrolled_input(model, diffusion, cond, labels, y_t, t, noise, drop, unroll, generator)
     if self_cond:
@@ -146,6 +153,39 @@ def self_cond_input(
         first = model(y_t[use], t[use], _rows(cond, use), drop[use], self_cond=torch.zeros_like(y_t[use]))
         fed[use] = torch.softmax(first.float(), dim=-1).to(fed.dtype)
     return fed
+
+
+@torch.no_grad()
+def mixed_noise_input(
+    diffusion: TweedieDiffusion,
+    labels: torch.Tensor,
+    y_t: torch.Tensor,
+    t: torch.Tensor,
+    noise: torch.Tensor,
+    share: float,
+    generator,
+) -> torch.Tensor:
+    """For a ``share`` of the sequences ``(B, N)``, each position kept at the row's t or, with probability 1/2,
+    re-noised (same ε) to its own t' ~ U{0..t−1}; the network is still told t.
+
+    Why: noised to one shared t, a position's own coordinates say about as much as its neighbours' at every t,
+    so a network learns little from reading the other positions, and a caption's second group is written
+    without looking at its first (experiments/phrasings.py, "given the first group"). Clearer neighbours beside
+    a noisy position make that reading pay, as the clean words beside masks do in masked diffusion (and per-token
+    noise levels do in Diffusion Forcing)."""
+    if not 0 < share <= 1:
+        raise ValueError(f"mixed_noise must lie in (0, 1], got {share}")
+    if labels.ndim != 2:
+        raise ValueError("mixed_noise needs sequences (B, N): a single label has no other positions to read")
+    g = dict(generator=generator, device=labels.device)
+    rows = torch.rand(len(labels), **g) < share  # (B,)
+    cleaner = rows[:, None] & (torch.rand(labels.shape, **g) < 0.5) & (t[:, None] > 0)  # (B, N)
+    if not cleaner.any():
+        return y_t
+    t_pos = (torch.rand(labels.shape, **g) * t[:, None].float()).long()  # U{0..t−1} at every position
+    alpha_bar = diffusion.schedule.alpha_bar(torch.where(cleaner, t_pos, t[:, None]))[..., None].to(y_t.dtype)
+    rebuilt = alpha_bar.sqrt() * diffusion.one_hot(labels).to(y_t.dtype) + (1 - alpha_bar).sqrt() * noise
+    return torch.where(cleaner[..., None], rebuilt, y_t)
 
 
 @torch.no_grad()
