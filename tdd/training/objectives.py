@@ -183,8 +183,9 @@ def mixed_noise_input(
     if not cleaner.any():
         return y_t
     t_pos = (torch.rand(labels.shape, **g) * t[:, None].float()).long()  # U{0..t−1} at every position
-    alpha_bar = diffusion.schedule.alpha_bar(torch.where(cleaner, t_pos, t[:, None]))[..., None].to(y_t.dtype)
-    rebuilt = alpha_bar.sqrt() * diffusion.one_hot(labels).to(y_t.dtype) + (1 - alpha_bar).sqrt() * noise
+    levels = torch.where(cleaner, t_pos, t[:, None]).flatten()  # the forward process, one row a position
+    y0 = diffusion.one_hot(labels).to(y_t.dtype).flatten(0, 1)
+    rebuilt = diffusion.q_sample(y0, levels, noise.flatten(0, 1)).view_as(y_t)
     return torch.where(cleaner[..., None], rebuilt, y_t)
 
 
