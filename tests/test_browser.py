@@ -97,6 +97,9 @@ def _open_draw_tab(page, task: str) -> None:
     page.locator(f"#sketch-{task} canvas").first.wait_for()
 
 
+STROKE_STEP_PX = 24  # the brush is 14–16 px wide: straight runs between events still join up
+
+
 def _draw(page, strokes, task: str = "classify") -> None:
     """Draw polylines with the mouse on the sketchpad's canvas, without touching its toolbar."""
     if not page.locator(f"#sketch-{task} canvas").first.is_visible():
@@ -114,8 +117,11 @@ def _draw(page, strokes, task: str = "classify") -> None:
     for line in strokes:
         page.mouse.move(*at(*line[0]))
         page.mouse.down()
-        for point in line[1:]:
-            page.mouse.move(*at(*point), steps=8)
+        for a, b in zip(line, line[1:]):
+            # one pointer event every ~STROKE_STEP_PX: each costs Chromium's software WebGL ~0.3 CPU-s to
+            # render (a fixed 8 per segment made a 121-point spiral ~970 events, minutes of CI)
+            length = ((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) ** 0.5 * side
+            page.mouse.move(*at(*b), steps=max(1, round(length / STROKE_STEP_PX)))
         page.mouse.up()
 
 
@@ -191,9 +197,9 @@ def _disc(cx: float, cy: float, r: float, turns: int = 5) -> list[list[tuple[flo
     """A filled disc as one spiral stroke of a thick brush, from the rim inwards."""
     import math
 
-    points = []
-    for k in range(turns * 24 + 1):
-        a, rr = 2 * math.pi * k / 24, r * (1 - k / (turns * 24 + 1))
+    points, per_turn = [], 12  # the brush draws straight between points: 12 a turn is round enough
+    for k in range(turns * per_turn + 1):
+        a, rr = 2 * math.pi * k / per_turn, r * (1 - k / (turns * per_turn + 1))
         points.append((cx + rr * math.cos(a), cy + rr * math.sin(a)))
     return [points]
 
