@@ -259,3 +259,40 @@ def test_the_posterior_input_and_output_prior_of_a_tdd_classifier(tmp_path):
     assert loaded.config.input_precond == "posterior" and loaded.config.output_prior
     with pytest.raises(ValueError, match="input_precond must be one of"):
         ClassifierConfig(input_precond="unit_var")
+
+
+def test_the_condition_readout_of_a_tdd_classifier(tmp_path):
+    """``cond_readout``: the logits are the adaLN denoiser's plus a linear map of c (of the null embedding where
+    the condition is dropped, so CFG's unconditional pass never sees the image); saved with the model; off, the
+    model has no such layer (older checkpoints load as they were)."""
+    assert TDDClassifier(TDDClassifier.tiny_config()).denoiser.c_readout is None
+    assert not any("c_readout" in k for k in TDDClassifier(TDDClassifier.tiny_config()).state_dict())
+    config = TDDClassifier.tiny_config()
+    config.cond_readout = True
+    model = TDDClassifier(config).eval()
+    readout = model.denoiser.c_readout
+    g = torch.Generator().manual_seed(0)
+    y_t, t = torch.randn(2, config.num_classes, generator=g), torch.tensor([900, 10])
+    cond = torch.randn(2, config.width, generator=g)
+    with torch.no_grad():
+        with_readout = model(y_t, t, cond)
+        model.denoiser.c_readout = None
+        without = model(y_t, t, cond)
+        model.denoiser.c_readout = readout
+        assert torch.allclose(with_readout - without, readout(cond), atol=1e-5)
+        other = torch.randn(2, config.width, generator=g)
+        dropped = torch.tensor([True, True])
+        assert torch.equal(model(y_t, t, cond, dropped), model(y_t, t, other, dropped))  # c never reaches it
+        assert not torch.allclose(model(y_t, t, cond), model(y_t, t, other))
+    model.save_pretrained(tmp_path / "m")
+    loaded = PretrainedModel.from_pretrained(tmp_path / "m")
+    assert loaded.config.cond_readout and torch.allclose(loaded(y_t, t, cond), with_readout, atol=1e-5)
+    import importlib.util  # the training script's flag reaches the config (a script, not a module)
+
+    spec = importlib.util.spec_from_file_location("train_classifier_script", ROOT / "train" / "train_classifier.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    config_file = str(ROOT / "train" / "configs" / "emoji_classifier.yaml")
+    assert not script.parse_args(["--config", config_file]).cond_readout  # the paper's head unless asked
+    args = script.parse_args(["--config", config_file, "--cond-readout"])
+    assert script.build_model(args, 7).denoiser.c_readout.out_features == 7

@@ -91,6 +91,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-precond", default="none", choices=CLASSIFIER_PRECONDS, help="how y_t enters the denoiser")
     p.add_argument("--output-prior", action=argparse.BooleanOptionalAction, default=False,
                    help="add the exact posterior's logits to the network's (Plaid)")  # fmt: skip
+    p.add_argument("--cond-readout", action=argparse.BooleanOptionalAction, default=False,
+                   help="add a linear readout of c to the TDD denoiser's logits (skips its adaLN blocks)")  # fmt: skip
     p.add_argument("--kfold", type=int, default=4, help="§3.3 feature reuse: timesteps per image (MAR: 4)")
     p.add_argument("--cond-drop", type=float, default=0.1, help="condition dropout for CFG")
     # optimisation (paper §4.1, A.1)

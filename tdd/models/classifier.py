@@ -51,6 +51,7 @@ class ClassifierConfig:
             p(y_0 | y_t), the scenes ablation's lever: at large K a noisy one-hot is almost all noise, the
             posterior is almost uniform there instead); output_prior: the posterior's logits added to the
             network's (Plaid), so near t = 0 the network need not copy y_t. Both as the captioners'.
+        cond_readout: a linear readout of c added to the denoiser's logits (TDD only; :class:`MLPDenoiser`).
     """
 
     num_classes: int = 10
@@ -71,6 +72,7 @@ class ClassifierConfig:
     onehot_scale: float = 1.0
     input_precond: str = "none"
     output_prior: bool = False
+    cond_readout: bool = False
 
     def __post_init__(self) -> None:
         if self.input_precond not in CLASSIFIER_PRECONDS:
@@ -131,6 +133,7 @@ class TDDClassifier(_ImageClassifier):
                 width=config.denoiser_width,
                 depth=config.denoiser_depth,
                 num_timesteps=config.num_timesteps,
+                cond_readout=config.cond_readout,
             )
         )
         # the noise process, for the input preconditioning and the output prior only
