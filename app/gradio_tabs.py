@@ -13,6 +13,8 @@ from typing import Any
 
 import gradio as gr
 from browser_js import CLICK_JS, SKETCH_CLEAR_JS, WAITED_JS
+from gradio_inputs import fresh_canvas as _fresh_canvas
+from gradio_inputs import input_widgets, pick, typed_input, typed_widgets
 
 from tdd import demo as core
 
@@ -20,22 +22,6 @@ SLOW_SECONDS_PER_STEP = 0.25
 PLAY_SECONDS_PER_STEP = 0.2
 log = logging.getLogger("tdd.app")
 DEFAULTS, CHOICES = core.Settings(), core.Settings.CHOICES  # read from the library, never copied
-
-
-class UploadedImage(gr.Image):
-    """``gr.Image`` that hands an upload to tdd as a file path without decoding it first.
-
-    Gradio's own preprocessing opens the file with PIL and fails on a corrupt upload with a generic
-    error; tdd.data.images validates the file instead and names the problem. ``is_template`` keeps
-    the frontend's Image widget.
-    """
-
-    is_template = True
-
-    def preprocess(self, payload: Any) -> Any:
-        if payload is not None and payload.path and not (payload.url or "").startswith("data:"):
-            return str(payload.path)
-        return super().preprocess(payload)
 
 
 def _views(run: core.Run, loaded: core.Loaded, position: int | None, step: int | None = None) -> tuple:
@@ -56,13 +42,6 @@ def _timing(run: core.Run) -> str:
     if run.first_step_seconds is None:
         return ""
     return f'<span class="tdd-waited"></span>{core.timing_text(run)}'
-
-
-def refused(e: core.DemoError) -> gr.Error:
-    """An ordinary user mistake (bad file, empty canvas, out-of-range setting) for the API: its message to
-    the client, one line in the server log, no traceback."""
-    log.warning("refused: %s", e)
-    return gr.Error(str(e), print_exception=False)
 
 
 def _blank(message: str, *, error: bool = False) -> tuple:
@@ -96,7 +75,7 @@ def run_live(
     try:
         settings, image = _blind(task, dict(zip(names, sampling)), image, blind)
         spec = core.task_of(task)
-        core.check_model(model, spec.model_task)
+        core.check_model(model, task)
         slow = pace == core.PACES[1]
         loaded = core.load(model)
         run = None
@@ -124,8 +103,8 @@ def samples_live(
 ) -> str:
     """Several samples of the model's answer to the input, drawn as one batch (:func:`tdd.demo.several_samples`)."""
     try:
-        settings, source = _blind(task, dict(zip(names, sampling)), _pick(image, drawing), blind)
-        core.check_model(model, core.task_of(task).model_task)
+        settings, source = _blind(task, dict(zip(names, sampling)), pick(image, drawing), blind)
+        core.check_model(model, task)
         answers = core.several_samples(model, source, settings, int(n), task)
     except (core.DemoError, ValueError, TypeError) as e:  # an ordinary mistake: one message, one log line
         log.warning("refused: %s", e)
@@ -185,57 +164,6 @@ def sampling_controls(spec: core.Task) -> dict[str, Any]:
         }  # fmt: skip
 
 
-def _input_widgets(task: str) -> tuple[Any, Any, Any, Any]:
-    """The image input of a tab, as two small tabs: an upload (or an example), and the task's drawing canvas
-    (:mod:`tdd.demo.canvas`) with its background choice (``None`` where the canvas has one) and Clear button."""
-    spec = core.task_of(task)
-    canvas = spec.canvas
-    with gr.Tabs():
-        with gr.Tab("Upload or example", elem_id=f"upload-tab-{task}"):
-            image = UploadedImage(type="filepath", sources=["upload", "clipboard"], label=spec.input_label,
-                                  height=200, elem_id=f"input-{task}")  # fmt: skip
-        with gr.Tab("Draw", elem_id=f"draw-tab-{task}"):
-            # the instructions above the canvas, where its toolbar cannot cover them
-            gr.Markdown(canvas.label.removeprefix("…or ").capitalize(), elem_id=f"sketch-help-{task}")
-            # a canvas that fits its box at 100 % with the brush ready (see SKETCH_READY_JS), the task's palette only
-            sketch = gr.Sketchpad(
-                value=canvas.background_image(),
-                type="pil",
-                show_label=False,
-                canvas_size=(canvas.side, canvas.side),
-                fixed_canvas=True,
-                layers=False,
-                transforms=(),
-                brush=gr.Brush(
-                    default_size=canvas.brush,
-                    colors=list(canvas.colours),
-                    default_color=canvas.colours[0],
-                    color_mode="fixed",
-                ),  # fmt: skip
-                height=canvas.side + 90,
-                elem_id=f"sketch-{task}",
-            )
-            background = None
-            if len(canvas.backgrounds) > 1:
-                names = list(canvas.backgrounds)
-                background = gr.Radio(names, value=names[0], label="background", elem_id=f"background-{task}")
-            clear_btn = gr.Button("Clear the drawing", size="sm", elem_id=f"clear-{task}")
-    return image, sketch, background, clear_btn
-
-
-def _pick(img: Any, drawing: dict | None) -> Any:
-    """Run's input: a drawing with strokes wins over the upload."""
-    return drawing if core.has_drawing(drawing) else img
-
-
-def _fresh_canvas(task: str, background: str | None = None) -> Any:
-    """An empty canvas of ``task`` on ``background`` (the first one by default)."""
-    try:
-        return core.task_of(task).canvas.background_image(background)
-    except core.DemoError as e:
-        raise refused(e) from e
-
-
 def _answer_column(spec: core.Task) -> SimpleNamespace:
     """The answer column's widgets, Run at its head: in view at 1280×720 whichever input (upload, example,
     drawing) is open."""
@@ -271,13 +199,14 @@ def _answer_column(spec: core.Task) -> SimpleNamespace:
 def task_tab(spec: core.Task) -> None:
     """A tab of layout "single": one model's live run, its heatmaps, the settings (``spec``: what the task shows)."""
     task = spec.name
-    models = core.catalogue(spec.model_task)
+    models = core.catalogue(spec.name)
     default = spec.default_model if spec.default_model in models else (models[0] if models else None)
     examples = [str(p) for p in spec.examples()]
     gr.Markdown(spec.header, elem_id=f"header-{task}")
     with gr.Row():
         with gr.Column(scale=1):
-            image, sketch, background, clear_btn = _input_widgets(task)
+            typed = typed_widgets(spec)
+            image, sketch, background, clear_btn = input_widgets(task)
             gr.Examples(examples, inputs=image, label="Examples")
             model = gr.Dropdown(models, value=default, label="model")
             pins = gr.Textbox(
@@ -313,9 +242,13 @@ def task_tab(spec: core.Task) -> None:
     else:  # a fresh canvas on the chosen background
         clear_btn.click(fresh, background, sketch, **private)
         background.change(fresh, background, sketch, **private)
+    if typed is not None:  # Enter (or a new style) draws the typed input into the image
+        draw = functools.partial(typed_input, task)
+        for trigger in (typed.text.submit, typed.style.change):
+            trigger(draw, [typed.text, typed.style], [image, sketch, typed.message], **private)
     source = gr.State(None)
     inputs[0] = source
-    start = a.run_btn.click(_pick, [image, sketch], source, js=CLICK_JS, **private)
+    start = a.run_btn.click(pick, [image, sketch], source, js=CLICK_JS, **private)
     live = functools.partial(run_live, names, task)
     event = start.then(live, inputs, outputs, api_visibility="private", concurrency_id="run")
     event.then(None, task_box, None, js=WAITED_JS, queue=False, api_visibility="private")

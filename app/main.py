@@ -7,8 +7,8 @@ Building ``demo`` is cheap (nothing is loaded at import); ``main()`` loads and w
 catalogue before it starts serving, so the first Run is as fast as the next. All logic lives in
 :mod:`tdd.demo`, shared with the Streamlit twin (``app/streamlit_app.py``); this file only lays out widgets.
 
-API endpoints (``gradio_client``): ``/caption`` and ``/classify``, each returning JSON with the result and
-the per-step trajectory; see docs/app.md.
+API endpoints (``gradio_client``): ``/caption``, ``/classify`` and ``/name_emoji`` (a typed emoji), each
+returning JSON with the result and the per-step trajectory; see docs/app.md.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from typing import Any
 
 import gradio as gr
 from browser_js import SKETCH_READY_JS
-from gradio_tabs import DEFAULTS, TAB_BUILDERS, UploadedImage, refused
+from gradio_inputs import UploadedImage, refused
+from gradio_tabs import DEFAULTS, TAB_BUILDERS
 
 from tdd import demo as core
 
@@ -90,8 +91,31 @@ def api_classify(
         raise refused(e) from e
 
 
+def api_name_emoji(
+    text: Any,
+    style: Any = "",
+    steps: Any = DEFAULTS.steps,
+    cfg: Any = DEFAULTS.cfg,
+    seed: Any = DEFAULTS.seed,
+    model: str = "",
+) -> dict[str, Any]:
+    """Name a typed or pasted emoji drawn in ``style`` (an installed one; empty: the first); JSON with ``result``
+    (the name), ``truth`` (the emoji's CLDR name), ``right`` and the per-step ``trajectory``. Any string is
+    accepted: one that is not a single emoji gets a message saying what is wrong."""
+    try:
+        spec = core.task_of("emoji")
+        name = model or spec.default_model
+        settings = core.Settings(steps=steps, cfg=cfg, seed=seed)
+        core.check_model(name, "emoji")
+        typed = spec.typed.draw(text, style)
+        run = core.run_to_end(name, str(typed.path), settings, task="emoji")
+        return {**run.to_json(core.load(name)), "truth": typed.truth, "right": run.text == typed.truth}
+    except core.DemoError as e:
+        raise refused(e) from e
+
+
 def _api() -> None:
-    """The JSON API, hidden widgets: /caption and /classify (/side_by_side is the tab's own button)."""
+    """The JSON API, hidden widgets: /caption, /classify and /name_emoji (/side_by_side is the tab's own button)."""
     with gr.Row(visible=False):
         a_image = UploadedImage(type="filepath")
         d = DEFAULTS
@@ -99,7 +123,8 @@ def _api() -> None:
         a_method, a_model, a_to_one = gr.Textbox(core.METHODS[0]), gr.Textbox(""), gr.Textbox(d.to_one)
         a_temp, a_pins, a_out = gr.Number(d.temperature), gr.Textbox(""), gr.JSON()
         a_spacing, a_best_of = gr.Textbox(d.spacing), gr.Number(d.best_of, precision=0)
-        a_cap, a_cls = gr.Button(), gr.Button()
+        a_cap, a_cls, a_emoji = gr.Button(), gr.Button(), gr.Button()
+        a_text, a_style = gr.Textbox(""), gr.Textbox("")
     a_cap.click(
         api_caption,
         [a_image, a_steps, a_cfg, a_seed, a_method, a_model, a_to_one, a_temp, a_pins, a_spacing, a_best_of],
@@ -113,6 +138,14 @@ def _api() -> None:
         [a_image, a_steps, a_cfg, a_seed, c_model, a_to_one, a_temp],
         a_out,
         api_name="classify",
+        concurrency_id="run",
+    )
+    e_model = gr.Textbox(core.task_of("emoji").default_model, visible=False)
+    a_emoji.click(
+        api_name_emoji,
+        [a_text, a_style, a_steps, a_cfg, a_seed, e_model],
+        a_out,
+        api_name="name_emoji",
         concurrency_id="run",
     )
 
@@ -153,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
         core.add_operator_models(args.model)
         app = build()  # the model lists now include them
     start = time.perf_counter()
-    ready = core.warm_up([name for task in core.model_tasks() for name in core.catalogue(task)])
+    ready = core.warm_up()
     print(f"warmed {len(ready)} models in {time.perf_counter() - start:.1f} s: {', '.join(ready)}", flush=True)
     app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD)
 

@@ -67,6 +67,23 @@ def show(views: dict, boxes: Any, tag: str) -> None:
         history.markdown(views["history"], unsafe_allow_html=True)
 
 
+def typed_input(spec: core.Task) -> Path | None:
+    """The tab's typed input, drawn (:mod:`tdd.demo.typed`), or ``None`` when nothing is typed (a message
+    under the box when what is typed is not one emoji)."""
+    if spec.typed is None:
+        return None
+    text = st.text_input(spec.typed.label, placeholder=spec.typed.placeholder, key=f"typed-{spec.name}")
+    styles = spec.typed.styles()
+    style = st.selectbox(spec.typed.style_label, styles, key=f"style-{spec.name}") if styles else None
+    if not text:
+        return None
+    try:
+        return spec.typed.draw(text, style).path
+    except core.DemoError as e:
+        st.error(str(e))
+        return None
+
+
 def inputs(spec: core.Task) -> SimpleNamespace:
     """The left column: the image (upload or example), the model, pins, settings and buttons."""
     task = spec.name
@@ -77,9 +94,12 @@ def inputs(spec: core.Task) -> SimpleNamespace:
     )
     example = st.selectbox("…or an example", spec.examples(), format_func=lambda p: p.name, key=f"example-{task}")
     image = upload.getvalue() if upload is not None else example
+    typed = typed_input(spec) if upload is None else None  # a typed emoji wins over the example
+    if typed is not None:
+        image = example = typed
     if image is not None:
         st.image(image if upload is not None else str(example), width=200)
-    models = core.catalogue(spec.model_task)  # the only models this app runs
+    models = core.catalogue(spec.name)  # the only models this app runs
     default = models.index(spec.default_model) if spec.default_model in models else 0
     model = st.selectbox("model", models, index=default, key=f"model-{task}")
     pins = ""

@@ -70,8 +70,9 @@ def stop_app(proc) -> None:
 
 
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory):
-    """``python app/main.py`` on a free port; yields (url, process). Its log: :func:`app_log`."""
+def app_server(tmp_path_factory, sources):
+    """``python app/main.py`` on a free port; yields (url, process). Its log: :func:`app_log`. The emoji styles are
+    installed first (:func:`sources`), so the server's "Name an emoji" tab can draw what is typed."""
     folder = tmp_path_factory.mktemp("app")
     url, proc = launch_app(folder)
     proc.log_path = folder / "app.log"  # what the server printed, for tests of its log

@@ -177,11 +177,19 @@ def test_sixteen_clients_four_requests_each(client, app_server, files):
     assert _rss_mb(proc.pid) - before < 300  # trajectories keep top-k summaries, not whole distributions
 
 
-def test_streamlit_twin_runs_both_tasks():
+def test_streamlit_twin_runs_every_task():
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=120).run()
     assert not at.exception and "Tweedie" in at.title[0].value
+    assert at.radio(key="task").value == "emoji"  # the first page: name an emoji, its first example the panda
+    at.button[0].click().run()
+    html = " ".join(m.value for m in at.markdown)
+    assert not at.exception and "🐼 panda" in html and "true name: <b>panda</b>" in html and "✓ right" in html
+    at.text_input(key="typed-emoji").input("hello").run()
+    assert [e.value for e in at.error] == ["no emoji in 'hello'; type or paste one, e.g. 🐼"]
+    at.text_input(key="typed-emoji").input("").run()
+    at.radio(key="task").set_value("caption").run()
     at.button[0].click().run()
     assert not at.exception and not at.error
     html = " ".join(m.value for m in at.markdown)

@@ -24,6 +24,7 @@ ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = ROOT / "artifacts"
+EXAMPLE_BUTTONS = ".gallery-item:visible, .examples button:visible"  # the open tab's examples
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +49,18 @@ def page(chromium, app_server):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(app_server[0])
-        page.wait_for_selector("#run-caption", timeout=60_000)
+        _goto(page, app_server[0])
         yield page
         browser.close()
+
+
+def _goto(page, url: str, tab: str = "Caption", task: str = "caption") -> None:
+    """Open the app (its first tab is "Name an emoji") and then the tab ``tab`` (Run button ``#run-{task}``)."""
+    page.goto(url)
+    page.wait_for_selector("#run-emoji", timeout=60_000)
+    if tab != "Name an emoji":
+        page.get_by_role("tab", name=tab, exact=True).click()
+    page.wait_for_selector(f"#run-{task}", timeout=60_000)
 
 
 # Digits as pen strokes on a unit square (x right, y down), the way a person draws them.
@@ -129,7 +138,7 @@ def test_caption_an_example_in_the_browser(page):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "app_start.png"), full_page=True)
     assert "Tweedie" in page.inner_text("h1") and "Gaussian noise" in page.content()
-    page.locator(".gallery-item, .examples button, [data-testid='examples'] button").first.click()
+    page.locator(EXAMPLE_BUTTONS).first.click()
     page.wait_for_selector("#input-caption img", timeout=30_000)  # the example is in the input
     first = _click_to_last_step(page, "caption", "#run-caption")
     page.wait_for_selector("#heatmap-caption .js-plotly-plot", timeout=30_000)
@@ -151,7 +160,7 @@ def test_caption_an_example_in_the_browser(page):
 def test_classify_tab_in_the_browser(page):
     page.get_by_role("tab", name="Classify").click()
     page.locator("#run-classify").wait_for()
-    examples = page.locator(".gallery-item:visible, .examples button:visible")
+    examples = page.locator(EXAMPLE_BUTTONS)
     examples.nth(7).click()  # examples are sorted: digit_0..digit_9, then drawn_*; this is digit_7
     page.wait_for_selector("#input-classify img", timeout=30_000)
     _click_to_last_step(page, "classify", "#run-classify")
@@ -270,8 +279,9 @@ def test_the_app_state_is_always_the_inputs_state_at_1280x720(chromium, app_serv
         browser = p.chromium.launch(executable_path=chromium, args=ARGS)
         for width, height in ((1280, 720), (1400, 900)):
             page = browser.new_page(viewport={"width": width, "height": height})
-            page.goto(app_server[0])
-            page.wait_for_selector("#run-caption", timeout=60_000)
+            _goto(page, app_server[0], "Name an emoji", "emoji")
+            assert _in_viewport(page, "#run-emoji"), f"Run is below the fold in the first tab at {width}×{height}"
+            _goto(page, app_server[0])
             assert _in_viewport(page, "#run-caption"), f"Run is below the fold at {width}×{height}"
             _open_draw_tab(page, "caption")
             assert _in_viewport(page, "#run-caption"), f"Run is below the fold beside the canvas at {width}×{height}"
@@ -284,9 +294,8 @@ def test_the_app_state_is_always_the_inputs_state_at_1280x720(chromium, app_serv
             assert "word" not in page.inner_text("#header-classify")
             page.close()
         page = browser.new_page(viewport={"width": 1280, "height": 720})
-        page.goto(app_server[0])
-        page.wait_for_selector("#run-caption", timeout=60_000)
-        examples = page.locator(".gallery-item, .examples button")
+        _goto(page, app_server[0])
+        examples = page.locator(EXAMPLE_BUTTONS)
         examples.first.click()  # example A: scene_0, a small white cross left of a large red circle
         page.wait_for_selector("#input-caption img", timeout=30_000)
         page.wait_for_timeout(500)
@@ -340,7 +349,7 @@ def test_the_noise_row_forms_over_the_steps_in_the_browser(page):
     """The default example at the default settings, replayed with ▶ play: the row of what y_t reads changes at
     ≥ 10 of the 20 steps and reads the final caption only in the last steps; the noisy state figure is drawn."""
     ARTIFACTS.mkdir(exist_ok=True)
-    page.locator(".gallery-item, .examples button").first.click()
+    page.locator(EXAMPLE_BUTTONS).first.click()
     page.wait_for_selector("#input-caption img", timeout=30_000)
     page.wait_for_timeout(500)
     _click_to_last_step(page, "caption", "#run-caption")
@@ -373,3 +382,29 @@ def test_without_the_picture_and_several_samples_in_the_browser(page):
     page.screenshot(path=str(ARTIFACTS / "app_without_the_picture.png"), full_page=True)
     text = page.inner_text("#samples-caption")
     assert "8 samples" in text and len(page.locator("#samples-caption li").all_inner_texts()) >= 2
+
+
+def test_name_a_typed_emoji_in_the_browser(page, sources):
+    """Type 🐼, Enter: the Noto glyph becomes the input; Run: "panda", marked right. A string that is no single
+    emoji: one message under the box, the glyph kept. Screenshot: artifacts/app_emoji_typed_panda.png."""
+    if "noto" in sources["absent"] or "openmoji" in sources["absent"]:
+        pytest.skip(f"typed emoji need Noto and OpenMoji's names, missing here: {sources['absent']}")
+    page.get_by_role("tab", name="Name an emoji", exact=True).click()
+    box = page.locator("#typed-emoji textarea, #typed-emoji input").first
+    box.fill("🐼")
+    box.press("Enter")
+    page.locator("#input-emoji img").first.wait_for(timeout=30_000)
+    _click_to_last_step(page, "emoji", "#run-emoji")
+    assert "panda" in page.inner_text("#sentence-emoji")
+    page.wait_for_function("() => (document.querySelector('#truth-emoji')?.innerText || '').includes('right')")
+    assert "true name: panda" in page.inner_text("#truth-emoji")
+    page.wait_for_selector("#heatmap-emoji .js-plotly-plot", timeout=30_000)
+    page.wait_for_timeout(500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "app_emoji_typed_panda.png"), full_page=True)
+    box.fill("hello 🐼")
+    box.press("Enter")
+    page.wait_for_function(
+        "() => (document.querySelector('#typed-message-emoji')?.innerText || '').includes('other characters')"
+    )
+    assert page.locator("#input-emoji img").first.is_visible()  # the panda stays the input

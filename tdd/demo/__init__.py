@@ -12,7 +12,8 @@ Both apps only lay out widgets; everything else is here, so they cannot drift ap
 One concern per module: :mod:`~tdd.demo.common` (tasks, words on the page, :class:`DemoError`),
 :mod:`~tdd.demo.catalogue` (which models, loaded once), :mod:`~tdd.demo.inputs` (uploads, settings,
 pins), :mod:`~tdd.demo.run` (streaming), :mod:`~tdd.demo.views` (HTML and figures),
-:mod:`~tdd.demo.truth`, :mod:`~tdd.demo.export`, :mod:`~tdd.demo.canvas` (what each task's drawing
+:mod:`~tdd.demo.truth`, :mod:`~tdd.demo.export`, :mod:`~tdd.demo.typed` (a typed emoji as the input),
+:mod:`~tdd.demo.canvas` (what each task's drawing
 canvas offers), :mod:`~tdd.demo.task` (what a tab is, and the registry of tabs), :mod:`~tdd.demo.tasks`
 (caption vs classify, said once) and :mod:`~tdd.demo.compare` (the "Side by side" tab). Everything is
 re-exported here, so the apps say ``from tdd import demo as core`` and ``core.stream(...)``.
@@ -26,10 +27,12 @@ from tdd.demo.catalogue import (  # noqa: F401
     catalogue,
     check_method,
     check_model,
+    checkpoint_meta,
     class_names,
     load,
     operator_models,
     runs_dir,
+    trained_on,
 )
 from tdd.demo.common import (  # noqa: F401
     CLASS_LEGEND,
@@ -50,6 +53,7 @@ from tdd.demo.export import (  # noqa: F401
     export_dir,
     export_gif,
     export_json,
+    export_root,
 )
 from tdd.demo.inputs import (  # noqa: F401
     Settings,
@@ -72,7 +76,7 @@ from tdd.demo.run import (  # noqa: F401
     warm_up,
 )
 from tdd.demo.task import LAYOUTS, TASKS, CompareTab, Task, compare_of, model_tasks, register_task, task_of  # noqa: F401
-from tdd.demo.tasks import CaptionTask, ClassifyTask  # noqa: F401  (registers the built-in tabs)
+from tdd.demo.tasks import CaptionTask, ClassifyTask, EmojiTask  # noqa: F401  (registers the built-in tabs)
 from tdd.demo.truth import (  # noqa: F401
     domain_note,
     example_truths,
@@ -80,6 +84,7 @@ from tdd.demo.truth import (  # noqa: F401
     truth_html,
     truth_of,
 )
+from tdd.demo.typed import Typed, TypedEmoji, typed_dir  # noqa: F401
 from tdd.demo.views import (  # noqa: F401
     PAD_MARK,
     SURE_DIGITS,

@@ -62,6 +62,14 @@ def digit_canvas() -> Canvas:
                   side=280, brush=16)  # fmt: skip
 
 
+def emoji_canvas() -> Canvas:
+    """The emoji tab's: a face's yellow, outline black and a few strong colours on white."""
+    names = ("yellow", "black", "red", "orange", "brown", "green", "blue", "white")
+    colours = ("#ffcc4d", "#000000", "#dd2e44", "#f4900c", "#a0522d", "#2e9e44", "#3b88c3", "#ffffff")
+    return Canvas(label="…or draw an emoji: a big face or thing filling most of the square", colours=colours,
+                  names=names, side=256, brush=16)  # fmt: skip
+
+
 def has_drawing(value: Any) -> bool:
     """Whether a sketchpad value (``{"background", "layers", "composite"}``) holds any stroke: a drawn
     layer's alpha, or, without layers, a composite that differs from the background (an empty canvas on

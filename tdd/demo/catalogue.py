@@ -12,6 +12,8 @@ from typing import Any
 from tdd.checkpoint import CheckpointError
 from tdd.data.tokenizer import load_tokenizer
 from tdd.demo.common import METHODS, MODELS_ENV, RUNS_DIR_ENV, DemoError
+from tdd.demo.task import TASKS as TABS
+from tdd.demo.task import Task
 from tdd.models import TASKS, kind_of
 from tdd.models.registry import BUNDLED_DIR, PretrainedModel, bundled_checkpoints, resolve_checkpoint
 
@@ -97,13 +99,37 @@ def _operator_task(name: str) -> str | None:
         return None
 
 
+def checkpoint_meta(name: str) -> dict[str, Any] | None:
+    """A catalogue model's ``config.json`` (``model_type``, ``config``, ``extra``), read without its weights;
+    ``None`` when it cannot be read."""
+    try:
+        meta = json.loads((resolve_checkpoint(name) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, CheckpointError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def trained_on(name: str) -> str | None:
+    """The dataset a model was trained on (its checkpoint's ``extra.train_args.data``), ``None`` where unsaid."""
+    data = (((checkpoint_meta(name) or {}).get("extra") or {}).get("train_args") or {}).get("data")
+    return data if isinstance(data, str) else None
+
+
 def catalogue(task: str) -> list[str]:
-    """Every model the app offers for ``task``, and the only ones its endpoints accept: the bundled
-    models, checkpoint directories under the runs folder, and the operator's models
-    (:func:`operator_models`)."""
-    names = available_models(task)
-    names += [n for n in operator_models() if n not in names and _operator_task(n) == task]
-    return names
+    """Every model the app offers for ``task`` (a tab of :mod:`tdd.demo.task`, or a model task), and the only
+    ones its endpoints accept: the bundled models, checkpoint directories under the runs folder, and the
+    operator's models (:func:`operator_models`). A tab lists the models of its model task trained on its
+    dataset or on one that no other tab of that task claims: the digits tab never offers an emoji classifier
+    (it would read the emoji as a digit), and a model trained on your own folder appears in each."""
+    single = {name: t for name, t in TABS.items() if isinstance(t, Task) and t.layout == "single"}
+    tab = single.get(task)
+    model_task = tab.model_task if tab is not None else task
+    names = available_models(model_task)
+    names += [n for n in operator_models() if n not in names and _operator_task(n) == model_task]
+    if tab is None:
+        return names
+    claimed = {t.data for t in single.values() if t is not tab and t.model_task == model_task} - {tab.data}
+    return [n for n in names if trained_on(n) not in claimed]
 
 
 def check_model(name: Any, task: str) -> str:

@@ -4,18 +4,16 @@ captioners; any other family whose checkpoints record their data)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from tdd.data.registry import dataset
-from tdd.demo.catalogue import catalogue, load
+from tdd.demo.catalogue import catalogue, checkpoint_meta, load, trained_on
 from tdd.demo.common import DemoError
 from tdd.demo.run import run_to_end, stream, timing_text
 from tdd.demo.views import sentence_html
 from tdd.models import kind_of
-from tdd.models.registry import resolve_checkpoint
 
 STREAMED = ("tdd", "mdd")  # the denoising methods, streamed step by step together
 LAST = "ar"  # written left to right once they are done
@@ -24,13 +22,8 @@ METHOD_TITLES = {"tdd": "TDD", "mdd": "Masked diffusion", "ar": "Autoregressive"
 
 def _trained_on(name: str) -> tuple[str, str] | None:
     """(data, method) of a captioner in the catalogue, from its ``config.json`` alone (no weights read)."""
-    try:
-        meta = json.loads((resolve_checkpoint(name) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    kind = kind_of(meta.get("model_type"))
-    data = ((meta.get("extra") or {}).get("train_args") or {}).get("data")
-    return (str(data), kind.method) if kind and data else None
+    kind, data = kind_of((checkpoint_meta(name) or {}).get("model_type")), trained_on(name)
+    return (data, kind.method) if kind and data else None
 
 
 class CompareTask:

@@ -25,13 +25,19 @@ EXPORT_ROOT_ENV = "TDD_EXPORT_DIR"  # where the app writes exports (default: <tm
 EXPORT_MAX_AGE_ENV = "TDD_EXPORT_MAX_AGE"  # seconds an export is kept (default 3600)
 
 
+def export_root() -> Path:
+    """Where the apps write what they hand out: ``$TDD_EXPORT_DIR`` or ``<tmp>/tdd_exports`` (made if missing)."""
+    root = Path(os.environ.get(EXPORT_ROOT_ENV) or Path(tempfile.gettempdir()) / "tdd_exports")
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
 def export_dir(now: float | None = None) -> Path:
     """A fresh folder for one export, inside the export root; folders older than the maximum age
     (``$TDD_EXPORT_MAX_AGE`` seconds, default 3600) are removed first, so a long-running server
     does not fill its disk."""
 
-    root = Path(os.environ.get(EXPORT_ROOT_ENV) or Path(tempfile.gettempdir()) / "tdd_exports")
-    root.mkdir(parents=True, exist_ok=True)
+    root = export_root()
     max_age = float(os.environ.get(EXPORT_MAX_AGE_ENV, 3600))
     now = time.time() if now is None else now
     for old in root.iterdir():

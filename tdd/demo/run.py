@@ -10,10 +10,10 @@ from typing import Any
 from PIL import Image
 
 from tdd import rng
-from tdd.demo.catalogue import Loaded, load
+from tdd.demo.catalogue import Loaded, catalogue, load
 from tdd.demo.common import DemoError
 from tdd.demo.inputs import Settings, image_input
-from tdd.demo.task import Task, task_of
+from tdd.demo.task import Task, model_tasks, task_of
 from tdd.demo.views import heatmap_figure, history_html, noisy_figure, sentence_html
 
 
@@ -177,17 +177,21 @@ def run_to_end(name: str, image: Any, settings: Settings | None = None, pins: st
     return last
 
 
-def warm_up(names: list[str]) -> list[str]:
-    """Load each model and run it once on a blank image, so that the first visitor's run is as fast as
-    the next one (models, kernels and allocations ready). Returns the names that loaded; a model that
-    does not load is left out (its error shows when someone picks it)."""
-
+def warm_up(names: list[str] | None = None) -> list[str]:
+    """Load each model and run it once on a blank image in the first tab that offers it, so that the first
+    visitor's run is as fast as the next one (models, kernels and allocations ready). ``names``: by default every
+    model of every tab. Returns the names that loaded; a model that does not load is left out (its error shows
+    when someone picks it)."""
+    tab_of: dict[str, str] = {}
+    for task in model_tasks():
+        for name in catalogue(task):
+            tab_of.setdefault(name, task)
     blank = Image.new("RGB", (64, 64), "white")
     ready = []
-    for name in names:
+    for name in tab_of if names is None else names:
         try:
-            run_to_end(name, blank, Settings(steps=2, cfg=2.0))
-            run_to_end(name, blank, Settings(steps=2))
+            run_to_end(name, blank, Settings(steps=2, cfg=2.0), task=tab_of.get(name))
+            run_to_end(name, blank, Settings(steps=2), task=tab_of.get(name))
         except DemoError:
             continue
         ready.append(name)

@@ -41,6 +41,7 @@ class Task(Protocol):
     side_label: str  # the label of the figure beside the heatmap
     default_model: str  # the catalogue entry selected at start
     data: str  # the dataset (tdd.data.registry) whose committed examples the tab offers
+    typed: Any  # None, or a typed input beside the upload and the canvas (tdd.demo.typed.TypedEmoji)
 
     @property
     def examples_dir(self) -> Path | None:

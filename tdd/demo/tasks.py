@@ -1,8 +1,10 @@
-"""The two single-model tabs of the apps — caption an image, classify an image — as two :class:`~tdd.demo.task.Task`
-objects, registered here, so that the rest of the app core says each thing once instead of branching on the name."""
+"""The single-model tabs of the apps — name an emoji, caption an image, classify an image — as
+:class:`~tdd.demo.task.Task` objects, registered here, so that the rest of the app core says each thing once instead
+of branching on the name."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,13 +16,14 @@ from tdd.data.digits import preprocess_image
 from tdd.data.images import preprocess_rgb
 from tdd.data.registry import dataset
 from tdd.data.tokenizer import PAD_ID, decode
-from tdd.demo.canvas import Canvas, digit_canvas, scene_canvas
+from tdd.demo.canvas import Canvas, digit_canvas, emoji_canvas, scene_canvas
 from tdd.demo.catalogue import Loaded, class_names
 from tdd.demo.common import CLASS_LEGEND, COLOUR_LEGEND, HEATMAP_TOP, DemoError
 from tdd.demo.compare import CompareTask
 from tdd.demo.inputs import parse_pins
 from tdd.demo.task import register_task
 from tdd.demo.truth import domain_note, truth_html, truth_of
+from tdd.demo.typed import TypedEmoji
 from tdd.demo.views import PAD_MARK, bars_figure, cell, entropy_figure, sentence_text
 from tdd.samplers import TDDSampler
 from tdd.sampling import sampler_for
@@ -35,6 +38,7 @@ class _ImageTask:
 
     layout = "single"
     data: str
+    typed: TypedEmoji | None = None  # a typed input beside the upload and the canvas (the emoji tab's)
 
     @property
     def examples_dir(self) -> Path | None:
@@ -216,29 +220,33 @@ class ClassifyTask(_ImageTask):
         """The linear head: one softmax."""
 
         result = classify(loaded.model, x)
-        run.text, run.final_probs = str(int(result.labels[0])), result.probs[0].tolist()
+        run.text, run.final_probs = self.answer_of(loaded, int(result.labels[0])), result.probs[0].tolist()
 
     def preprocess(self, image: Any, size: int):
         return preprocess_image(image, size)
 
     def update(self, run: Run, record, loaded: Loaded) -> None:
         """The run's answer after ``record``: the label, and the distribution when the record kept it."""
-        run.text = str(int(record.tokens[0]))
+        run.text = self.answer_of(loaded, int(record.tokens[0]))
         if record.probs is not None:  # every step for K ≤ 128; the last step always
             run.final_probs = record.probs[0].tolist()
 
+    def answer_of(self, loaded: Loaded, i: int) -> str:
+        """Class ``i`` as the answer says it (the digit itself)."""
+        return str(i)
+
     def history_text(self, record, loaded: Loaded) -> str:
-        return f"class {int(record.tokens[0])} (p = {float(record.top_probs[0, 0]):.2f})"
+        return f"{self.label_of(loaded, int(record.tokens[0]))} (p = {float(record.top_probs[0, 0]):.2f})"
 
     def label_of(self, loaded: Loaded, i: int) -> str:
         return f"class {i}"
 
     def answers(self, tokens, loaded: Loaded) -> list[str]:
         """Every row's answer: ``tokens`` ``(B,)`` → B class labels."""
-        return [str(int(t)) for t in tokens]
+        return [self.answer_of(loaded, int(t)) for t in tokens]
 
     def step_json(self, r, loaded: Loaded) -> dict[str, Any]:
-        row: dict[str, Any] = {"label": int(r.tokens[0])}
+        row: dict[str, Any] = {"label": int(r.tokens[0]), "answer": self.answer_of(loaded, int(r.tokens[0]))}
         if r.probs is not None:
             row["probs"] = [round(float(p), 5) for p in r.probs[0]]
         else:  # K > 128, not the last step: the top candidates the record kept
@@ -246,11 +254,11 @@ class ClassifyTask(_ImageTask):
         return row
 
     def cells(self, run: Run, r, k: int, loaded: Loaded) -> str:
-        label, p = int(r.tokens[0]), float(r.top_probs[0, 0])
-        return cell(f"class {label}", p, bool(r.changed[0]) and k > 0, False, False, f"p = {p:.3f}")
+        label, p = self.label_of(loaded, int(r.tokens[0])), float(r.top_probs[0, 0])
+        return cell(label, p, bool(r.changed[0]) and k > 0, False, False, f"p = {p:.3f}")
 
     def frame_words(self, r, k: int, loaded: Loaded) -> list[tuple[str, float, bool]]:
-        return [(f"class {int(r.tokens[0])}", float(r.top_probs[0, 0]), False)]
+        return [(self.label_of(loaded, int(r.tokens[0])), float(r.top_probs[0, 0]), False)]
 
     def heatmap(self, records: list, position: int, loaded: Loaded):
         return class_heatmap(records, 0, class_names(loaded))
@@ -265,7 +273,76 @@ class ClassifyTask(_ImageTask):
         return 0
 
 
+class EmojiTask(ClassifyTask):
+    """Name an emoji (#40): typed, an example, an upload or a drawing → one of the emoji classifier's ~3,900
+    names, formed as the noise over their one-hot vectors is taken away."""
+
+    name = "emoji"
+    title = "Name an emoji"
+    default_model = "emoji-tdd"
+    data = "emoji"
+    header = (
+        "**Type or paste an emoji, pick an example, upload a picture or draw one, then press Run**: its name is "
+        "chosen among the ~3,900 emoji the model knows as the noise over their one-hot vectors is taken away. "
+        "The model learnt from Noto, Twemoji and EmojiOne; OpenMoji and Symbola are styles it never saw, and it "
+        "names far fewer of them (results/emoji_classify.md)."
+    )
+    placeholder = "The name will form here, step by step: type an emoji, pick an example, upload or draw, then Run."
+    input_label = "Emoji picture"
+    side_label = "the most likely names"
+
+    def __init__(self) -> None:
+        self.typed = TypedEmoji()
+
+    @property
+    def canvas(self) -> Canvas:
+        return emoji_canvas()
+
+    def preprocess(self, image: Any, size: int):
+        """As the classifier saw its glyphs: over white at the cache's size, then area-resized to ``size``."""
+        import torch.nn.functional as F
+
+        from tdd.data.emoji import DEFAULT_SIZE
+
+        x = preprocess_rgb(image, DEFAULT_SIZE)
+        return F.interpolate(x[None], size=(size, size), mode="area")[0] if size != DEFAULT_SIZE else x
+
+    def marks(self, image: Any, text: str, loaded: Loaded, truths: dict[str, str]) -> str:
+        """The true name of a typed emoji or an example, and whether the answer is it."""
+        truth = truth_of(image, {**truths, **(self.typed.truths() if self.typed else {})})
+        if not truth:
+            return ""
+        right = text == truth
+        mark = '<b style="color:#2b8a3e">✓ right</b>' if right else '<b style="color:#c92a2a">✗ wrong</b>'
+        style = "font-size:15px;margin-top:6px"
+        return f'<div class="tdd-truth" style="{style}">true name: <b>{html.escape(truth)}</b> {mark}</div>'
+
+    def answer_of(self, loaded: Loaded, i: int) -> str:
+        """The emoji's CLDR name (its class name without the glyph in front)."""
+        return _emoji_names(loaded)[i][1]
+
+    def label_of(self, loaded: Loaded, i: int) -> str:
+        glyph, name = _emoji_names(loaded)[i]
+        return f"{glyph} {name}".strip()
+
+
+def _emoji_names(loaded: Loaded) -> list[tuple[str, str]]:
+    """(glyph, name) of each class: an emoji classifier's class names are "🐼 panda"; a class named otherwise is
+    its whole name (a model trained on your own folder)."""
+    cached = _NAMES.get(loaded.name)
+    if cached is None or len(cached) != loaded.model.num_outputs:
+        pairs = []
+        for n in class_names(loaded):
+            glyph, _, rest = n.partition(" ")
+            pairs.append((glyph, rest) if rest and not glyph.isascii() else ("", n))
+        cached = _NAMES[loaded.name] = pairs
+    return cached
+
+
+_NAMES: dict[str, list[tuple[str, str]]] = {}
+
 # the apps' tabs, in this order (tdd.demo.task.TASKS): a new tab is one class and one line here
+register_task(EmojiTask())
 register_task(CaptionTask())
 register_task(CompareTask())
 register_task(ClassifyTask())

@@ -196,7 +196,7 @@ def bars_figure(run: Run, loaded: Loaded, step: int | None = None):
     """Classification: p(class) at one step as bars (the distribution sharpening into a one-hot, Fig. 6)."""
     import plotly.graph_objects as go  # heavy: loaded when a figure is drawn, not at import
 
-    if run.task != "classify":
+    if task_of(run.task).model_task != "classify":
         return None
     names = class_names(loaded)
     if run.records:

@@ -17,7 +17,7 @@ from tdd.data import emoji
 from tdd.data.caption_data import EvalSet
 from tdd.data.emoji_augment import EmojiAugment
 from tdd.data.emoji_styles import HELD_OUT_STYLES, STYLES, TRAINING_STYLES, text_of_key
-from tdd.data.registry import Source, register_dataset
+from tdd.data.registry import EXAMPLES_ROOT, Source, register_dataset
 from tdd.data.tokenizer import train_tokenizer
 
 
@@ -67,7 +67,7 @@ class Emoji(Source):
     name = "emoji"
     tasks: tuple[str, ...] = ("caption", "classify")
     help = "emoji in several art styles with their CLDR names (tdd data emoji says which styles are here)"
-    examples_dir: Path | None = None  # the app's emoji tab renders what it is given
+    examples_dir: Path | None = EXAMPLES_ROOT / "emoji"  # openly licensed styles only (ATTRIBUTION.md there)
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--emoji-train-styles", default=",".join(TRAINING_STYLES),
