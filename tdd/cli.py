@@ -152,6 +152,7 @@ def _classify(args: argparse.Namespace) -> int:
 
     from tdd.classify import classify  # lazy: the CLI starts fast
     from tdd.data.digits import preprocess_image  # lazy: the CLI starts fast
+    from tdd.data.emoji import preprocess_emoji  # lazy: the CLI starts fast
     from tdd.models.classifier import LinearClassifier, TDDClassifier  # lazy: the CLI starts fast
     from tdd.models.registry import PretrainedModel  # lazy: the CLI starts fast
 
@@ -159,7 +160,11 @@ def _classify(args: argparse.Namespace) -> int:
     if not isinstance(model, (TDDClassifier, LinearClassifier)):
         raise ValueError(f"{args.model} is a {type(model).__name__}, not an image classifier")
     size = model.config.image_size
-    inputs, errors = _load_images(args.images, lambda p: preprocess_image(p, size), "classify")
+    # a user image as the model's training data looked: a digit, or an emoji (3 channels, over white)
+    emoji = model.checkpoint_extra.get("train_args", {}).get("data") == "emoji"
+    preprocess = preprocess_emoji if emoji else preprocess_image
+    inputs, errors = _load_images(args.images, lambda p: preprocess(p, size), "classify")
+    names = model.checkpoint_extra.get("class_names")
     rows: dict[int, dict] = {}
     if inputs:
         result = classify(
@@ -174,13 +179,17 @@ def _classify(args: argparse.Namespace) -> int:
         for b, i in enumerate(inputs):
             label = int(result.labels[b])
             rows[i] = {"label": label, "p": float(result.probs[b, label]), "b": b}
+            if isinstance(names, list) and len(names) == model.num_outputs:  # a classifier whose classes have names
+                rows[i]["name"] = str(names[label])
             if args.json:
                 rows[i] = {"label": label, "probs": [round(float(p), 5) for p in result.probs[b]],
-                           "trajectory": [_step_row(r, b) for r in result.records]}  # fmt: skip
+                           "trajectory": [_step_row(r, b) for r in result.records],
+                           **({"name": rows[i]["name"]} if "name" in rows[i] else {})}  # fmt: skip
 
     def line(path: str, row: dict) -> str:
         steps = _step_lines(result.records, row["b"]) if args.verbose and result.records else []
-        return "\n".join([f"{path}: {row['label']} (p = {row['p']:.3f})", *steps])
+        named = f" {row['name']}" if "name" in row else ""
+        return "\n".join([f"{path}: {row['label']}{named} (p = {row['p']:.3f})", *steps])
 
     return _emit(args.images, rows, errors, args.json, line)
 

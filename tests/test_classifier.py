@@ -155,6 +155,17 @@ def test_cli_json_schema_and_examples():
 
 
 @pytest.mark.slow
+def test_cli_names_an_emoji_with_the_emoji_classifier():
+    """An emoji model reads its input as the emoji tab does (3 channels over white) and prints the class's name."""
+    emoji = EXAMPLES.parent / "emoji"
+    out = _cli(str(emoji / "twemoji_0.png"), str(emoji / "twemoji_1.png"), "--model", "emoji-tdd")
+    assert out.returncode == 0, out.stderr
+    assert "twemoji_0.png: " in out.stdout and " 🐼 panda (p = " in out.stdout and " 🚀 rocket (p = " in out.stdout
+    row = json.loads(_cli(str(emoji / "twemoji_0.png"), "--model", "emoji-tdd", "--json", "--steps", "3").stdout)
+    assert row["name"] == "🐼 panda" and len(row["probs"]) == 3855 and len(row["trajectory"]) == 3
+
+
+@pytest.mark.slow
 def test_cli_bad_files_are_reported_and_the_rest_classified(tmp_path):
     empty = tmp_path / "empty.png"
     empty.write_bytes(b"")

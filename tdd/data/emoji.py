@@ -330,3 +330,15 @@ def draw_typed(text: Any, style: str, size: int = DEFAULT_SIZE) -> TypedEmoji:
     if not reader.has(key):
         raise ValueError(f"{spec.title} does not draw {text_of_key(key)} ({concepts()[key]}); pick another style")
     return TypedEmoji(key, concepts()[key], style, reader.draw(key, size))
+
+
+def preprocess_emoji(source: Any, image_size: int) -> Any:
+    """Any picture of an emoji → ``(3, S, S)`` model input in [-1, 1], as the emoji models saw their glyphs:
+    over white, centre-cropped, at the cache's :data:`DEFAULT_SIZE`, then area-resized to ``image_size`` (the app's
+    tab and ``tdd classify`` alike)."""
+    import torch.nn.functional as F  # heavy: only when a picture is read
+
+    from tdd.data.images import preprocess_rgb
+
+    x = preprocess_rgb(source, DEFAULT_SIZE)
+    return F.interpolate(x[None], size=(image_size, image_size), mode="area")[0] if image_size != DEFAULT_SIZE else x

@@ -299,13 +299,10 @@ class EmojiTask(ClassifyTask):
         return emoji_canvas()
 
     def preprocess(self, image: Any, size: int):
-        """As the classifier saw its glyphs: over white at the cache's size, then area-resized to ``size``."""
-        import torch.nn.functional as F
+        """As the classifier saw its glyphs (:func:`tdd.data.emoji.preprocess_emoji`)."""
+        from tdd.data.emoji import preprocess_emoji
 
-        from tdd.data.emoji import DEFAULT_SIZE
-
-        x = preprocess_rgb(image, DEFAULT_SIZE)
-        return F.interpolate(x[None], size=(size, size), mode="area")[0] if size != DEFAULT_SIZE else x
+        return preprocess_emoji(image, size)
 
     def marks(self, image: Any, text: str, loaded: Loaded, truths: dict[str, str]) -> str:
         """The true name of a typed emoji or an example, and whether the answer is it."""
