@@ -187,10 +187,7 @@ def test_draw_every_digit_and_read_at_least_nine_of_ten(page, app_server):
     drawing is the sketchpad's first), run, and read back: at least 9 of the 10 must come out right."""
     read = {}
     for digit, strokes in DIGIT_STROKES.items():
-        page.goto(app_server[0])
-        page.wait_for_selector("#run-caption", timeout=60_000)
-        page.get_by_role("tab", name="Classify").click()
-        page.locator("#run-classify").wait_for()
+        _goto(page, app_server[0], "Classify", "classify")
         page.wait_for_timeout(500)
         _draw(page, strokes)
         page.wait_for_timeout(1500)  # the sketchpad hands its drawing to the server after the stroke ends

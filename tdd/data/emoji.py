@@ -40,6 +40,7 @@ from tdd.data.emoji_styles import (
     locate,
     text_of_key,
 )
+from tdd.data.images import preprocess_rgb
 
 CACHE_ENV = "TDD_DATA_DIR"
 NAMES_STYLE = "openmoji"  # the npm package whose data/openmoji.csv holds the CLDR names
@@ -337,8 +338,6 @@ def preprocess_emoji(source: Any, image_size: int) -> Any:
     over white, centre-cropped, at the cache's :data:`DEFAULT_SIZE`, then area-resized to ``image_size`` (the app's
     tab and ``tdd classify`` alike)."""
     import torch.nn.functional as F  # heavy: only when a picture is read
-
-    from tdd.data.images import preprocess_rgb
 
     x = preprocess_rgb(source, DEFAULT_SIZE)
     return F.interpolate(x[None], size=(image_size, image_size), mode="area")[0] if image_size != DEFAULT_SIZE else x

@@ -13,6 +13,7 @@ from tdd import rng
 from tdd.caption import caption, caption_steps
 from tdd.classify import classify, classify_steps
 from tdd.data.digits import preprocess_image
+from tdd.data.emoji import preprocess_emoji
 from tdd.data.images import preprocess_rgb
 from tdd.data.registry import dataset
 from tdd.data.tokenizer import PAD_ID, decode
@@ -300,8 +301,6 @@ class EmojiTask(ClassifyTask):
 
     def preprocess(self, image: Any, size: int):
         """As the classifier saw its glyphs (:func:`tdd.data.emoji.preprocess_emoji`)."""
-        from tdd.data.emoji import preprocess_emoji
-
         return preprocess_emoji(image, size)
 
     def marks(self, image: Any, text: str, loaded: Loaded, truths: dict[str, str]) -> str:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from tdd.data import emoji
+from tdd.data.emoji_styles import STYLES, TRAINING_STYLES, locate
 from tdd.demo.common import DemoError
 from tdd.demo.export import export_root
 
@@ -48,16 +50,12 @@ class TypedEmoji:
     def styles(self) -> list[str]:
         """The styles installed here that draw typed emoji, training styles first (the Space's: the Debian fonts
         of ``packages.txt``); empty when none is (:meth:`draw` then says how to get one)."""
-        from tdd.data.emoji_styles import STYLES, TRAINING_STYLES, locate
-
         order = sorted(STYLES, key=lambda s: (s not in TRAINING_STYLES, list(STYLES).index(s)))
         return [s for s in order if locate(STYLES[s]) is not None]
 
     def draw(self, text: object, style: object, directory: Path | None = None) -> Typed:
         """``text`` drawn in ``style`` as a PNG in ``directory`` (default :func:`typed_dir`: the same emoji and style
         is the same file, so an app that reruns keeps its input); its name remembered as the truth."""
-        from tdd.data import emoji
-
         if not isinstance(style, str) or not style:
             installed = self.styles()
             if not installed:
