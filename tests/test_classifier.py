@@ -303,7 +303,8 @@ def test_the_condition_readout_of_a_tdd_classifier(tmp_path):
     spec = importlib.util.spec_from_file_location("train_classifier_script", ROOT / "train" / "train_classifier.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    config_file = str(ROOT / "train" / "configs" / "emoji_classifier.yaml")
-    assert not script.parse_args(["--config", config_file]).cond_readout  # the paper's head unless asked
-    args = script.parse_args(["--config", config_file, "--cond-readout"])
-    assert script.build_model(args, 7).denoiser.c_readout.out_features == 7
+    digits, emoji = (str(ROOT / "train" / "configs" / f"{n}.yaml") for n in ("digits_tdd", "emoji_classifier"))
+    assert not script.parse_args(["--config", digits]).cond_readout  # the paper's head unless asked
+    assert not script.parse_args(["--config", emoji, "--no-cond-readout"]).cond_readout  # the flag beats the file
+    args = script.parse_args(["--config", emoji])  # the emoji config asks for it (results/emoji_classify.md)
+    assert args.cond_readout and script.build_model(args, 7).denoiser.c_readout.out_features == 7
