@@ -92,13 +92,19 @@ def tokenize(name: str) -> list[str]:
     return re.findall(r"[^\s:,]+|[:,]", name.lower())
 
 
-def _names_csv() -> str:
+def _names_source() -> Path:
+    """Where the CLDR names are read from (OpenMoji's tarball or unpacked folder); a clear error when absent."""
     style = STYLES[NAMES_STYLE]
     where = locate(style)
     if where is None:
         into = os.environ.get("TDD_EMOJI_SOURCES") or "~/.cache/tdd/emoji-sources"
         raise EmojiSourceError(f"the emoji names come from {style.title}'s data/openmoji.csv, which is not here; "
                                f"get it: {style.get} (into {into})")  # fmt: skip
+    return where
+
+
+def _names_csv(where: Path) -> str:
+    style = STYLES[NAMES_STYLE]
     try:
         if where.is_file():
             with tarfile.open(where) as archive:
@@ -114,9 +120,16 @@ def _names_csv() -> str:
 
 def concepts() -> dict[str, str]:
     """``{key: CLDR name}`` for every fully qualified emoji with a name, in the order of ``EMOJI_DATA``."""
+    where = _names_source()
+    stat = where.stat()  # read once per source file as it is now: finding the csv scans the whole tarball (~2 s)
+    return dict(_concepts_of(where, stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=4)
+def _concepts_of(where: Path, mtime_ns: int, size: int) -> dict[str, str]:
     import emoji  # optional (the emoji extra): the list of fully qualified sequences
 
-    names = {concept_key(r["emoji"]): r["annotation"] for r in csv.DictReader(io.StringIO(_names_csv()))}
+    names = {concept_key(r["emoji"]): r["annotation"] for r in csv.DictReader(io.StringIO(_names_csv(where)))}
     fully = emoji.STATUS["fully_qualified"]
     keys = [concept_key(e) for e, v in emoji.EMOJI_DATA.items() if v["status"] == fully]
     return {k: names[k] for k in keys if names.get(k)}
