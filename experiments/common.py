@@ -23,6 +23,7 @@ CONFIGS = {
 EXPERIMENT_EPOCHS = 12  # the shipped models train 60 epochs of MNIST; the experiments scale down to fit the CPU
 SEEDS = (0, 1, 2)
 EVAL_SEED = 0
+SMOKE_TEST_IMAGES = 64  # a smoke run scores this many held-out images: the script runs, the numbers mean nothing
 
 
 def experiment_parser(description: str) -> argparse.ArgumentParser:
@@ -51,6 +52,7 @@ def train_run(
     argv += ["--eval-every", "1", "--output", str(out), *extra]
     if args.smoke:
         argv += ["--max-steps", "2", "--eval-steps", "2", "--epochs", "1"]
+        argv += ["--eval-size", str(SMOKE_TEST_IMAGES), "--eval-curve", "1,2"]  # the end-of-run curve on a few images
     key = json.dumps(argv)
     done = out / "run_key.json"
     if (out / "result.json").is_file() and done.is_file() and done.read_text() == key:
@@ -92,11 +94,13 @@ def load_metrics(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
-def test_data(image_size: int):
+def test_data(args: argparse.Namespace, image_size: int):
+    """The held-out MNIST images as the model reads them, and their labels (the first few in a smoke run)."""
     from tdd.data.digits import load_digits_split, to_model_input
 
     split = load_digits_split()
-    return to_model_input(split.test_images, image_size), split.test_labels
+    n = SMOKE_TEST_IMAGES if args.smoke else len(split.test_labels)
+    return to_model_input(split.test_images[:n], image_size), split.test_labels[:n]
 
 
 def mean_std(values: list[float]) -> str:

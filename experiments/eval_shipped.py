@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import time
 
-from common import EVAL_SEED, command_line, experiment_parser, markdown_table, test_data, write_result
+from common import (
+    EVAL_SEED,
+    SMOKE_TEST_IMAGES,
+    command_line,
+    experiment_parser,
+    markdown_table,
+    test_data,
+    write_result,
+)
 
 from tdd.classify import accuracy
 from tdd.models import PretrainedModel
@@ -23,10 +31,12 @@ def main() -> None:
     from tdd.data.digits import sklearn_digits_as_mnist, to_model_input
 
     other_images, other_labels = sklearn_digits_as_mnist()
+    if args.smoke:  # the script runs: a few images
+        other_images, other_labels = other_images[:SMOKE_TEST_IMAGES], other_labels[:SMOKE_TEST_IMAGES]
     rows = []
     for name, kw in SETTINGS:
         model = PretrainedModel.from_pretrained(name)
-        x, y = test_data(model.config.image_size)
+        x, y = test_data(args, model.config.image_size)
         start = time.perf_counter()
         top1 = accuracy(model, x, y, seed=EVAL_SEED, **kw)
         seconds = time.perf_counter() - start

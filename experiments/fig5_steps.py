@@ -33,7 +33,7 @@ def main() -> None:
     curves = {}
     for label, run in runs.items():
         model = PretrainedModel.from_pretrained(run / "final")
-        x, y = test_data(model.config.image_size)
+        x, y = test_data(args, model.config.image_size)
         curves[label] = [accuracy(model, x, y, steps=s, seed=EVAL_SEED) for s in STEPS]
 
     import matplotlib
@@ -55,7 +55,7 @@ def main() -> None:
     fig.savefig(figure_file(args, "fig5_steps.png"), dpi=120)
 
     rows = [[label, *(f"{100 * a:.2f}" for a in accs)] for label, accs in curves.items()]
-    text = "# Fig. 5 analog: top-1 % vs sampling steps (digits, held-out MNIST, 1,000 images)\n\n"
+    text = f"# Fig. 5 analog: top-1 % vs sampling steps (digits, held-out MNIST, {len(y):,} images)\n\n"
     text += f"Command: `{command_line()}`. Training seed 0, evaluation seed {EVAL_SEED}, argmax, no CFG. "
     text += "Figure: `fig5_steps.png`.\n\n"
     text += markdown_table(["model", *(f"{s} steps" for s in STEPS)], rows)

@@ -20,7 +20,7 @@ SHOWN_STEPS = (0, 1, 2, 4, 9, 19)
 def main() -> None:
     args = experiment_parser(__doc__).parse_args()
     model = PretrainedModel.from_pretrained(MODEL)
-    x, y = test_data(model.config.image_size)
+    x, y = test_data(args, model.config.image_size)
     g = torch.Generator().manual_seed(EVAL_SEED)
     result = classify(model, x[list(IMAGES)], steps=20, generator=g)
     probs = torch.stack([r.probs for r in result.records])  # (S, n, K)

@@ -27,7 +27,7 @@ def main() -> None:
         "no_cond_drop": train_run(args, "tab2_no_cond_drop_seed0", "tdd", 0, "--cond-drop", "0"),
     }
     models = {k: PretrainedModel.from_pretrained(v / "final") for k, v in runs.items()}
-    x, y = test_data(models["ce"].config.image_size)
+    x, y = test_data(args, models["ce"].config.image_size)
 
     def top1(name: str, **kw) -> str:
         return f"{100 * accuracy(models[name], x, y, steps=STEPS, seed=EVAL_SEED, **kw):.2f}"
@@ -52,7 +52,7 @@ def main() -> None:
         ["to-one", "sampling with softmax (multinomial, T = 1)", top1("ce", to_one="multinomial"), "82.35"],
         ["to-one", "sampling with argmax + one-hot", top1("ce"), "82.82"],
     ]
-    text = "# Tab. 2 analog: ablations (digits, held-out MNIST, 1,000 images, top-1 %)\n\n"
+    text = f"# Tab. 2 analog: ablations (digits, held-out MNIST, {len(y):,} images, top-1 %)\n\n"
     text += f"Command: `{command_line()}`. Training seed 0, evaluation seed {EVAL_SEED}, {STEPS} sampling steps, "
     text += f"{args.epochs} epochs per model. The paper's column is ImageNet with ViT-B/16, for the ordering only.\n\n"
     text += markdown_table(["ablation", "variant", "top-1 % (ours)", "paper (ImageNet)"], rows)

@@ -200,6 +200,10 @@ def test_training_script_smoke(tmp_path):
             "3",
             "--eval-steps",
             "2",
+            "--eval-size",  # the evaluation runs on a few images: this test is about the script, not the model
+            "64",
+            "--eval-curve",
+            "1,2",
             "--output",
             str(tmp_path / "run"),
         ],
