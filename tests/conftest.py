@@ -14,7 +14,13 @@ import torch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+# Under pytest-xdist (``-n``) the workers share the cores: each torch, and each process a test starts, gets its share
+# (oversubscribed OpenMP threads spin and slow every worker down).
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+THREADS = max(1, min(2, (os.cpu_count() or 1) // WORKERS))
+if WORKERS > 1:
+    os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
+torch.set_num_threads(THREADS)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -90,16 +96,22 @@ def sources(tmp_path_factory):
     ``absent`` names what is still missing (the tests that need it skip, saying so)."""
     import shutil
 
+    from filelock import FileLock
+
     from tdd.data.emoji_styles import STYLES, locate
 
-    folder = os.environ.get("TDD_EMOJI_SOURCES") or str(tmp_path_factory.mktemp("emoji-sources"))
+    # one folder and one install for every xdist worker of this run (apt-get takes a lock a second one would fail on)
+    shared = tmp_path_factory.getbasetemp().parent if WORKERS > 1 else tmp_path_factory.getbasetemp()
+    folder = os.environ.get("TDD_EMOJI_SOURCES") or str(shared / "emoji-sources")
     os.environ["TDD_EMOJI_SOURCES"] = folder
-    missing_debian = [pkg for style, pkg in EMOJI_DEBIAN.items() if locate(STYLES[style]) is None]
-    if missing_debian and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-q", *missing_debian], capture_output=True, timeout=600,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})  # fmt: skip
-    for style, package in EMOJI_NPM.items():
-        if locate(STYLES[style]) is None and shutil.which("npm"):
-            subprocess.run(["npm", "pack", package], cwd=folder, capture_output=True, timeout=300)
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    with FileLock(str(shared / "emoji-sources.lock")):
+        missing_debian = [pkg for style, pkg in EMOJI_DEBIAN.items() if locate(STYLES[style]) is None]
+        if missing_debian and os.geteuid() == 0 and shutil.which("apt-get"):
+            subprocess.run(["apt-get", "install", "-y", "-q", *missing_debian], capture_output=True, timeout=600,
+                           env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})  # fmt: skip
+        for style, package in EMOJI_NPM.items():
+            if locate(STYLES[style]) is None and shutil.which("npm"):
+                subprocess.run(["npm", "pack", package], cwd=folder, capture_output=True, timeout=300)
     absent = [name for name, style in STYLES.items() if locate(style) is None]
     yield {"folder": folder, "absent": absent}
