@@ -56,6 +56,14 @@ def fresh_input(task: str) -> tuple:
     return (*_blank(core.task_of(task).placeholder), None, "")
 
 
+def sketch_changed(task: str, drawing: Any, ran: Any) -> tuple:
+    """The canvas changed: a new input (:func:`fresh_input`), unless it holds the very drawing the last run read —
+    on a loaded server the canvas's change event can arrive after that run has finished, and must not clear it."""
+    if core.has_drawing(drawing) and core.same_drawing(drawing, ran):
+        return tuple(gr.skip() for _ in fresh_input(task))
+    return fresh_input(task)
+
+
 def _blind(task: str, values: dict[str, Any], image: Any, blind: bool) -> tuple[core.Settings, Any]:
     """The widgets' values by field name → the settings; "without the picture": CFG scale 0, the null condition
     alone (the model's language prior writes from noise), and with no input given, a blank canvas stands in for
@@ -233,8 +241,10 @@ def task_tab(spec: core.Task) -> None:
     # and a non-empty drawing wins at Run
     blank = functools.partial(fresh_input, task)
     private: dict[str, Any] = {"queue": False, "api_visibility": "private"}
+    source = gr.State(None)  # the input the last Run read
     image.change(blank, None, [*outputs, a.files, a.samples], **private)
-    sketch.change(blank, None, [*outputs, a.files, a.samples], **private)
+    changed = functools.partial(sketch_changed, task)
+    sketch.change(changed, [sketch, source], [*outputs, a.files, a.samples], **private)
     fresh = functools.partial(_fresh_canvas, task)
     image.upload(fresh, background or [], sketch, **private)
     if background is None:  # the canvas's own clear: the pen stays
@@ -246,7 +256,6 @@ def task_tab(spec: core.Task) -> None:
         draw = functools.partial(typed_input, task)
         for trigger in (typed.text.submit, typed.style.change):
             trigger(draw, [typed.text, typed.style], [image, sketch, typed.message], **private)
-    source = gr.State(None)
     inputs[0] = source
     start = a.run_btn.click(pick, [image, sketch], source, js=CLICK_JS, **private)
     live = functools.partial(run_live, names, task)

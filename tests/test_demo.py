@@ -1,6 +1,7 @@
 """The apps' UI-independent core (tdd.demo): streaming, pins, views, exports, bad input."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -265,6 +266,32 @@ def test_has_drawing_tells_strokes_from_an_empty_canvas():
     assert core.has_drawing({"background": None, "layers": [], "composite": stroke})  # no background: alpha
     assert not core.has_drawing({"background": None, "layers": [], "composite": empty_layer})
     assert not core.has_drawing(None) and not core.has_drawing("examples/scenes/scene_0.png")
+
+
+def test_a_late_change_of_the_drawing_that_ran_keeps_its_answer(monkeypatch):
+    """The canvas's change event clears the answer, except when it carries the drawing the last run read (on a
+    loaded server it can arrive after that run has finished: the answer was cleared under the user's eyes)."""
+    import gradio as gr
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "app"))
+    from gradio_tabs import fresh_input, sketch_changed
+
+    background = Image.new("RGB", (32, 32), "#202020")
+    drawn = background.convert("RGBA")
+    drawn.paste((220, 40, 40, 255), (10, 10, 20, 20))
+    ran = {"background": background, "layers": [], "composite": drawn}
+    same = {"background": background.copy(), "layers": [], "composite": drawn.copy()}  # as the late event sends it
+    more = drawn.copy()
+    more.paste((50, 100, 235, 255), (2, 2, 6, 6))
+    assert core.same_drawing(same, ran) and not core.same_drawing({**same, "composite": more}, ran)
+    assert not core.same_drawing(None, ran) and not core.same_drawing(same, "examples/scenes/scene_0.png")
+    kept = sketch_changed("caption", same, ran)
+    assert len(kept) == len(fresh_input("caption")) and all(v == gr.skip() for v in kept)
+    for new in ({**same, "composite": more}, same):  # a further stroke; the first run of a drawing (nothing ran)
+        cleared = sketch_changed("caption", new, ran if new is not same else None)
+        assert cleared[0] == fresh_input("caption")[0] and core.task_of("caption").placeholder in cleared[0]
+    empty = {"background": background, "layers": [], "composite": background.convert("RGBA")}
+    assert sketch_changed("caption", empty, empty)[0] == fresh_input("caption")[0]  # a cleared canvas is new
 
 
 def test_class_names_come_from_the_checkpoint_when_it_has_them(tmp_path):

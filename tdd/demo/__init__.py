@@ -19,7 +19,7 @@ canvas offers), :mod:`~tdd.demo.task` (what a tab is, and the registry of tabs),
 re-exported here, so the apps say ``from tdd import demo as core`` and ``core.stream(...)``.
 """
 
-from tdd.demo.canvas import Canvas, has_drawing  # noqa: F401
+from tdd.demo.canvas import Canvas, has_drawing, same_drawing  # noqa: F401
 from tdd.demo.catalogue import (  # noqa: F401
     Loaded,
     add_operator_models,
