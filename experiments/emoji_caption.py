@@ -10,6 +10,7 @@ the written name says them (:func:`tdd.data.emoji.name_attributes`), BLEU-4 and 
 
 python experiments/emoji_caption.py                   # trains what is missing (2,400 CPU-s each), then scores
 python experiments/emoji_caption.py --train-only      # the runs alone
+python experiments/emoji_caption.py --train-only --methods ar   # one run (another process may train another)
 """
 
 from __future__ import annotations
@@ -102,14 +103,18 @@ def pct(x: float) -> str:
 def main() -> None:
     parser = experiment_parser(__doc__)
     parser.add_argument("--train-only", action="store_true", help="train the runs and stop")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS),
+                        help="with --train-only: these runs only (one process each, e.g. on two cores)")  # fmt: skip
     parser.add_argument("--steps", type=int, default=20, help="sampling steps of the main table (TDD, MDD)")
     parser.add_argument("--emoji-limit", type=int, default=0, help="the first N concepts only (0: all; smoke: 40)")
     args = parser.parse_args()
     if args.smoke and not args.emoji_limit:
         args.emoji_limit = SMOKE_LIMIT
-    runs = {m: train(args, m) for m in METHODS}
     if args.train_only:
+        for method in args.methods:
+            train(args, method)
         return
+    runs = {m: train(args, m) for m in METHODS}
     limit = args.emoji_limit
     sets = evaluation_sets(limit, 8 if args.smoke else None)
     table: dict[str, dict[str, dict[str, float]]] = {}

@@ -109,7 +109,7 @@ def _open_draw_tab(page, task: str) -> None:
 # the sketchpad sends its drawing after the stroke ends, and that change clears the answer of the last input: under
 # load (CI, 2 cores) it came later than 1.5 s and wiped a finished run ("The caption will form here")
 SKETCH_SETTLE_MS = 3000
-STROKE_STEP_PX = 24  # the brush is 14–16 px wide: straight runs between events still join up
+STROKE_STEP_PX = 64  # the brush joins successive events with straight lines: a long straight run needs few
 
 
 def _draw(page, strokes, task: str = "classify") -> None:
@@ -186,12 +186,23 @@ def test_draw_a_digit_on_the_sketchpad_at_first_touch(page):
 
 
 def test_draw_every_digit_and_read_at_least_nine_of_ten(page, app_server):
-    """Each digit 0–9 drawn with mouse strokes on a freshly opened page (no toolbar click, no Clear: each
-    drawing is the sketchpad's first), run, and read back: at least 9 of the 10 must come out right."""
+    """Each digit 0–9 drawn with mouse strokes (no toolbar click), run, and read back, the canvas emptied with
+    "Clear the drawing" between them as a person would (the first on a freshly opened page; the clear blanks the
+    last answer, and the pen is ready again): at least 9 of the 10 must come out right. (A fresh page per digit
+    cost ~25 s each under CI load: Chromium's software rendering of every tab's canvas.)"""
+    from tdd import demo as core
+
     read = {}
+    _goto(page, app_server[0], "Classify", "classify")
+    page.wait_for_timeout(500)
     for digit, strokes in DIGIT_STROKES.items():
-        _goto(page, app_server[0], "Classify", "classify")
-        page.wait_for_timeout(500)
+        if digit:
+            page.click("#clear-classify")
+            page.wait_for_function(  # the cleared canvas is a new input: the last answer goes
+                "(text) => (document.querySelector('#sentence-classify')?.innerText || '').includes(text)",
+                arg=core.task_of("classify").placeholder.split(":")[0],
+                timeout=30_000,
+            )
         _draw(page, strokes)
         page.wait_for_timeout(SKETCH_SETTLE_MS)  # the sketchpad hands its drawing to the server after the stroke ends
         _click_to_last_step(page, "classify", "#run-classify")
