@@ -94,13 +94,18 @@ def load_metrics(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
+def smoke_subset(args: argparse.Namespace, images, labels):
+    """``images, labels`` as they are, or their first :data:`SMOKE_TEST_IMAGES` in a smoke run."""
+    return (images[:SMOKE_TEST_IMAGES], labels[:SMOKE_TEST_IMAGES]) if args.smoke else (images, labels)
+
+
 def test_data(args: argparse.Namespace, image_size: int):
     """The held-out MNIST images as the model reads them, and their labels (the first few in a smoke run)."""
     from tdd.data.digits import load_digits_split, to_model_input
 
     split = load_digits_split()
-    n = SMOKE_TEST_IMAGES if args.smoke else len(split.test_labels)
-    return to_model_input(split.test_images[:n], image_size), split.test_labels[:n]
+    images, labels = smoke_subset(args, split.test_images, split.test_labels)
+    return to_model_input(images, image_size), labels
 
 
 def mean_std(values: list[float]) -> str:

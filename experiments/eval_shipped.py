@@ -11,10 +11,10 @@ import time
 
 from common import (
     EVAL_SEED,
-    SMOKE_TEST_IMAGES,
     command_line,
     experiment_parser,
     markdown_table,
+    smoke_subset,
     test_data,
     write_result,
 )
@@ -30,9 +30,7 @@ def main() -> None:
     args = experiment_parser(__doc__).parse_args()
     from tdd.data.digits import sklearn_digits_as_mnist, to_model_input
 
-    other_images, other_labels = sklearn_digits_as_mnist()
-    if args.smoke:  # the script runs: a few images
-        other_images, other_labels = other_images[:SMOKE_TEST_IMAGES], other_labels[:SMOKE_TEST_IMAGES]
+    other_images, other_labels = smoke_subset(args, *sklearn_digits_as_mnist())
     rows = []
     for name, kw in SETTINGS:
         model = PretrainedModel.from_pretrained(name)

@@ -106,8 +106,8 @@ def _open_draw_tab(page, task: str) -> None:
     page.locator(f"#sketch-{task} canvas").first.wait_for()
 
 
-# the sketchpad sends its drawing after the stroke ends, and that change clears the answer of the last input: under
-# load (CI, 2 cores) it came later than 1.5 s and wiped a finished run ("The caption will form here")
+# the sketchpad hands its drawing to the page after the stroke ends: Run pressed before that reads the old canvas
+# (under CI load that took more than 1.5 s; a change arriving after the run no longer clears it: same_drawing)
 SKETCH_SETTLE_MS = 3000
 STROKE_STEP_PX = 64  # the brush joins successive events with straight lines: a long straight run needs few
 
@@ -188,8 +188,7 @@ def test_draw_a_digit_on_the_sketchpad_at_first_touch(page):
 def test_draw_every_digit_and_read_at_least_nine_of_ten(page, app_server):
     """Each digit 0–9 drawn with mouse strokes (no toolbar click), run, and read back, the canvas emptied with
     "Clear the drawing" between them as a person would (the first on a freshly opened page; the clear blanks the
-    last answer, and the pen is ready again): at least 9 of the 10 must come out right. (A fresh page per digit
-    cost ~25 s each under CI load: Chromium's software rendering of every tab's canvas.)"""
+    last answer, and the pen is ready again): at least 9 of the 10 must come out right."""
     from tdd import demo as core
 
     read = {}
