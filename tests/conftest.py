@@ -23,12 +23,20 @@ if WORKERS > 1:
 torch.set_num_threads(THREADS)
 
 
+def _slow_module(item) -> bool:
+    module = item.getparent(pytest.Module)
+    return module is not None and any(m.name == "slow" for m in module.own_markers)
+
+
 def pytest_collection_modifyitems(config, items):
-    """Notebooks (collected by nbmake) carry the ``notebook`` and ``slow`` markers."""
+    """Notebooks (collected by nbmake) carry the ``notebook`` and ``slow`` markers. The files marked slow as a whole
+    (minutes each) run first, then the notebooks, then the rest: pytest-xdist hands files out in this order
+    (``--no-loadscope-reorder``; its default, most tests first, left the one-test notebooks as the last, lone tail)."""
     for item in items:
         if str(item.path).endswith(".ipynb"):
             item.add_marker(pytest.mark.notebook)
             item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: 0 if _slow_module(item) else 1 if item.get_closest_marker("notebook") else 2)
 
 
 @pytest.fixture

@@ -109,7 +109,6 @@ def _open_draw_tab(page, task: str) -> None:
 # the sketchpad hands its drawing to the page after the stroke ends: Run pressed before that reads the old canvas
 # (under CI load that took more than 1.5 s; a change arriving after the run no longer clears it: same_drawing)
 SKETCH_SETTLE_MS = 3000
-STROKE_STEP_PX = 64  # the brush joins successive events with straight lines: a long straight run needs few
 
 
 def _draw(page, strokes, task: str = "classify") -> None:
@@ -129,11 +128,10 @@ def _draw(page, strokes, task: str = "classify") -> None:
     for line in strokes:
         page.mouse.move(*at(*line[0]))
         page.mouse.down()
-        for a, b in zip(line, line[1:]):
-            # one pointer event every ~STROKE_STEP_PX: each costs Chromium's software WebGL ~0.3 CPU-s to
-            # render (a fixed 8 per segment made a 121-point spiral ~970 events, minutes of CI)
-            length = ((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) ** 0.5 * side
-            page.mouse.move(*at(*b), steps=max(1, round(length / STROKE_STEP_PX)))
+        for x, y in line[1:]:
+            # one pointer event a point: the brush joins successive events with straight lines, so more events
+            # along a segment draw the same stroke, and each costs Chromium's software WebGL ~0.3 CPU-s to render
+            page.mouse.move(*at(x, y))
         page.mouse.up()
 
 
