@@ -24,10 +24,12 @@ from gradio_inputs import UploadedImage, refused
 from gradio_tabs import DEFAULTS, TAB_BUILDERS
 
 from tdd import demo as core
+from tdd.data.emoji import tokenize as emoji_words
 
 MAX_UPLOAD = "10mb"
 CONCURRENCY = 2  # runs at once; more requests wait in the queue
 QUEUE_SIZE = int(os.environ.get("TDD_QUEUE_SIZE", 64))  # requests waiting beyond this get "Queue is full"
+EMOJI_TABS = ("emoji", "emoji_words")  # the tabs /name_emoji runs: the classifier's, the captioners'
 CACHE_SECONDS = int(os.environ.get("TDD_CACHE_SECONDS", 3600))  # uploads and outputs older than this are deleted
 
 INTRO = f"""# In-situ Tweedie Discrete Diffusion (TDD)
@@ -100,16 +102,20 @@ def api_name_emoji(
     model: str = "",
 ) -> dict[str, Any]:
     """Name a typed or pasted emoji drawn in ``style`` (an installed one; empty: the first); JSON with ``result``
-    (the name), ``truth`` (the emoji's CLDR name), ``right`` and the per-step ``trajectory``. Any string is
-    accepted: one that is not a single emoji gets a message saying what is wrong."""
+    (the name), ``truth`` (the emoji's CLDR name), ``right`` and the per-step ``trajectory``. ``model``: the emoji
+    classifier (default) or an emoji captioner, which writes the name word by word (the "Emoji, word by word" tab).
+    Any string is accepted: one that is not a single emoji gets a message saying what is wrong."""
     try:
-        spec = core.task_of("emoji")
-        name = model or spec.default_model
+        name = model or core.task_of("emoji").default_model
+        tab = next((t for t in EMOJI_TABS if name in core.catalogue(t)), None)
+        if tab is None:
+            choices = [n for t in EMOJI_TABS for n in core.catalogue(t)]
+            raise core.DemoError(f"unknown model {str(name)[:80]!r}; choose one of: {', '.join(choices)}")
         settings = core.Settings(steps=steps, cfg=cfg, seed=seed)
-        core.check_model(name, "emoji")
-        typed = spec.typed.draw(text, style)
-        run = core.run_to_end(name, str(typed.path), settings, task="emoji")
-        return {**run.to_json(core.load(name)), "truth": typed.truth, "right": run.text == typed.truth}
+        typed = core.task_of(tab).typed.draw(text, style)
+        run = core.run_to_end(name, str(typed.path), settings, task=tab)
+        right = emoji_words(run.text) == emoji_words(typed.truth)  # a captioner writes "flag : japan"
+        return {**run.to_json(core.load(name)), "truth": typed.truth, "right": right}
     except core.DemoError as e:
         raise refused(e) from e
 

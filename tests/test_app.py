@@ -189,6 +189,11 @@ def test_streamlit_twin_runs_every_task():
     at.text_input(key="typed-emoji").input("hello").run()
     assert [e.value for e in at.error] == ["no emoji in 'hello'; type or paste one, e.g. 🐼"]
     at.text_input(key="typed-emoji").input("").run()
+    at.radio(key="task").set_value("emoji_words").run()  # the name written word by word, marked word by word
+    at.selectbox(key="example-emoji_words").select_index(11).run()  # examples/emoji/twemoji_3.png, a red heart
+    at.button[0].click().run()
+    html = " ".join(m.value for m in at.markdown)
+    assert not at.exception and "true name: <b>red heart</b>" in html and "the answer, word by word" in html
     at.radio(key="task").set_value("caption").run()
     at.button[0].click().run()
     assert not at.exception and not at.error

@@ -56,3 +56,9 @@ def test_spaces_front_matter_matches_the_pinned_gradio_and_app():
     assert (ROOT / "requirements.txt").read_text().strip().splitlines()[-1] == ".[app]"
     app = (ROOT / meta["app_file"]).read_text()
     assert "\ndemo = build()\n" in app  # the module defines `demo` at top level (Spaces and reload mode need it)
+
+
+def test_shipped_checkpoints_name_no_folder_of_the_machine_they_were_trained_on():
+    for config in sorted((ROOT / "tdd" / "checkpoints").glob("*/config.json")):
+        absolute = re.findall(r'"(/(?:home|root|work|tmp|Users|mnt)/[^"]*)"', config.read_text(encoding="utf-8"))
+        assert not absolute, (config.parent.name, absolute[:3])

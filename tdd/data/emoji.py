@@ -354,3 +354,15 @@ def preprocess_emoji(source: Any, image_size: int) -> Any:
 
     x = preprocess_rgb(source, DEFAULT_SIZE)
     return F.interpolate(x[None], size=(image_size, image_size), mode="area")[0] if image_size != DEFAULT_SIZE else x
+
+
+def glyph_inputs(rgba: Any, image_size: int) -> Any:
+    """Glyphs ``(N, 4, S, S)`` in [0, 1] (a cache's images, ``StyleImages.images`` as floats) → model input
+    ``(N, 3, size, size)`` in [-1, 1]: over white, area-resized, as :func:`preprocess_emoji` reads one picture."""
+    import torch  # heavy: only when glyphs are read
+    import torch.nn.functional as F
+
+    from tdd.data.emoji_augment import on_white  # torchvision: only here
+
+    rgb = torch.stack([on_white(x) for x in rgba])
+    return F.interpolate(rgb, size=(image_size, image_size), mode="area") * 2 - 1

@@ -76,13 +76,15 @@ from tdd.demo.run import (  # noqa: F401
     warm_up,
 )
 from tdd.demo.task import LAYOUTS, TASKS, CompareTab, Task, compare_of, model_tasks, register_task, task_of  # noqa: F401
-from tdd.demo.tasks import CaptionTask, ClassifyTask, EmojiTask  # noqa: F401  (registers the built-in tabs)
+from tdd.demo.tasks import CaptionTask, ClassifyTask, EmojiTask, EmojiWordsTask  # noqa: F401  (registers the built-in tabs)
 from tdd.demo.truth import (  # noqa: F401
     domain_note,
     example_truths,
+    name_html,
     trained_on_scenes,
     truth_html,
     truth_of,
+    word_marks,
 )
 from tdd.demo.typed import Typed, TypedEmoji, typed_dir  # noqa: F401
 from tdd.demo.views import (  # noqa: F401

@@ -115,6 +115,13 @@ def trained_on(name: str) -> str | None:
     return data if isinstance(data, str) else None
 
 
+def models_of_task(model_task: str) -> list[str]:
+    """Every model of a model task (caption, classify) the app can run, whatever it was trained on: the bundled
+    models, checkpoint directories under the runs folder and the operator's models (:func:`operator_models`)."""
+    names = available_models(model_task)
+    return names + [n for n in operator_models() if n not in names and _operator_task(n) == model_task]
+
+
 def catalogue(task: str) -> list[str]:
     """Every model the app offers for ``task`` (a tab of :mod:`tdd.demo.task`, or a model task), and the only
     ones its endpoints accept: the bundled models, checkpoint directories under the runs folder, and the
@@ -123,12 +130,10 @@ def catalogue(task: str) -> list[str]:
     (it would read the emoji as a digit), and a model trained on your own folder appears in each."""
     single = {name: t for name, t in TABS.items() if isinstance(t, Task) and t.layout == "single"}
     tab = single.get(task)
-    model_task = tab.model_task if tab is not None else task
-    names = available_models(model_task)
-    names += [n for n in operator_models() if n not in names and _operator_task(n) == model_task]
+    names = models_of_task(tab.model_task if tab is not None else task)
     if tab is None:
         return names
-    claimed = {t.data for t in single.values() if t is not tab and t.model_task == model_task} - {tab.data}
+    claimed = {t.data for t in single.values() if t is not tab and t.model_task == tab.model_task} - {tab.data}
     return [n for n in names if trained_on(n) not in claimed]
 
 

@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tdd.data.registry import dataset
-from tdd.demo.catalogue import catalogue, checkpoint_meta, load, trained_on
+from tdd.data.registry import datasets
+from tdd.demo.catalogue import checkpoint_meta, load, models_of_task, trained_on
 from tdd.demo.common import DemoError
 from tdd.demo.run import run_to_end, stream, timing_text
+from tdd.demo.task import TASKS, Task
 from tdd.demo.views import sentence_html
 from tdd.models import kind_of
 
@@ -41,12 +42,15 @@ class CompareTask:
     methods: tuple[str, ...] = (*STREAMED, LAST)
 
     def examples(self) -> list[Path]:
-        return dataset(self.data).examples()
+        """The default family's examples first, then those of every other family's dataset that has some."""
+        known = datasets()  # a family trained on your own folder has no examples of its own
+        others = [d for d in self.families() if d != self.data and d in known]
+        return [p for d in (self.data, *others) for p in known[d].examples()]
 
     def families(self) -> dict[str, dict[str, str]]:
         """``{data: {method: model name}}`` for the captioners of the catalogue (the first one of each method)."""
         out: dict[str, dict[str, str]] = {}
-        for name in catalogue(self.model_task):
+        for name in models_of_task(self.model_task):  # every family, the tabs' own filters aside
             found = _trained_on(name)
             if found and found[1] in self.methods:
                 out.setdefault(found[0], {}).setdefault(found[1], name)
@@ -60,11 +64,18 @@ class CompareTask:
             raise DemoError(f"no family of captioners called {str(family)[:40]!r}; choose one of: {choices}")
         return families[family]
 
+    def tab_of(self, family: str) -> str | None:
+        """The single-model tab of this family's data (the emoji captioners read a picture as the emoji tab
+        prepares it), ``None`` when none is: a captioner's own task then."""
+        tabs = [t for t in TASKS.values() if isinstance(t, Task) and t.layout == "single"]
+        return next((t.name for t in tabs if t.model_task == self.model_task and t.data == family), None)
+
     def stream(self, image: Any, family: Any, settings: Any) -> Iterator[dict[str, str]]:
         """``{method: HTML}`` after every step of the streamed methods (advanced together), then once more with
         the autoregressive caption as Markdown."""
         names = self.models_of(family)
-        runs = {m: stream(names[m], image, settings) for m in STREAMED}
+        tab = self.tab_of(family)
+        runs = {m: stream(names[m], image, settings, task=tab) for m in STREAMED}
         views = dict.fromkeys(self.methods, "")
         while runs:
             for m, it in list(runs.items()):
@@ -76,6 +87,6 @@ class CompareTask:
             if runs:
                 yield dict(views)
         if LAST in names:
-            ar = run_to_end(names[LAST], image, settings)
+            ar = run_to_end(names[LAST], image, settings, task=tab)
             views[LAST] = f"**{METHOD_TITLES[LAST]}:** {ar.text}  \n<small>{timing_text(ar)}</small>"
         yield dict(views)

@@ -4,7 +4,6 @@ of branching on the name."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +13,7 @@ from tdd.caption import caption, caption_steps
 from tdd.classify import classify, classify_steps
 from tdd.data.digits import preprocess_image
 from tdd.data.emoji import preprocess_emoji
+from tdd.data.emoji import tokenize as emoji_words
 from tdd.data.images import preprocess_rgb
 from tdd.data.registry import dataset
 from tdd.data.tokenizer import PAD_ID, decode
@@ -23,7 +23,7 @@ from tdd.demo.common import CLASS_LEGEND, COLOUR_LEGEND, HEATMAP_TOP, DemoError
 from tdd.demo.compare import CompareTask
 from tdd.demo.inputs import parse_pins
 from tdd.demo.task import register_task
-from tdd.demo.truth import domain_note, truth_html, truth_of
+from tdd.demo.truth import domain_note, name_html, truth_html, truth_of, word_marks
 from tdd.demo.typed import TypedEmoji
 from tdd.demo.views import PAD_MARK, bars_figure, cell, entropy_figure, sentence_text
 from tdd.samplers import TDDSampler
@@ -274,23 +274,13 @@ class ClassifyTask(_ImageTask):
         return 0
 
 
-class EmojiTask(ClassifyTask):
-    """Name an emoji (#40): typed, an example, an upload or a drawing → one of the emoji classifier's ~3,900
-    names, formed as the noise over their one-hot vectors is taken away."""
+class _EmojiInput:
+    """What the emoji tabs share: a typed emoji beside the upload and the canvas, the emoji canvas, glyphs prepared
+    as the emoji models saw them, and the true name of a typed emoji or an example."""
 
-    name = "emoji"
-    title = "Name an emoji"
-    default_model = "emoji-tdd"
     data = "emoji"
-    header = (
-        "**Type or paste an emoji, pick an example, upload a picture or draw one, then press Run**: its name is "
-        "chosen among the ~3,900 emoji the model knows as the noise over their one-hot vectors is taken away. "
-        "The model learnt from Noto, Twemoji and EmojiOne; OpenMoji and Symbola are styles it never saw, and it "
-        "names far fewer of them (results/emoji_classify.md)."
-    )
-    placeholder = "The name will form here, step by step: type an emoji, pick an example, upload or draw, then Run."
     input_label = "Emoji picture"
-    side_label = "the most likely names"
+    typed: TypedEmoji | None
 
     def __init__(self) -> None:
         self.typed = TypedEmoji()
@@ -300,18 +290,34 @@ class EmojiTask(ClassifyTask):
         return emoji_canvas()
 
     def preprocess(self, image: Any, size: int):
-        """As the classifier saw its glyphs (:func:`tdd.data.emoji.preprocess_emoji`)."""
+        """As the emoji models saw their glyphs (:func:`tdd.data.emoji.preprocess_emoji`)."""
         return preprocess_emoji(image, size)
+
+    def true_name(self, image: Any, truths: dict[str, str]) -> str | None:
+        """The CLDR name of a typed emoji or an example (``None`` for anything else)."""
+        return truth_of(image, {**truths, **(self.typed.truths() if self.typed else {})})
+
+
+class EmojiTask(_EmojiInput, ClassifyTask):
+    """Name an emoji (#40): typed, an example, an upload or a drawing → one of the emoji classifier's ~3,900
+    names, formed as the noise over their one-hot vectors is taken away."""
+
+    name = "emoji"
+    title = "Name an emoji"
+    default_model = "emoji-tdd"
+    header = (
+        "**Type or paste an emoji, pick an example, upload a picture or draw one, then press Run**: its name is "
+        "chosen among the ~3,900 emoji the model knows as the noise over their one-hot vectors is taken away. "
+        "The model learnt from Noto, Twemoji and EmojiOne; OpenMoji and Symbola are styles it never saw, and it "
+        "names far fewer of them (results/emoji_classify.md). *Emoji, word by word* writes the name instead."
+    )
+    placeholder = "The name will form here, step by step: type an emoji, pick an example, upload or draw, then Run."
+    side_label = "the most likely names"
 
     def marks(self, image: Any, text: str, loaded: Loaded, truths: dict[str, str]) -> str:
         """The true name of a typed emoji or an example, and whether the answer is it."""
-        truth = truth_of(image, {**truths, **(self.typed.truths() if self.typed else {})})
-        if not truth:
-            return ""
-        right = text == truth
-        mark = '<b style="color:#2b8a3e">✓ right</b>' if right else '<b style="color:#c92a2a">✗ wrong</b>'
-        style = "font-size:15px;margin-top:6px"
-        return f'<div class="tdd-truth" style="{style}">true name: <b>{html.escape(truth)}</b> {mark}</div>'
+        truth = self.true_name(image, truths)
+        return name_html(truth, text == truth) if truth else ""
 
     def answer_of(self, loaded: Loaded, i: int) -> str:
         """The emoji's CLDR name (its class name without the glyph in front)."""
@@ -320,6 +326,34 @@ class EmojiTask(ClassifyTask):
     def label_of(self, loaded: Loaded, i: int) -> str:
         glyph, name = _emoji_names(loaded)[i]
         return f"{glyph} {name}".strip()
+
+
+class EmojiWordsTask(_EmojiInput, CaptionTask):
+    """Emoji, word by word (#40): the emoji captioners write an emoji's CLDR name ("woman firefighter : medium skin
+    tone") word by word out of noise over the ~1,800 words of those names, so a combination never trained on can
+    still be named."""
+
+    name = "emoji_words"
+    title = "Emoji, word by word"
+    default_model = "emoji-names-tdd"
+    header = (
+        "**Type or paste an emoji, pick an example, upload a picture or draw one, then press Run**: its name is "
+        "written word by word as the noise over the one-hot word vectors is taken away — the ~1,800 words of the "
+        "emoji's names, so parts can combine into a name never trained on. These captioners are small and named "
+        "far fewer emoji than the classifier of *Name an emoji* (results/emoji_caption.md)."
+    )
+    placeholder = "The name will form here, word by word: type an emoji, pick an example, upload or draw, then Run."
+
+    def marks(self, image: Any, text: str, loaded: Loaded, truths: dict[str, str]) -> str:
+        """The true name, and each word of the answer marked: in the name (✓) or not (✗)."""
+        truth = self.true_name(image, truths)
+        if not truth:
+            return ""
+        said, true = emoji_words(text), emoji_words(truth)
+        return name_html(truth, said == true, word_marks(said, true))
+
+    def domain_note(self, image: Any, loaded: Loaded) -> str:
+        return ""  # the scenes' test of a picture; an emoji is whatever is typed, uploaded or drawn
 
 
 def _emoji_names(loaded: Loaded) -> list[tuple[str, str]]:
@@ -339,6 +373,7 @@ _NAMES: dict[str, list[tuple[str, str]]] = {}
 
 # the apps' tabs, in this order (tdd.demo.task.TASKS): a new tab is one class and one line here
 register_task(EmojiTask())
+register_task(EmojiWordsTask())
 register_task(CaptionTask())
 register_task(CompareTask())
 register_task(ClassifyTask())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import html
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,33 @@ def truth_html(answer: str, truth: str) -> str:
         f'<div class="tdd-truth" style="font-size:15px;margin-top:6px">true caption: <b>{html.escape(truth)}</b>'
         f"<br>the answer, word by word: {words} <small>({right}/{content} right{note})</small></div>"
     )
+
+
+def word_marks(said: list[str], true: list[str]) -> list[tuple[str, bool]]:
+    """Each word of an answer marked by whether the true name still has it to give (as bags of words: a word said
+    twice is right once when the name has it once)."""
+    left = Counter(true)
+    marks = []
+    for w in said:
+        marks.append((w, left[w] > 0))
+        left[w] -= 1
+    return marks
+
+
+def name_html(truth: str, right: bool, marks: list[tuple[str, bool]] | None = None) -> str:
+    """The true name (an emoji's), whether the answer is it, and the answer's words marked (``marks``) if given."""
+    mark = '<b style="color:#2b8a3e">✓ right</b>' if right else '<b style="color:#c92a2a">✗ wrong</b>'
+    words = ""
+    if marks is not None:
+        spans = "".join(
+            f'<span class="tdd-mark tdd-{"right" if m else "wrong"}" style="color:{"#2b8a3e" if m else "#c92a2a"};'
+            f'margin-right:6px">{html.escape(w)}{"✓" if m else "✗"}</span>'
+            for w, m in marks
+        )
+        count = f"{sum(m for _, m in marks)}/{len(marks)} in the name"
+        words = f"<br>the answer, word by word: {spans} <small>({count})</small>"
+    name = f"true name: <b>{html.escape(truth)}</b> {mark}"
+    return f'<div class="tdd-truth" style="font-size:15px;margin-top:6px">{name}{words}</div>'
 
 
 def trained_on_scenes(model: Any) -> bool:
