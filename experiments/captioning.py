@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from tdd.caption import caption
 from tdd.data.images import rgb_to_tensor
 from tdd.data.scenes import caption_metrics, caption_of, make_scene
 from tdd.data.tokenizer import load_tokenizer
-from tdd.evaluation import text_similarity
+from tdd.evaluation import fit_clip, text_similarity
 from tdd.models.registry import PretrainedModel, resolve_checkpoint
 
 METHODS = ("tdd", "mdd", "ar")
@@ -99,3 +100,25 @@ def figure_path(args, filename: str) -> str:
 
 def pct(x: float) -> str:
     return f"{100 * x:.1f}"
+
+
+def trained_clip(out: Path, model, key: dict, batches, steps: int, lr: float, seed: int):
+    """A small CLIP trained contrastively (:func:`tdd.evaluation.fit_clip` on ``batches()``, an iterator of
+    ``(images, text ids)``), or the one ``out`` holds when it was trained with the same ``key``; (``model`` in eval
+    mode, how it was trained: steps, final loss, seconds — ``None`` for a cached one that did not keep them)."""
+    from safetensors.torch import load_file, save_file
+
+    key_text, weights, stats = json.dumps(key), out / "model.safetensors", out / "trained.json"
+    if weights.is_file() and (out / "key.json").is_file() and (out / "key.json").read_text() == key_text:
+        model.load_state_dict(load_file(weights))
+        print(f"reusing {weights}", flush=True)
+        return model.eval(), json.loads(stats.read_text()) if stats.is_file() else None
+    torch.manual_seed(seed)
+    start = time.perf_counter()
+    loss = fit_clip(model, batches(), steps, lr)
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(model.state_dict(), weights)
+    trained = {"steps": steps, "final_loss": round(loss, 4), "seconds": round(time.perf_counter() - start, 1)}
+    stats.write_text(json.dumps(trained))
+    (out / "key.json").write_text(key_text)
+    return model.eval(), trained

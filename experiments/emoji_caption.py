@@ -37,9 +37,10 @@ STEP_COUNTS = (2, 5, 10, 20)
 BUDGET = ["--time-budget", "2400", "--budget-clock", "cpu", "--threads", "1", "--steps", "100000"]
 
 
-def train(args, method: str) -> Path:
-    """Train (or resume, or reuse) the emoji captioner of ``method``; its run directory."""
-    out = Path(args.runs_dir) / f"emoji_caption_{method}"
+def train(args, method: str, flags: list[str] | None = None, suffix: str = "") -> Path:
+    """Train (or resume, or reuse) the emoji captioner of ``method``; its run directory. ``flags``: more
+    ``train_captioner.py`` flags over the method's config (a lever), its run named with ``suffix``."""
+    out = Path(args.runs_dir) / f"emoji_caption_{method}{suffix}"
     if (out / "result.json").is_file():
         print(f"reusing {out}", flush=True)
         return out
@@ -49,6 +50,7 @@ def train(args, method: str) -> Path:
     argv += (
         ["--steps", "2", "--eval-every", "0", "--eval-size", "4"] if args.smoke else [*BUDGET, "--save-every", "500"]
     )
+    argv += flags or []
     if any((out / "checkpoints").glob("*.pt")):
         argv.append("--resume")  # a killed run continues from its last checkpoint
     run_script("train_captioner.py", argv)

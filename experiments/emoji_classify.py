@@ -23,7 +23,6 @@ from common import ROOT, command_line, experiment_parser, markdown_table, mean_s
 
 from tdd.classify import classify
 from tdd.data import emoji
-from tdd.data.emoji_augment import on_white
 from tdd.data.emoji_styles import HELD_OUT_STYLES, TRAINING_STYLES, concept_key
 from tdd.models import PretrainedModel
 from tdd.rng import generator
@@ -67,8 +66,7 @@ def images_of(style: str, keys: list[str], size: int, fresh: bool = False, limit
         affine = v2.RandomAffine(degrees=8, translate=(0.06, 0.06), scale=(0.8, 1.05))
         torch.manual_seed(FRESH_SEED)
         rgba = torch.stack([affine(x) for x in rgba])
-    rgb = torch.stack([on_white(x) for x in rgba])
-    return torch.nn.functional.interpolate(rgb, size=size, mode="area") * 2 - 1
+    return emoji.glyph_inputs(rgba, size)
 
 
 def predict(model, images: torch.Tensor, steps: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -11,16 +11,15 @@ python experiments/tab3_clip_score.py
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import torch
-from captioning import caption_batched, eval_size, held_out, load, parser, pct, score
+from captioning import caption_batched, eval_size, held_out, load, parser, pct, score, trained_clip
 from common import command_line, markdown_table, write_result
 
 from tdd.data.scenes import MAX_CAPTION_WORDS, SCENES_VERSION, ScenesDataset, vocabulary
 from tdd.data.tokenizer import encode, word_tokenizer
-from tdd.evaluation import clip_contrastive_loss, clip_score, scenes_clip, scenes_clip_tokens
+from tdd.evaluation import clip_score, scenes_clip, scenes_clip_tokens
 
 CLIP_STEPS = 1000
 CLIP_BATCH = 128
@@ -29,50 +28,22 @@ CLIP_STYLE = "random"  # the renderer the shipped captioners train on (tdd.data.
 
 
 def train_clip(args, tok, out: Path):
-    """Train (or reuse) the scenes CLIP; returns the model in eval mode."""
-    from safetensors.torch import load_file, save_file
-
+    """Train (or reuse) the scenes CLIP; (the model in eval mode, how it was trained)."""
     vocab = tok.get_vocab_size()
-    model = scenes_clip(vocab, MAX_CAPTION_WORDS + 1)
     steps = 3 if args.smoke else CLIP_STEPS
     # a CLIP trained on other scenes (another generator version) is not reused
     key = {"steps": steps, "batch": CLIP_BATCH, "lr": CLIP_LR, "vocab": vocab, "seed": args.seed, "style": CLIP_STYLE}
-    key = json.dumps(key | {"scenes_version": SCENES_VERSION})
-    weights = out / "model.safetensors"
-    if weights.is_file() and (out / "key.json").is_file() and (out / "key.json").read_text() == key:
-        model.load_state_dict(load_file(weights))
-        print(f"reusing {weights}", flush=True)
-        stats = out / "trained.json"  # how the cached model was trained, kept for the table's header
-        return model.eval(), json.loads(stats.read_text()) if stats.is_file() else None
-    torch.manual_seed(args.seed)
-    g = torch.Generator().manual_seed(args.seed)
-    data = ScenesDataset(
-        50_000, "train", seed=1, size=64, style=CLIP_STYLE
-    )  # other scenes than the captioners' (seed 0)
-    loader = torch.utils.data.DataLoader(data, batch_size=CLIP_BATCH, shuffle=True, drop_last=True, generator=g)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=CLIP_LR, weight_decay=0.1)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, CLIP_LR, total_steps=steps, pct_start=0.1)
-    model.train()
-    step, start, loss = 0, time.perf_counter(), torch.tensor(0.0)
-    while step < steps:
-        for images, captions in loader:
-            ids, _ = encode(tok, captions, MAX_CAPTION_WORDS)
-            loss = clip_contrastive_loss(model, images, scenes_clip_tokens(ids, vocab))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            step += 1
-            if step % 200 == 0:
-                print(f"clip step {step}: loss {loss.item():.3f}", flush=True)
-            if step >= steps:
-                break
-    out.mkdir(parents=True, exist_ok=True)
-    save_file(model.state_dict(), weights)
-    trained = {"steps": steps, "final_loss": round(loss.item(), 4), "seconds": round(time.perf_counter() - start, 1)}
-    (out / "trained.json").write_text(json.dumps(trained))
-    (out / "key.json").write_text(key)
-    return model.eval(), trained
+
+    def batches():
+        g = torch.Generator().manual_seed(args.seed)
+        data = ScenesDataset(50_000, "train", seed=1, size=64, style=CLIP_STYLE)  # other scenes than the captioners'
+        loader = torch.utils.data.DataLoader(data, batch_size=CLIP_BATCH, shuffle=True, drop_last=True, generator=g)
+        while True:  # epochs until the CLIP has its steps
+            for images, captions in loader:
+                yield images, scenes_clip_tokens(encode(tok, captions, MAX_CAPTION_WORDS)[0], vocab)
+
+    model = scenes_clip(vocab, MAX_CAPTION_WORDS + 1)
+    return trained_clip(out, model, key | {"scenes_version": SCENES_VERSION}, batches, steps, CLIP_LR, args.seed)
 
 
 def main() -> None:

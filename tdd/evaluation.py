@@ -10,7 +10,7 @@ it is missing; :func:`scenes_clip` builds a small CLIP from open_clip's own mode
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -147,3 +147,27 @@ def clip_contrastive_loss(model, images: torch.Tensor, texts: torch.Tensor) -> t
 
     out: dict[str, Any] = model(images, texts)
     return ClipLoss()(out["image_features"], out["text_features"], out["logit_scale"])
+
+
+def fit_clip(
+    model, batches: Iterator[tuple[torch.Tensor, torch.Tensor]], steps: int, lr: float, log_every: int = 200
+) -> float:
+    """Train a small CLIP (:func:`scenes_clip`) contrastively for ``steps`` batches of ``(images, text ids)``
+    (AdamW, weight decay 0.1, one-cycle schedule with 10 % warm-up, as open_clip trains); the last batch's loss.
+    ``batches`` may end early: training stops there."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.1)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps, pct_start=0.1)
+    model.train()
+    loss = torch.tensor(0.0)
+    for step, (images, texts) in enumerate(batches, start=1):
+        loss = clip_contrastive_loss(model, images, texts)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        if step % log_every == 0:
+            print(f"clip step {step}: loss {loss.item():.3f}", flush=True)
+        if step >= steps:
+            break
+    model.eval()
+    return loss.item()

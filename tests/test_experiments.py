@@ -35,6 +35,8 @@ SCRIPTS = [
     "binding",
     "emoji_classify",
     "emoji_caption",  # on emoji_classify's encoder
+    "emoji_clip_score",  # on emoji_caption's runs
+    "emoji_caption_levers",
 ]
 
 
