@@ -72,7 +72,7 @@ def noise_cell(word: str, margin: float | None, title: str) -> str:
         style = "background:#f1f3f5;color:#868e96"
     return (
         f'<span class="tdd-noise" title="{html.escape(title)}" style="{style};border-radius:6px;'
-        f'font-family:monospace;padding:1px 5px;margin:1px">{html.escape(word)}</span>'
+        f'font-family:monospace;padding:1px 5px;margin:1px;display:inline-block">{html.escape(word)}</span>'
     )
 
 
