@@ -360,7 +360,7 @@ def glyph_inputs(rgba: Any, image_size: int) -> Any:
     """Glyphs ``(N, 4, S, S)`` in [0, 1] (a cache's images, ``StyleImages.images`` as floats) → model input
     ``(N, 3, size, size)`` in [-1, 1]: over white, area-resized, as :func:`preprocess_emoji` reads one picture."""
     import torch  # heavy: only when glyphs are read
-    import torch.nn.functional as F
+    import torch.nn.functional as F  # with torch
 
     from tdd.data.emoji_augment import on_white  # torchvision: only here
 
