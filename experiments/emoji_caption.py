@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from collections import Counter
 from pathlib import Path
 
 from captioning import caption_batched
@@ -30,6 +29,7 @@ from tdd.data import emoji
 from tdd.data.caption_data import EvalSet
 from tdd.data.emoji_styles import HELD_OUT_STYLES
 from tdd.data.tokenizer import load_tokenizer
+from tdd.evaluation import word_f1 as words_f1
 from tdd.models import PretrainedModel
 
 METHODS = ("tdd", "mdd", "ar")
@@ -59,12 +59,7 @@ def train(args, method: str, flags: list[str] | None = None, suffix: str = "") -
 
 def word_f1(caption: str, truth: str) -> float:
     """F1 of the words of ``caption`` against those of ``truth`` (as bags of words)."""
-    said, true = Counter(emoji.tokenize(caption)), Counter(emoji.tokenize(truth))
-    both = sum((said & true).values())
-    if not both:
-        return 0.0
-    precision, recall = both / sum(said.values()), both / sum(true.values())
-    return 2 * precision * recall / (precision + recall)
+    return words_f1(emoji.tokenize(caption), emoji.tokenize(truth))
 
 
 def attribute_rate(captions: list[str], keys: list[str], attribute: str) -> tuple[float, int]:

@@ -65,8 +65,9 @@ def main() -> None:
     if args.smoke and not args.emoji_limit:
         args.emoji_limit = SMOKE_LIMIT
     runs = {m: train(args, m) for m in METHODS}
+    models = {m: PretrainedModel.from_pretrained(run / "final") for m, run in runs.items()}  # loaded once
     tok = load_tokenizer(runs["tdd"] / "final")  # the three share the names' vocabulary
-    max_len = PretrainedModel.from_pretrained(runs["tdd"] / "final").config.max_len
+    max_len = models["tdd"].config.max_len
     clip, trained = train_clip(args, tok, max_len, Path(args.runs_dir) / "emoji_clip")
     sets = {name: spec for name, spec in evaluation_sets(args.emoji_limit, 8 if args.smoke else None).items()
             if name in SETS}  # fmt: skip
@@ -77,8 +78,7 @@ def main() -> None:
         truths = [" ".join(emoji.tokenize(names[k])) for k in keys]
         perm = torch.randperm(len(keys), generator=torch.Generator().manual_seed(args.seed + 1)).tolist()
         captions = {"ground truth": truths, "shuffled ground truth": [truths[p] for p in perm]}
-        for method, run in runs.items():
-            model = PretrainedModel.from_pretrained(run / "final")
+        for method, model in models.items():
             captions[method.upper()] = caption_batched(model, tok, images, seed=args.seed, steps=20)[0]
         table[set_name] = {}
         for what, texts in captions.items():

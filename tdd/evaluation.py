@@ -10,6 +10,7 @@ it is missing; :func:`scenes_clip` builds a small CLIP from open_clip's own mode
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -18,6 +19,12 @@ import torch.nn.functional as F
 
 from tdd.data.images import open_image
 from tdd.data.tokenizer import PAD_ID
+
+
+def word_f1(said: Sequence[str], true: Sequence[str]) -> float:
+    """F1 of the words ``said`` against the ``true`` ones, as bags of words (0 when none is shared)."""
+    both = sum((Counter(said) & Counter(true)).values())
+    return 2 * both / (len(said) + len(true)) if both else 0.0
 
 
 def text_similarity(captions: Sequence[str], references: Sequence[Sequence[str]]) -> dict[str, float]:

@@ -7,13 +7,13 @@ all of OpenMoji colour the three measured 5.2 / 3.2 / 16.1 % exact there.
 """
 
 import random
-from collections import Counter
 
 import pytest
 
 from tdd.caption import caption
 from tdd.data import emoji
 from tdd.data.tokenizer import load_tokenizer
+from tdd.evaluation import word_f1
 from tdd.models.registry import PretrainedModel, bundled_checkpoints, resolve_checkpoint
 from tdd.rng import generator
 
@@ -26,11 +26,6 @@ FLOORS = {
     "emoji-names-mdd": (3, 0.34),  # measured 5, 0.361
     "emoji-names-ar": (34, 0.50),  # measured 37, 0.520
 }
-
-
-def word_f1(said: list[str], true: list[str]) -> float:
-    common = sum((Counter(said) & Counter(true)).values())
-    return 2 * common / (len(said) + len(true)) if common else 0.0
 
 
 @pytest.fixture(scope="module")
