@@ -53,6 +53,7 @@ def test_spaces_front_matter_matches_the_pinned_gradio_and_app():
     assert meta["sdk"] == "gradio" and meta["app_file"] == "app/main.py" and str(meta["python_version"])
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert f"gradio=={meta['sdk_version']}" in extras["app"]
+    assert any(d.startswith("tdd[emoji") for d in extras["app"])  # the emoji tabs' typed input imports `emoji`
     assert (ROOT / "requirements.txt").read_text().strip().splitlines()[-1] == ".[app]"
     app = (ROOT / meta["app_file"]).read_text()
     assert "\ndemo = build()\n" in app  # the module defines `demo` at top level (Spaces and reload mode need it)
