@@ -189,3 +189,11 @@ def test_a_written_name_says_its_skin_tone_and_gender(sources):
     assert emoji.name_attributes("man firefighter : dark skin tone tone") == {"skin_tone": "dark", "gender": "male"}
     assert emoji.name_attributes("panda") == {"skin_tone": None, "gender": None}
     assert emoji.name_attributes("people holding hands") == {"skin_tone": None, "gender": "neutral"}
+
+
+def test_typed_emoji_without_the_emoji_package_is_a_clear_message(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "emoji", None)  # as where the emoji extra is not installed
+    with pytest.raises(emoji.EmojiSourceError, match="typed emoji need the 'emoji' package"):
+        emoji.typed_emoji("🐼")

@@ -295,7 +295,10 @@ MAX_TYPED = 64  # characters: one emoji is at most ~10 code points; anything lon
 def typed_emoji(text: Any) -> str:
     """A user's typed or pasted input → the key of the one emoji it holds; a ``ValueError`` that says what is
     wrong otherwise (empty, too long, control or bidi characters, no emoji, several, or one with no name)."""
-    import emoji as emoji_lib  # optional (the emoji extra): what counts as one emoji
+    try:
+        import emoji as emoji_lib  # optional (the emoji extra): what counts as one emoji
+    except ImportError:
+        raise EmojiSourceError("typed emoji need the 'emoji' package: pip install -e '.[emoji]'") from None
 
     if not isinstance(text, str) or not text.strip():
         raise ValueError("type or paste one emoji (the box is empty)")
