@@ -14,7 +14,7 @@ from typing import Any
 import gradio as gr
 from browser_js import CLICK_JS, SKETCH_CLEAR_JS, WAITED_JS
 from gradio_inputs import fresh_canvas as _fresh_canvas
-from gradio_inputs import input_widgets, pick, typed_input, typed_widgets
+from gradio_inputs import UploadedImage, input_widgets, pick, typed_input, typed_widgets
 
 from tdd import demo as core
 
@@ -288,7 +288,9 @@ def compare_tab(spec: core.CompareTab) -> None:
     gr.Markdown(spec.header)
     with gr.Row():
         with gr.Column(scale=1):
-            image = gr.Image(type="filepath", sources=["upload", "clipboard"], label="Image", height=256)
+            # as the single tabs take it: the file as uploaded (an emoji's transparency kept), checked by tdd
+            image = UploadedImage(type="filepath", sources=["upload", "clipboard"], label="Image", height=256,
+                                  elem_id="input-sbs")  # fmt: skip
             gr.Examples([str(p) for p in spec.examples()], inputs=image)
             family = gr.Dropdown(families, value=spec.default_family if spec.default_family in families else None,
                                  label="captioners trained on", elem_id="sbs-family")  # fmt: skip
@@ -303,8 +305,13 @@ def compare_tab(spec: core.CompareTab) -> None:
                     views.append(gr.HTML(elem_id=f"sbs-{m}"))
                 else:
                     views.append(gr.Markdown(elem_id=f"sbs-{m}"))
-    clear = ("",) * len(views)  # a new image clears the last answers
-    image.change(lambda: clear, None, views, queue=False, api_visibility="private")
+    clear = ("",) * len(views)  # a new image clears the last answers; an example picks its own family
+
+    def changed(path: Any) -> tuple:
+        found = spec.family_of(path) if path else None
+        return (*clear, gr.update(value=found) if found else gr.update())
+
+    image.change(changed, image, [*views, family], queue=False, api_visibility="private")
     run_btn.click(side_by_side, [image, steps, seed, family], views, api_name="side_by_side", concurrency_id="run")
 
 

@@ -194,6 +194,10 @@ def compare_page(spec: core.CompareTab) -> None:
         upload = st.file_uploader("Image", type=UPLOAD_TYPES, key=f"upload-{spec.name}")
         example = st.selectbox("…or an example", spec.examples(), format_func=lambda p: p.name, key="sbs-example")
         image = upload.getvalue() if upload is not None else example
+        found = spec.family_of(image)  # an example picks its own family's captioners
+        if found in families and st.session_state.get("sbs-picked") != image:
+            st.session_state["sbs-picked"] = image
+            st.session_state["sbs-family"] = found
         family = st.selectbox("captioners trained on", families, key="sbs-family")
         steps = st.slider("steps", 1, core.MAX_STEPS, core.Settings().steps, key="sbs-steps")
         seed = st.number_input("seed", value=0, step=1, key="sbs-seed")

@@ -210,6 +210,13 @@ def test_streamlit_twin_runs_every_task():
     at.selectbox(key="example-caption").select_index(3).run()
     html = " ".join(m.value for m in at.markdown)  # a new example: no trace of the last answer
     assert "step 20 / 20" not in html and "tdd-tok" not in html and "The caption will form here" in html
+    at.radio(key="task").set_value("compare").run()  # side by side: an emoji example selects the emoji captioners
+    assert at.selectbox(key="sbs-family").value == "scenes"
+    at.selectbox(key="sbs-example").select_index(8).run()  # examples/emoji/openmoji_0.png, after the 8 scenes
+    assert at.selectbox(key="sbs-family").value == "emoji"
+    at.button(key="sbs-run").click().run()
+    html = " ".join(m.value for m in at.markdown)
+    assert not at.exception and "**Autoregressive:**" in html and html.count("step 20 / 20") == 2
     at.radio(key="task").set_value("classify").run()
     assert "ten one-hot class vectors" in " ".join(m.value for m in at.markdown)  # the tab speaks of classes
     at.button[0].click().run()

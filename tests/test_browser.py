@@ -416,3 +416,25 @@ def test_name_a_typed_emoji_in_the_browser(page, sources):
         "() => (document.querySelector('#typed-message-emoji')?.innerText || '').includes('other characters')"
     )
     assert page.locator("#input-emoji img").first.is_visible()  # the panda stays the input
+
+
+def test_side_by_side_picks_the_family_of_an_example(page):
+    """Side by side: the OpenMoji panda among the examples selects the emoji captioners (the family box follows the
+    picture; it was left on the scenes captioners, which read an emoji as shapes), and all three answer; a scene
+    example selects the scenes family again."""
+    page.get_by_role("tab", name="Side by side", exact=True).click()
+    page.wait_for_selector("#run-sbs")
+    family = page.locator("#sbs-family input")
+    assert family.input_value() == "scenes"
+    page.locator("img[src*='openmoji_0']:visible").first.click()
+    page.wait_for_function("() => document.querySelector('#sbs-family input')?.value === 'emoji'", timeout=30_000)
+    page.click("#run-sbs")
+    page.wait_for_function(
+        "() => (document.querySelector('#sbs-ar')?.innerText || '').includes('Autoregressive')", timeout=60_000
+    )
+    assert "step 20 / 20" in page.inner_text("#sbs-tdd") and "step 20 / 20" in page.inner_text("#sbs-mdd")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "app_side_by_side_emoji.png"), full_page=True)
+    page.locator("img[src*='scene_0']:visible").first.click()
+    page.wait_for_function("() => document.querySelector('#sbs-family input')?.value === 'scenes'", timeout=30_000)
+    assert page.inner_text("#sbs-ar") == ""  # a new picture clears the last answers

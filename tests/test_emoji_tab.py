@@ -39,7 +39,7 @@ def test_each_tab_offers_the_models_of_its_data():
     assert set(core.available_models("classify")) >= {"emoji-tdd", "digits-tdd"}
 
 
-def test_the_word_by_word_tab_offers_the_emoji_captioners_and_side_by_side_has_their_family():
+def test_the_word_by_word_tab_offers_the_emoji_captioners_and_side_by_side_has_their_family(tmp_path):
     captioners = ["emoji-names-ar", "emoji-names-mdd", "emoji-names-tdd"]
     assert list(core.TASKS)[:2] == ["emoji", "emoji_words"] and core.task_of("emoji_words").default_model in captioners
     assert core.catalogue("emoji_words") == captioners
@@ -55,6 +55,13 @@ def test_the_word_by_word_tab_offers_the_emoji_captioners_and_side_by_side_has_t
     views = list(compare.stream(str(EXAMPLES / "twemoji_3.png"), "emoji", core.Settings(steps=4)))
     assert "step 4 / 4" in views[-1]["tdd"] and "step 4 / 4" in views[-1]["mdd"]
     assert "**Autoregressive:** red heart" in views[-1]["ar"]  # measured; read as the emoji tab reads a picture
+    # picking an example selects its family (by content: gradio hands over a cached copy), any other picture none
+    copy = tmp_path / "copy.png"
+    copy.write_bytes((EXAMPLES / "twemoji_3.png").read_bytes())
+    assert compare.family_of(str(copy)) == "emoji" and compare.family_of(copy.read_bytes()) == "emoji"
+    assert compare.family_of(str(compare.examples()[0])) == "scenes"
+    assert compare.family_of(str(ROOT / "examples" / "digits" / "drawn_7.png")) is None
+    assert compare.family_of(str(tmp_path / "missing.png")) is None and compare.family_of(None) is None
 
 
 def test_the_answer_is_marked_word_by_word_against_the_name():

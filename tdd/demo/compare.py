@@ -13,6 +13,7 @@ from tdd.demo.catalogue import checkpoint_meta, load, models_of_task, trained_on
 from tdd.demo.common import DemoError
 from tdd.demo.run import run_to_end, stream, timing_text
 from tdd.demo.task import TASKS, Task
+from tdd.demo.truth import content_key
 from tdd.demo.views import sentence_html
 from tdd.models import kind_of
 
@@ -55,6 +56,18 @@ class CompareTask:
             if found and found[1] in self.methods:
                 out.setdefault(found[0], {}).setdefault(found[1], name)
         return {data: models for data, models in out.items() if all(m in models for m in STREAMED)}
+
+    def family_of(self, image: Any) -> str | None:
+        """The family whose dataset's examples hold ``image`` (a path or bytes, matched by content, so gradio's
+        cached copy counts), ``None`` for any other picture: picking an emoji example selects the emoji captioners."""
+        key = content_key(image)
+        if key is None:
+            return None
+        known = datasets()
+        for family in self.families():
+            if family in known and any(content_key(p) == key for p in known[family].examples()):
+                return family
+        return None
 
     def models_of(self, family: Any) -> dict[str, str]:
         """The models of ``family``; a :class:`DemoError` naming the families otherwise."""

@@ -143,6 +143,10 @@ class CompareTab(Protocol):
         """``{family: {method: model name}}``: the groups of models that can be compared."""
         ...
 
+    def family_of(self, image: Any) -> str | None:
+        """The family whose examples hold ``image``, ``None`` for any other picture."""
+        ...
+
     def models_of(self, family: Any) -> dict[str, str]:
         """The models of ``family`` (a :class:`DemoError` naming the families otherwise)."""
         ...

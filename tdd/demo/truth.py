@@ -33,8 +33,9 @@ def example_truths(folder: str | os.PathLike) -> dict[str, str]:
     return truths
 
 
-def truth_of(image: Any, truths: dict[str, str]) -> str | None:
-    """The true caption when ``image`` (a path or bytes) is one of the examples, else ``None``."""
+def content_key(image: Any) -> str | None:
+    """The sha256 of an image file's bytes (``image`` a path or the bytes), the key examples are known by: a copy
+    (an upload, gradio's cache) has the same key; ``None`` when it cannot be read."""
 
     if isinstance(image, (str, os.PathLike)):
         try:
@@ -45,7 +46,14 @@ def truth_of(image: Any, truths: dict[str, str]) -> str | None:
         data = image
     else:
         return None
-    return truths.get(hashlib.sha256(data).hexdigest())
+    return hashlib.sha256(data).hexdigest()
+
+
+def truth_of(image: Any, truths: dict[str, str]) -> str | None:
+    """The true caption when ``image`` (a path or bytes) is one of the examples, else ``None``."""
+
+    key = content_key(image)
+    return None if key is None else truths.get(key)
 
 
 def truth_html(answer: str, truth: str) -> str:
