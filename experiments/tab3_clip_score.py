@@ -42,6 +42,7 @@ def train_clip(args, tok, out: Path):
             for images, captions in loader:
                 yield images, scenes_clip_tokens(encode(tok, captions, MAX_CAPTION_WORDS)[0], vocab)
 
+    torch.manual_seed(args.seed)  # the CLIP's initialisation, as emoji_clip_score.py seeds it
     model = scenes_clip(vocab, MAX_CAPTION_WORDS + 1)
     return trained_clip(out, model, key | {"scenes_version": SCENES_VERSION}, batches, steps, CLIP_LR, args.seed)
 
