@@ -32,6 +32,7 @@ def get_parser():
     p.add_argument("models", nargs="+", help="checkpoint directories (a run's final/) or bundled model names")
     p.add_argument("--eval-size", type=int, default=500, help="held-out test scenes")
     p.add_argument("--seed", type=int, default=0, help="sampling seed")
+    p.add_argument("--output", default="binding.md", help="the table's file name under --results-dir")
     return p
 
 
@@ -109,7 +110,7 @@ def main() -> None:
     header = ["model", "training", "exact %", "one group %", "two groups % (scenes)", "given the first %"]
     header += ["copied colour % (runs)", "copied shape % (runs)"]
     text += markdown_table(header, rows)
-    write_result(args, "binding.md", text)
+    write_result(args, args.output, text)
 
 
 if __name__ == "__main__":

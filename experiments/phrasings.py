@@ -13,6 +13,9 @@ whether its answers differ while staying right, as COCO's five captions an image
   image; with four it hangs on the pinned words, so this measures whether the network reads the other positions.
 
     python experiments/phrasings.py --candidate runs/scenes_tdd_phrasings/final [DIR ...] [--best-of 1 8]
+
+A TDD captioner trained with clean context (``--clean-context``, told each position's t) gets one set of rows per
+commit rule of ``--commit`` (its sampler commits the surest positions first, or the leftmost).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from tdd.caption import caption_steps, captioner_sampler
 from tdd.data.scene_marks import mark_words, missing_relation
 from tdd.data.scenes import INVERSE, caption_metrics, make_scene
 from tdd.data.tokenizer import decode, encode, load_tokenizer
+from tdd.models.captioner import COMMIT_RULES
 from tdd.models.registry import PretrainedModel, resolve_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,12 +42,13 @@ TARGETS = "≥ 97 % exact on test and ≥ 95 % on the held-out renderer (style) 
 
 def candidate_label(directory: str) -> str:
     """A four-phrasing captioner's row label: its method, and what else set its training apart (unrolled drafts,
-    mixed noise levels)."""
+    mixed noise levels, clean context)."""
     model = PretrainedModel.from_pretrained(directory)
     trained = model.checkpoint_extra.get("train_args", {})
     unrolled = f", unrolled {trained['unroll']:g}" if trained.get("unroll") else ""
     mixed = f", mixed noise {trained['mixed_noise']:g}" if trained.get("mixed_noise") else ""
-    return f"{model.method.upper()}, all four phrasings{unrolled}{mixed}"
+    context = f", clean context {trained['clean_context']:g}" if trained.get("clean_context") else ""
+    return f"{model.method.upper()}, all four phrasings{unrolled}{mixed}{context}"
 
 
 def right(answer: str, truth: str) -> bool:
@@ -115,20 +120,28 @@ def main() -> None:
     p.add_argument(
         "--best-of", type=int, nargs="+", default=[1, 8], help="n of the best-of-n rows (1: the model alone)"
     )
+    p.add_argument("--output", default="phrasings.md", help="the table's file name under --results-dir")
+    rules = "the commit rules to measure for a captioner told each position's t (clean context)"
+    p.add_argument("--commit", nargs="+", default=list(COMMIT_RULES), choices=COMMIT_RULES, help=rules)
     args = p.parse_args()
     n = 8 if args.smoke else args.eval_size
     names = {"scenes-tdd": "scenes-tdd", **{candidate_label(c): c for c in args.candidate}}
     quality, spread, blind, binding = [], [], [], []
-    for label, name in names.items():
+    for base, name in names.items():
         model = PretrainedModel.from_pretrained(name)
         tokenizer = load_tokenizer(resolve_checkpoint(name))
-        for k in args.best_of:
-            suffix = f", best of {k}" if k > 1 else ""
-            quality += rows_for(label + suffix, model, tokenizer, n, args.seed, only=("test", "style"), best_of=k)
-        spread += spread_rows(label, name, args.smoke)
-        in_order, swapped, m = given_first_group(model, tokenizer, n, args.seed)
-        binding.append([label, m, f"{in_order:.1f}", f"{swapped:.1f}"])
-        blind.append([label, f"{blind_changes(name, args.smoke)} / {2 if args.smoke else BLIND_SEEDS}"])
+        for rule in args.commit if getattr(model.config, "per_position_t", False) else [None]:
+            label = base
+            if rule is not None:  # this model's sampler, and the app's copy of it, commit by this rule
+                model.config.commit = demo.load(name).model.config.commit = rule
+                label += f", commits {rule.replace('_', ' ')}"
+            for k in args.best_of:
+                suffix = f", best of {k}" if k > 1 else ""
+                quality += rows_for(label + suffix, model, tokenizer, n, args.seed, only=("test", "style"), best_of=k)
+            spread += spread_rows(label, name, args.smoke)
+            in_order, swapped, m = given_first_group(model, tokenizer, n, args.seed)
+            binding.append([label, m, f"{in_order:.1f}", f"{swapped:.1f}"])
+            blind.append([label, f"{blind_changes(name, args.smoke)} / {2 if args.smoke else BLIND_SEEDS}"])
     header = ["model", "split", "exact %", "parses %", *(f"{a} %" for a in ATTRS), "BLEU-4", "CIDEr"]
     header += ["trained on", "phrasing", "training"]
     text = "# One phrasing or four: does the answer differ while staying right?\n\n"
@@ -147,7 +160,7 @@ def main() -> None:
     text += "when the whole caption parses to the scene. *Swapped*: the scene's second group pinned first, with "
     text += "the inverse relation (a phrasing the canonical model never saw).\n\n"
     text += markdown_table(["model", "scenes", "exact %, in the scene's order", "exact %, swapped"], binding)
-    write_result(args, "phrasings.md", text)
+    write_result(args, args.output, text)
 
 
 if __name__ == "__main__":

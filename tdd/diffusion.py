@@ -1,7 +1,8 @@
 """The TDD noise process on one-hot vectors (§3.2). It knows nothing of any network.
 
 Shapes: a single label is ``(B, K)``, a token sequence ``(B, N, K)``; integer labels are
-``(B,)`` or ``(B, N)``. Timesteps ``t`` are integers in 0..T, one per batch element.
+``(B,)`` or ``(B, N)``. Timesteps ``t`` are integers in 0..T, one per batch element ``(B,)`` or, for token
+sequences, one per position ``(B, N)`` (the clean-context lever: some positions clean, the rest noised).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from tdd.schedule import NoiseSchedule, make_schedule
 
 
 def _per_sample(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """Reshape a per-sample ``(B,)`` coefficient to broadcast against ``like`` ``(B, ...)``."""
-    return x.reshape(x.shape[0], *([1] * (like.ndim - 1)))
+    """Reshape a per-sample ``(B,)`` (or per-position ``(B, N)``) coefficient to broadcast against ``like``
+    ``(B, ..., K)``."""
+    return x.reshape(*x.shape, *([1] * (like.ndim - x.ndim)))
 
 
 class TweedieDiffusion:
@@ -71,7 +73,7 @@ class TweedieDiffusion:
 
         Args:
             y0: clean (λ-)one-hot vectors ``(B, K)`` or ``(B, N, K)``.
-            t: integer timesteps ``(B,)`` in 0..T; t = 0 returns ``y0`` unchanged.
+            t: integer timesteps ``(B,)`` in 0..T, or ``(B, N)`` per position; t = 0 returns ``y0`` unchanged.
             noise: ε ~ N(0, I) of ``y0``'s shape; drawn with ``generator`` when omitted.
         """
         if noise is None:
@@ -91,7 +93,8 @@ class TweedieDiffusion:
 
     def input_scale(self, t: torch.Tensor) -> torch.Tensor:
         """EDM's c_in for a λ-hot over K classes: 1/√(ᾱ_t λ²/K + 1 − ᾱ_t) ``(B,)``, so that
-        ``c_in · y_t`` has unit mean square per coordinate at every t (a network-input preconditioning)."""
+        ``c_in · y_t`` has unit mean square per coordinate at every t (a network-input preconditioning); the
+        shape of ``t``."""
         alpha_bar = self.schedule.alpha_bar(t).float()
         return (alpha_bar * self.onehot_scale**2 / self.num_classes + 1 - alpha_bar).rsqrt()
 

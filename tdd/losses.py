@@ -23,8 +23,8 @@ def _masked_mean(values: torch.Tensor, weight: torch.Tensor, mask: torch.Tensor 
 
 
 def _per_position(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """Broadcast a per-sample ``(B,)`` tensor to per-position ``like`` ``(B[, N])``."""
-    return x.reshape(x.shape[0], *([1] * (like.ndim - 1))).expand_as(like)
+    """Broadcast a per-sample ``(B,)`` (or already per-position) tensor to per-position ``like`` ``(B[, N])``."""
+    return x.reshape(*x.shape, *([1] * (like.ndim - x.ndim))).expand_as(like)
 
 
 def tdd_cross_entropy(
@@ -41,7 +41,7 @@ def tdd_cross_entropy(
     Args:
         logits: f_θ(y_t, t, c), ``(B, K)`` or ``(B, N, K)``.
         targets: integer classes/tokens ``(B,)`` or ``(B, N)``.
-        alpha_bar_t: ᾱ_t of each sample's timestep, ``(B,)``.
+        alpha_bar_t: ᾱ_t of each sample's timestep, ``(B,)``, or of each position's ``(B, N)``.
         weighting: ``"alpha_bar"`` (the paper's coefficient) or ``"none"`` (the
             "w/o timestep-conditioned coefficients" row of Tab. 2).
         label_smoothing: as in ``F.cross_entropy`` (A.1 uses 0.1 on ImageNet).

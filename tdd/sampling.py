@@ -25,7 +25,8 @@ def diffusion_for(model: Any) -> TweedieDiffusion | MaskedDiffusion:
 
 def sampler_for(model: Any, config: SamplingConfig | None = None) -> TDDSampler | MDDSampler:
     """The sampler matching ``model`` with ``config``'s settings: :class:`TDDSampler` for TDD models
-    (λ, self-conditioning and, unless ``config.spacing`` says otherwise, the sampling timesteps come
+    (λ, self-conditioning, the commit rule of a model told each position's t and, unless
+    ``config.spacing`` says otherwise, the sampling timesteps come
     from the checkpoint's config; explicit timesteps set the step count), :class:`MDDSampler` for MDD."""
     config = config or SamplingConfig()
     process = diffusion_for(model)
@@ -37,4 +38,5 @@ def sampler_for(model: Any, config: SamplingConfig | None = None) -> TDDSampler 
     timesteps = sampling_timesteps(c, config.steps, config.timesteps, process.schedule)
     return TDDSampler(process, len(timesteps), guidance, config.to_one, config.temperature,
                       parameterization=c.parameterization, timesteps=timesteps,
-                      self_cond=getattr(c, "self_cond", False))  # fmt: skip
+                      self_cond=getattr(c, "self_cond", False),
+                      commit=c.commit if getattr(c, "per_position_t", False) else "none")  # fmt: skip

@@ -61,3 +61,18 @@ def test_renoise_is_q_sample_of_the_one_hot_with_the_same_draw(scale):
         fast = d.renoise(tokens, t, generator=torch.Generator().manual_seed(t))
         slow = d.q_sample(d.one_hot(tokens), torch.full((3,), t), generator=torch.Generator().manual_seed(t))
         torch.testing.assert_close(fast, slow, rtol=0, atol=1e-6)
+
+
+def test_a_timestep_per_position_is_each_position_at_its_own_level(gen):
+    d = TweedieDiffusion(num_classes=7, onehot_scale=2.0)
+    labels = torch.randint(7, (3, 5), generator=gen)
+    t = torch.tensor([[0, 10, 500, 999, 1000], [1, 1, 1, 1, 1], [1000, 0, 0, 0, 300]])
+    noise = torch.randn(3, 5, 7, generator=gen)
+    y = d.q_sample(d.one_hot(labels), t, noise)
+    for b in range(3):
+        for n in range(5):  # position by position, as a batch of one at its own t
+            one = d.q_sample(d.one_hot(labels[b, n])[None], t[b, n][None], noise[b, n][None])[0]
+            assert torch.allclose(y[b, n], one)
+            post = d.posterior(y[b, n][None], t[b, n][None])[0]
+            assert torch.allclose(d.posterior(y, t)[b, n], post)
+    assert torch.equal(y[t == 0], d.one_hot(labels)[t == 0])

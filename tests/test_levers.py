@@ -19,9 +19,10 @@ from tdd.diffusion import TweedieDiffusion
 from tdd.models import ARCaptioner, MDDCaptioner, TDDCaptioner
 from tdd.models.captioner import CaptionerConfig
 from tdd.models.registry import PretrainedModel
+from tdd.samplers import TDDSampler
 from tdd.schedule import make_schedule
 from tdd.timesteps import curve_on_grid, sampling_timesteps
-from tdd.training import mixed_noise_input, tdd_loss, unrolled_input
+from tdd.training import clean_context_input, mixed_noise_input, tdd_loss, unrolled_input
 from tdd.training.loop import lr_factor
 
 LEVERS = {
@@ -204,6 +205,92 @@ def test_mixed_noise_leaves_about_half_the_positions_of_a_share_of_the_rows_clea
         mixed_noise_input(d, labels, y_t, t, noise, 1.5, None)
     with pytest.raises(ValueError, match="needs sequences"):
         mixed_noise_input(d, labels[:, 0], y_t[:, 0], t, noise[:, 0], 0.5, None)
+
+
+def test_clean_context_makes_a_random_fraction_of_a_share_of_the_rows_clean_at_t_0():
+    d = TweedieDiffusion(11, onehot_scale=2.0)
+    labels = torch.randint(11, (2000, 12), generator=torch.Generator().manual_seed(0))
+    t = torch.randint(1, 1001, (2000,), generator=torch.Generator().manual_seed(1))
+    y_t, _, _ = d.training_pair(labels, t=t, generator=torch.Generator().manual_seed(2))
+    out, t_pos, clean = clean_context_input(d, labels, y_t, t, 0.5, torch.Generator().manual_seed(3))
+    assert t_pos.shape == clean.shape == labels.shape and out.shape == y_t.shape
+    rows = clean.any(-1)
+    assert 0.42 < rows.float().mean() < 0.52  # a share of 1/2, less the rows whose drawn fraction cleaned nothing
+    assert 0.45 < clean[rows].float().mean() < 0.6  # u ~ U(0, 1) a row: half on average (a little more given ≥ 1)
+    fractions = clean[rows].float().mean(-1)
+    assert fractions.min() < 0.15 and fractions.max() == 1.0  # the fraction varies from row to row
+    assert torch.equal(out[clean], d.one_hot(labels)[clean])  # the exact λ-hot
+    assert (t_pos[clean] == 0).all() and torch.equal(t_pos[~clean], t[:, None].expand_as(labels)[~clean])
+    assert torch.equal(out[~clean], y_t[~clean])  # the rest exactly as noised at the row's t
+    with pytest.raises(ValueError, match="clean_context must lie"):
+        clean_context_input(d, labels, y_t, t, 1.5, None)
+    with pytest.raises(ValueError, match="needs sequences"):
+        clean_context_input(d, labels[:, 0], y_t[:, 0], t, 0.5, None)
+
+
+def test_a_model_told_each_positions_t_learns_from_clean_context_and_its_sampler_commits_the_surest():
+    plain, told = _tiny(input_precond="posterior"), _tiny(input_precond="posterior", per_position_t=True)
+    cond, labels = _cond(told, 2), torch.randint(11, (2, 5), generator=torch.Generator().manual_seed(0))
+    y_t, t = torch.randn(2, 5, 11), torch.tensor([900, 30])
+    # per_position_t starts as the model told only the row's t (zero-initialised), and a shared t equals it spread out
+    shared = {k: v for k, v in told.state_dict().items() if not k.startswith("t_token_embed")}
+    plain.load_state_dict(shared)
+    assert torch.allclose(told(y_t, t, cond), plain(y_t, t, cond), atol=1e-6)
+    assert torch.equal(told(y_t, t, cond), told(y_t, t[:, None].expand(2, 5), cond))
+    with pytest.raises(ValueError, match="per_position_t"):
+        plain(y_t, t[:, None].expand(2, 5), cond)
+    d = told.noise_process()
+    g = torch.Generator().manual_seed(0)
+    loss = tdd_loss(told, d, cond, labels, clean_context=1.0, kfold=2, generator=g)
+    loss.backward()
+    assert torch.isfinite(loss) and told.t_token_embed.mlp[-1].weight.grad.abs().sum() > 0  # the told t is learned
+    with pytest.raises(ValueError, match="per_position_t"):
+        tdd_loss(plain, d, cond, labels, clean_context=0.5, generator=g)
+    with pytest.raises(ValueError, match="does not mix"):
+        tdd_loss(told, d, cond, labels, clean_context=0.5, mixed_noise=0.5, generator=g)
+
+    # the sampler: ⌈uncommitted / steps left⌉ more committed each step, most confident first, held, clean, t = 0
+    sampler = captioner_sampler(told, steps=4)
+    assert sampler.commit == "confidence" and captioner_sampler(plain, steps=4).commit == "none"
+    seen = []
+
+    def spy(y, t, c, drop=None, **kw):
+        seen.append((y.clone(), t.clone()))
+        return told(y, t, c, drop, **kw)
+
+    g = torch.Generator().manual_seed(0)
+    records = list(sampler.iterate(spy, _cond(told, 3), batch_size=3, seq_len=5, generator=g))
+    assert [int((t == 0).sum()) for _, t in seen] == [0, 6, 9, 12]  # of 15: ⌈5/4⌉ = 2, then ⌈3/3⌉, ⌈2/2⌉ a row
+    for (y, t), record, (_, t_next) in zip(seen, records, seen[1:]):
+        now = t_next == 0
+        assert torch.equal(y[t == 0], d.one_hot(record.tokens)[t == 0])  # committed: clean, its token
+        assert (t[t > 0] == t.max()).all()  # the others at the step's t
+        assert torch.equal(records[-1].tokens[now], record.tokens[now])  # once committed, never changed
+        confidence = record.top_probs[..., 0]  # of the argmax, the chosen token
+        for row in range(3):  # in each row the newly committed are the surest of the uncommitted
+            newly, left = now[row] & (t[row] > 0), ~now[row] & (t[row] > 0)
+            assert not left.any() or confidence[row][newly].min() >= confidence[row][left].max()
+    clamp = torch.zeros(3, 5, dtype=torch.bool)
+    clamp[:, 1] = True
+    out = list(sampler.iterate(told, _cond(told, 3), batch_size=3, seq_len=5, clamp_tokens=torch.full((3, 5), 7),
+                               clamp_mask=clamp, generator=torch.Generator().manual_seed(0)))  # fmt: skip
+    assert all((r.tokens[:, 1] == 7).all() for r in out)
+    # the checkpoint may name the leftmost-first rule instead: the committed positions are then a prefix
+    leftmost = _tiny(input_precond="posterior", per_position_t=True, commit="left_to_right")
+    assert captioner_sampler(leftmost, steps=4).commit == "left_to_right"
+    seen.clear()
+    told.config.commit = "left_to_right"
+    list(captioner_sampler(told, steps=4).iterate(spy, _cond(told, 3), batch_size=3, seq_len=5))
+    for _, t in seen:
+        prefix = (t == 0).int()
+        assert torch.equal(prefix, prefix.cummin(dim=1).values)  # 1 … 1 0 … 0 in every row
+    assert [int((t == 0).sum()) for _, t in seen] == [0, 6, 9, 12]
+    with pytest.raises(ValueError, match="commit must be one of"):
+        TDDSampler(d, steps=4, commit="right_to_left")
+    with pytest.raises(ValueError, match="commit must be one of"):
+        _tiny(per_position_t=True, commit="right_to_left")
+    with pytest.raises(ValueError, match="token sequences"):
+        next(TDDSampler(d, steps=4, commit="confidence").iterate(told, cond, batch_size=2))
 
 
 def test_informative_sampling_timesteps_from_the_stored_curve():
@@ -443,6 +530,11 @@ def test_the_improved_recipe_sets_defaults_that_a_config_or_flag_still_overrides
     assert "--timestep-floor must lie in (0, 1]" in refused(["--timestep-floor", "0"])
     assert "--unroll and --output-prior do not mix" in refused(["--unroll", "0.25", "--output-prior"])
     assert "--mixed-noise must lie in [0, 1], got 1.5" in refused(["--mixed-noise", "1.5"])
+    assert "--clean-context must lie in [0, 1], got 2.0" in refused(["--clean-context", "2"])
+    assert "does not mix with --unroll" in refused(["--clean-context", "0.5", "--unroll", "0.25"])
+    assert "a TDD lever" in refused(["--method", "mdd", "--clean-context", "0.5"])
+    assert train_captioner.parse_args(["--config", config, "--clean-context", "0.75"]).per_position_t is True
+    assert args.per_position_t is False
     assert train_captioner.parse_args(["--config", config, "--output-prior"]).output_prior is True
     assert train_captioner.parse_args(["--config", config, "--no-self-cond"]).self_cond is False
     assert args.stratified_timesteps is False  # the low-discrepancy draw is a flag, not (yet) the recipe

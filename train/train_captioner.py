@@ -77,7 +77,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def build_model(args: argparse.Namespace, vocab_size: int, max_len: int = MAX_CAPTION_WORDS) -> Captioner:
     fields = {f.name for f in dataclasses.fields(CaptionerConfig)}
-    tdd_only = {"onehot_scale", "input_precond", "self_cond", "output_prior"}  # MDD and AR keep their defaults
+    # MDD and AR keep their defaults
+    tdd_only = {"onehot_scale", "input_precond", "self_cond", "output_prior", "per_position_t"}
     config = CaptionerConfig(
         **{
             k: v
@@ -141,7 +142,7 @@ def batch_loss(
         return tdd_loss(model, diffusion, cond, tokens, objective=args.loss, kfold=args.kfold, cond_drop=args.cond_drop,
                         generator=g, timesteps=timesteps, self_cond=args.self_cond,
                         self_cond_prob=args.self_cond_prob, unroll=args.unroll,
-                        mixed_noise=args.mixed_noise)  # fmt: skip
+                        mixed_noise=args.mixed_noise, clean_context=args.clean_context)  # fmt: skip
     if args.method == "mdd":
         return mdd_loss(model, process, cond, tokens, cond_drop=args.cond_drop, generator=g)
     return ar_loss(model, cond, tokens, cond_drop=args.cond_drop, generator=g)  # AR, teacher forcing

@@ -31,6 +31,7 @@ MEMORY_TOKENS_NAME = "kv"  # the condition dict: {"kv": ((k, v) per layer), "c":
 PREPARED_EMB_NAME = "emb"
 INPUT_PRECONDS = ("none", "unit_var", "posterior")
 SPACINGS = ("uniform", "informative")  # a prepared condition: {"emb": embedded c (B, W), "kv": KVBuffer per layer}
+COMMIT_RULES = ("confidence", "left_to_right")  # a per_position_t model's sampler: which positions it commits first
 
 
 def _scenes_vit() -> dict[str, Any]:
@@ -59,6 +60,11 @@ class CaptionerConfig:
     - ``pos_embed``: where the tokens are: ``"learned"`` (embeddings learned from random, text positions and a CNN's
       feature map alike) or ``"sincos"`` (fixed sine-cosine ones: 1D for the text as in the Transformer, 2D for the
       feature map as in DETR and pix2seq; a ViT encoder keeps its own). Not a TDD-only lever: MDD and AR take it too.
+    - ``per_position_t``: the network is told each position's timestep ``(B, N)`` (an embedding added to each
+      token's input; the blocks' adaLN keeps the row's largest t), as Diffusion Forcing does; a model trained with
+      clean context (:func:`~tdd.training.objectives.clean_context_input`) has it, and its sampler commits the
+      positions it is surest of, clean, as masked diffusion unmasks them (``commit``: which positions, the surest
+      ``"confidence"`` or the leftmost ``"left_to_right"``; :class:`~tdd.samplers.tdd_sampler.TDDSampler`).
     - ``spacing``: the sampling timesteps used by default, ``"uniform"`` (the paper) or ``"informative"``
       (equal drops of ``ce_curve``, the model's held-out CE at ``ce_curve_t``, measured after training).
     """
@@ -86,6 +92,8 @@ class CaptionerConfig:
     output_prior: bool = False
     spacing: str = "uniform"
     pos_embed: str = "learned"
+    per_position_t: bool = False
+    commit: str = "confidence"
     ce_curve_t: list[int] | None = None
     ce_curve: list[float] | None = None
 
@@ -94,6 +102,8 @@ class CaptionerConfig:
             raise ValueError(f"input_precond must be one of {INPUT_PRECONDS}, got {self.input_precond!r}")
         if self.pos_embed not in POS_EMBEDS:
             raise ValueError(f"pos_embed must be one of {POS_EMBEDS}, got {self.pos_embed!r}")
+        if self.commit not in COMMIT_RULES:
+            raise ValueError(f"commit must be one of {COMMIT_RULES}, got {self.commit!r}")
         if self.spacing not in SPACINGS:
             raise ValueError(f"spacing must be one of {SPACINGS}, got {self.spacing!r}")
         if self.spacing == "informative" and not self.ce_curve:
@@ -265,6 +275,11 @@ class TDDCaptioner(_Captioner):
             self.self_cond_proj = nn.Linear(config.vocab_size, config.width)
             nn.init.zeros_(self.self_cond_proj.weight)  # starts as the model without self-conditioning
             nn.init.zeros_(self.self_cond_proj.bias)
+        if config.per_position_t:
+            self.t_token_embed = TimestepEmbedder(config.width)
+            last = cast(nn.Linear, self.t_token_embed.mlp[-1])
+            nn.init.zeros_(last.weight)  # starts as the model told only the row's t
+            nn.init.zeros_(last.bias)
 
     def noise_process(self) -> TweedieDiffusion:
         """TDD's Gaussian process on one-hot tokens (vocabulary, schedule, T and λ of the config)."""
@@ -275,7 +290,8 @@ class TDDCaptioner(_Captioner):
         """y_t ``(B, N, V)`` (and the previous prediction, with ``self_cond``) → decoder input ``(B, N, W)``."""
         precond = self.config.input_precond
         if precond == "unit_var":
-            y_t = y_t * self.diffusion.input_scale(t).to(y_t.dtype)[:, None, None]
+            scale = self.diffusion.input_scale(t).to(y_t.dtype)
+            y_t = y_t * scale.reshape(*scale.shape, *([1] * (y_t.ndim - scale.ndim)))
         elif precond == "posterior":
             y_t = self.diffusion.posterior(y_t, t).to(y_t.dtype)
         x = self.in_proj(y_t)
@@ -291,12 +307,22 @@ class TDDCaptioner(_Captioner):
         drop_cond: torch.Tensor | None = None,
         self_cond: torch.Tensor | None = None,
     ):
-        """``y_t`` ``(B, N, V)``, ``t`` ``(B,)``, ``cond`` from :meth:`encode` → logits ``(B, N, V)``.
+        """``y_t`` ``(B, N, V)``, ``t`` ``(B,)`` (or ``(B, N)``, one a position, for a model with
+        ``per_position_t``), ``cond`` from :meth:`encode` → logits ``(B, N, V)``.
 
         ``self_cond`` ``(B, N, V)``: the previous prediction's probabilities (models with ``self_cond``;
         ``None`` is the all-zero "no previous prediction" input)."""
         emb, kv = self._condition(cond, drop_cond)
-        logits = self._decode(self.embed_input(y_t, t, self_cond), emb + self.t_embed(t), kv)
+        x = self.embed_input(y_t, t, self_cond)
+        row_t = t
+        if t.ndim == 2:
+            if not self.config.per_position_t:
+                raise ValueError("a timestep per position (B, N) needs a model trained with per_position_t")
+            row_t = t.max(dim=1).values  # the blocks' adaLN: the row's noisiest position
+        if self.config.per_position_t:
+            per_pos = t if t.ndim == 2 else t[:, None].expand(-1, y_t.shape[1])
+            x = x + self.t_token_embed(per_pos.flatten()).view(*per_pos.shape, -1).to(x.dtype)
+        logits = self._decode(x, emb + self.t_embed(row_t), kv)
         if self.config.output_prior:
             logits = logits + self.diffusion.posterior_logits(y_t, t).to(logits.dtype)
         return logits

@@ -6,6 +6,10 @@ for t in the S respaced timesteps, largest first:
     2. to-one    ŷ_0 = onehot(argmax p)  or  onehot(multinomial p)
     3. re-noise  y_{t'} ~ N(√ᾱ_{t'} ŷ_0, (1 − ᾱ_{t'}) I),  t' the next timestep (ᾱ_0 = 1)
 return argmax of the last prediction
+
+With ``commit="confidence"`` (a model trained with clean context, :func:`tdd.training.clean_context_input`) each
+step also commits the positions it is surest of, as masked diffusion's low-confidence remasking unmasks them:
+from then on they are held, clean (t = 0), and the network is told each position's t.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from tdd.samplers.common import (
 from tdd.timesteps import set_timesteps
 
 PARAMETERIZATIONS = ("x0", "epsilon")
+# which positions leave the noise before the end: none (the paper), the surest first, or the leftmost first
+COMMITS = ("none", "confidence", "left_to_right")
 
 
 @dataclass
@@ -58,6 +64,11 @@ class TDDSampler(Sampler):
             (:func:`tdd.timesteps.set_timesteps`, the one place they are computed).
         self_cond: feed each step the previous step's probabilities (a model trained with
             self-conditioning); the records keep what was fed (``fed_probs``).
+        commit: ``"none"`` (the paper: every position re-noised to the next t) or ``"confidence"``: each step
+            commits ⌈uncommitted / steps left⌉ more positions of a sequence, those whose chosen token has the
+            highest probability (masked diffusion's low-confidence rule); a committed position keeps its token and
+            enters every later step clean, at t = 0 (the model must take a timestep per position,
+            ``per_position_t``). Clamped tokens are committed from the start.
     """
 
     process: TweedieDiffusion
@@ -69,9 +80,12 @@ class TDDSampler(Sampler):
     record_topk: int = DEFAULT_RECORD_TOPK
     timesteps: list[int] | None = None  # after construction: the timesteps visited (tdd.timesteps.set_timesteps)
     self_cond: bool = False
+    commit: str = "none"
 
     def __post_init__(self):
         check_sampling_args(self.steps, self.to_one, self.temperature)
+        if self.commit not in COMMITS:
+            raise ValueError(f"commit must be one of {COMMITS}, got {self.commit!r}")
         given = self.timesteps
         self.timesteps = set_timesteps(self.process.schedule, self.steps, "uniform" if given is None else given)
         if len(self.timesteps) != self.steps:
@@ -113,7 +127,15 @@ class TDDSampler(Sampler):
         timesteps = cast(list[int], self.timesteps)  # set in __post_init__
 
         y = diffusion.prior(shape, generator=generator, device=device)  # y_T, (B[, N], K)
-        if clamp is not None:
+        committing = self.commit != "none"
+        if committing and seq_len is None:
+            raise ValueError(f"commit={self.commit!r} acts on token sequences (seq_len), not single labels")
+        committed = torch.zeros(shape, dtype=torch.bool, device=device)  # held clean from then on
+        held = torch.zeros(shape, dtype=torch.long, device=device)
+        if clamp is not None and committing:
+            committed, held = clamp[1].clone(), clamp[0].long()
+            y = torch.where(committed.unsqueeze(-1), diffusion.one_hot(held, y.dtype), y)
+        elif clamp is not None:
             t_start = torch.full((batch_size,), timesteps[0], device=device, dtype=torch.long)
             y = self._clamp_input(y, t_start, clamp, generator)
         net = GuidedDenoiser(model, cond, batch_size, seq_len)
@@ -122,8 +144,11 @@ class TDDSampler(Sampler):
         for i, t_now in enumerate(timesteps):
             gamma = self.guidance.scale_at(i, self.steps)
             state = self._state(y, t_now)  # what the network sees: y_t, before the prediction
-            # 1. predict
-            out = (net(y, t_now, gamma) if fed is None else net(y, t_now, gamma, self_cond=fed)).float()  # (B[, N], K)
+            # 1. predict (with commits: the timestep of each position, 0 where committed)
+            t_in: torch.Tensor | int = t_now
+            if committing:
+                t_in = torch.where(committed, 0, torch.full(shape, t_now, dtype=torch.long, device=device))
+            out = (net(y, t_in, gamma) if fed is None else net(y, t_in, gamma, self_cond=fed)).float()  # (B[, N], K)
             if self.parameterization == "x0":
                 scores = out
             else:  # Tweedie's formula from the predicted noise
@@ -137,7 +162,11 @@ class TDDSampler(Sampler):
                 tokens = summary["top_ids"][..., 0]
             else:
                 tokens = draw(probs, self.to_one, self.temperature, scores, generator)
-            if clamp is not None:
+            if committing:
+                tokens = torch.where(committed, held, tokens)
+                committed = self._commit(committed, tokens, probs, self.steps - i, self.commit)
+                held = torch.where(committed, tokens, held)
+            elif clamp is not None:
                 tokens = torch.where(clamp[1], clamp[0], tokens)
             changed = torch.ones_like(tokens, dtype=torch.bool) if previous is None else tokens != previous
             previous = tokens
@@ -158,8 +187,28 @@ class TDDSampler(Sampler):
             )
             if is_last:
                 break
-            # 3. re-noise ŷ_0 to the next (smaller) timestep
+            # 3. re-noise ŷ_0 to the next (smaller) timestep; committed positions stay clean
             y = diffusion.renoise(tokens, timesteps[i + 1], generator=generator)
+            if committing:
+                y = torch.where(committed.unsqueeze(-1), diffusion.one_hot(held, y.dtype), y)
+
+    @staticmethod
+    def _commit(
+        committed: torch.Tensor, tokens: torch.Tensor, probs: torch.Tensor, steps_left: int, rule: str
+    ) -> torch.Tensor:
+        """Commit ⌈uncommitted / steps_left⌉ more positions of each row ``(B, N)`` (the last step takes all): the
+        uncommitted ones whose chosen token has the highest probability (``"confidence"``, masked diffusion's
+        low-confidence rule) or the leftmost (``"left_to_right"``)."""
+        if rule == "confidence":
+            confidence = probs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
+        else:  # a score that falls along the sentence
+            confidence = -torch.arange(tokens.shape[-1], device=tokens.device, dtype=probs.dtype).expand(tokens.shape)
+        confidence = torch.where(committed, torch.full_like(confidence, float("-inf")), confidence)
+        k = torch.ceil((~committed).sum(-1).float() / steps_left).long()  # (B,)
+        order = confidence.argsort(dim=-1, descending=True)
+        positions = torch.arange(tokens.shape[-1], device=tokens.device).expand_as(order)
+        rank = torch.empty_like(order).scatter_(-1, order, positions)
+        return committed | (rank < k.unsqueeze(-1))
 
     def _state(self, y: torch.Tensor, t: int) -> dict[str, Any]:
         """What a record keeps of the state y_t the network sees at timestep ``t``: y_t (or its top

@@ -101,6 +101,9 @@ def get_parser(description: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--unroll", type=float, default=0.0, help="TDD: share of items built from the model's own draft")
     mixed = "TDD: share of captions with about half their positions noised less than the t the network is told"
     p.add_argument("--mixed-noise", type=float, default=0.0, help=mixed)
+    context = "TDD: share of captions with a random fraction of positions clean, the network told each position's t "
+    context += "(its sampler then commits the surest positions, clean, as masked diffusion unmasks them)"
+    p.add_argument("--clean-context", type=float, default=0.0, help=context)
     spacing = "TDD: the sampling timesteps the checkpoint uses by default (informative: from its CE curve)"
     p.add_argument("--sample-spacing", default="uniform", choices=SAMPLING_SPACINGS, help=spacing)
     p.add_argument("--cond-drop", type=float, default=0.1)
@@ -144,6 +147,13 @@ def parse_args(argv: list[str] | None = None, description: str | None = None) ->
         parser.error(f"--self-cond-prob must lie in (0, 1), got {args.self_cond_prob}")
     if not 0 <= args.mixed_noise <= 1:
         parser.error(f"--mixed-noise must lie in [0, 1], got {args.mixed_noise}")
+    if not 0 <= args.clean_context <= 1:
+        parser.error(f"--clean-context must lie in [0, 1], got {args.clean_context}")
+    if args.clean_context and args.method != "tdd":
+        parser.error(f"--clean-context is a TDD lever; --method {args.method} does not take it")
+    if args.clean_context and (args.unroll or args.mixed_noise):
+        parser.error("--clean-context does not mix with --unroll or --mixed-noise: each rebuilds y_t its own way")
+    args.per_position_t = args.method == "tdd" and args.clean_context > 0
     if args.unroll and args.output_prior:
         parser.error("--unroll and --output-prior do not mix: the output prior trusts y_t, which unrolling corrupts")
     return args

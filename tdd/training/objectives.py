@@ -66,6 +66,7 @@ def tdd_loss(
     self_cond_prob: float = SELF_COND_PROB,
     unroll: float = 0.0,
     mixed_noise: float = 0.0,
+    clean_context: float = 0.0,
 ) -> torch.Tensor:
     """The TDD training loss of one batch, for any denoiser ``model(y_t, t, cond, drop_cond)``.
 
@@ -88,6 +89,9 @@ def tdd_loss(
             (:func:`mixed_noise_input`: about half of their positions cleaner than the t the network is told), so
             that reading the other positions pays; sequences only (adaptive timesteps then learn each t's CE from
             these easier rows too).
+        clean_context: the share of sequences given clean context (:func:`clean_context_input`): a random
+            fraction of their positions clean (t = 0) and left out of the loss, the network told each position's
+            t (a model with ``per_position_t``), as masked diffusion shows clean words beside masked ones.
         unroll: the share of items whose y_t is built from the model's own argmax at a noisier
             timestep instead of the true tokens (SUNDAE's unrolled denoising, in TDD's own terms: the
             sampler's argmax → one-hot → re-noise), so that it learns to repair its drafts. Not with a
@@ -113,6 +117,15 @@ def tdd_loss(
         raise ValueError("unroll and the output prior do not mix: the prior trusts y_t, which unrolling corrupts")
     if mixed_noise:
         y_t = mixed_noise_input(diffusion, labels, y_t, t, noise, mixed_noise, generator)
+    row_t, context_rows = t, None
+    if clean_context:
+        if unroll or mixed_noise:
+            raise ValueError("clean_context does not mix with unroll or mixed_noise: each rebuilds y_t its own way")
+        if not getattr(getattr(model, "config", None), "per_position_t", False):
+            raise ValueError("clean_context needs a model told each position's t (config per_position_t)")
+        y_t, t, clean = clean_context_input(diffusion, labels, y_t, t, clean_context, generator)
+        context_rows = clean.any(dim=1)
+        mask = ~clean if mask is None else mask & ~clean  # a clean position has nothing to learn
     if unroll:
         y_t = unrolled_input(model, diffusion, cond, labels, y_t, t, noise, drop, unroll, generator)
     if self_cond:
@@ -124,8 +137,11 @@ def tdd_loss(
     weighting = "alpha_bar" if objective == "ce" else "none"
     if timesteps is not None:
         weighting = timesteps.weighting if objective == "ce" else "none"
-        timesteps.update(t, per_item_ce(out.detach(), labels, mask), conditioned=~drop)
-    alpha_bar = diffusion.schedule.alpha_bar(t)
+        # learn t's CE from the rows noised to their t alone, not from those a clean context helped
+        plain = torch.ones_like(drop) if context_rows is None else ~context_rows
+        ce = per_item_ce(out.detach()[plain], labels[plain], None if mask is None else mask[plain])
+        timesteps.update(row_t[plain], ce, conditioned=(~drop)[plain])
+    alpha_bar = diffusion.schedule.alpha_bar(row_t)
     return tdd_cross_entropy(out, labels, alpha_bar, weighting=weighting, label_smoothing=label_smoothing, mask=mask)
 
 
@@ -187,6 +203,39 @@ def mixed_noise_input(
     y0 = diffusion.one_hot(labels).to(y_t.dtype).flatten(0, 1)
     rebuilt = diffusion.q_sample(y0, levels, noise.flatten(0, 1)).view_as(y_t)
     return torch.where(cleaner[..., None], rebuilt, y_t)
+
+
+@torch.no_grad()
+def clean_context_input(
+    diffusion: TweedieDiffusion,
+    labels: torch.Tensor,
+    y_t: torch.Tensor,
+    t: torch.Tensor,
+    share: float,
+    generator,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """For a ``share`` of the sequences ``(B, N)``, a fraction u ~ U(0, 1) of the positions (drawn per sequence)
+    made clean: their exact (λ-)one-hot, at t = 0. Returns ``(y_t, t (B, N), clean (B, N) bool)``: the other
+    positions keep the row's y_t and t.
+
+    Why: noised to one shared t, a position's own coordinates say about as much as its neighbours' at every t, so a
+    network learns little from reading the other positions, and a caption whose phrasing is free (the scenes' four,
+    COCO's five) is written as a mix of two (results/binding.md). Masked diffusion shows clean words beside masks,
+    and reading them pays at once; here the same in Gaussian terms, with the network told which positions are clean
+    (Diffusion Forcing's per-token noise level at its two extremes). The matching sampler commits the positions it is
+    surest of, clean, as masked diffusion's low-confidence remasking unmasks them
+    (:class:`~tdd.samplers.tdd_sampler.TDDSampler`, ``commit="confidence"``)."""
+    if not 0 < share <= 1:
+        raise ValueError(f"clean_context must lie in (0, 1], got {share}")
+    if labels.ndim != 2:
+        raise ValueError("clean_context needs sequences (B, N): a single label has no other positions to read")
+    g = dict(generator=generator, device=labels.device)
+    rows = torch.rand(len(labels), **g) < share  # (B,)
+    fraction = torch.rand(len(labels), 1, **g)  # u per sequence
+    clean = rows[:, None] & (torch.rand(labels.shape, **g) < fraction)  # (B, N)
+    t_pos = torch.where(clean, torch.zeros_like(labels, dtype=t.dtype), t[:, None].expand_as(labels))
+    y0 = diffusion.one_hot(labels).to(y_t.dtype)
+    return torch.where(clean[..., None], y0, y_t), t_pos, clean
 
 
 @torch.no_grad()
