@@ -125,19 +125,12 @@ class TDDSampler(Sampler):
         if clamp is not None:
             clamp = (clamp[0].to(device), clamp[1].to(device))
         timesteps = cast(list[int], self.timesteps)  # set in __post_init__
-
         y = diffusion.prior(shape, generator=generator, device=device)  # y_T, (B[, N], K)
-        committing = self.commit != "none"
-        if committing and seq_len is None:
-            raise ValueError(f"commit={self.commit!r} acts on token sequences (seq_len), not single labels")
-        committed = torch.zeros(shape, dtype=torch.bool, device=device)  # held clean from then on
-        held = torch.zeros(shape, dtype=torch.long, device=device)
-        if clamp is not None and committing:
-            committed, held = clamp[1].clone(), clamp[0].long()
-            y = torch.where(committed.unsqueeze(-1), diffusion.one_hot(held, y.dtype), y)
+        commits = _Commits.start(self.commit, diffusion, shape, seq_len, clamp, device)
+        if commits.active:  # clamped tokens are committed from the start
+            y = commits.clean(y)
         elif clamp is not None:
-            t_start = torch.full((batch_size,), timesteps[0], device=device, dtype=torch.long)
-            y = self._clamp_input(y, t_start, clamp, generator)
+            y = self._clamp_input(y, timesteps[0], clamp, generator)
         net = GuidedDenoiser(model, cond, batch_size, seq_len)
         previous = None
         fed = torch.zeros_like(y) if self.self_cond else None  # the previous prediction (none at first)
@@ -145,15 +138,9 @@ class TDDSampler(Sampler):
             gamma = self.guidance.scale_at(i, self.steps)
             state = self._state(y, t_now)  # what the network sees: y_t, before the prediction
             # 1. predict (with commits: the timestep of each position, 0 where committed)
-            t_in: torch.Tensor | int = t_now
-            if committing:
-                t_in = torch.where(committed, 0, torch.full(shape, t_now, dtype=torch.long, device=device))
+            t_in = commits.timesteps(t_now)
             out = (net(y, t_in, gamma) if fed is None else net(y, t_in, gamma, self_cond=fed)).float()  # (B[, N], K)
-            if self.parameterization == "x0":
-                scores = out
-            else:  # Tweedie's formula from the predicted noise
-                t = torch.full((batch_size,), t_now, device=device, dtype=torch.long)
-                scores = diffusion.predict_y0_from_eps(y, t, out)
+            scores = self._scores(out, y, t_now)
             probs = torch.softmax(scores, dim=-1)
             is_last = i == self.steps - 1
             summary = summarize(probs, self.record_topk, keep_full=is_last and seq_len is None)
@@ -162,10 +149,8 @@ class TDDSampler(Sampler):
                 tokens = summary["top_ids"][..., 0]
             else:
                 tokens = draw(probs, self.to_one, self.temperature, scores, generator)
-            if committing:
-                tokens = torch.where(committed, held, tokens)
-                committed = self._commit(committed, tokens, probs, self.steps - i, self.commit)
-                held = torch.where(committed, tokens, held)
+            if commits.active:
+                tokens = commits.settle(tokens, probs, self.steps - i)
             elif clamp is not None:
                 tokens = torch.where(clamp[1], clamp[0], tokens)
             changed = torch.ones_like(tokens, dtype=torch.bool) if previous is None else tokens != previous
@@ -188,12 +173,83 @@ class TDDSampler(Sampler):
             if is_last:
                 break
             # 3. re-noise ŷ_0 to the next (smaller) timestep; committed positions stay clean
-            y = diffusion.renoise(tokens, timesteps[i + 1], generator=generator)
-            if committing:
-                y = torch.where(committed.unsqueeze(-1), diffusion.one_hot(held, y.dtype), y)
+            y = commits.clean(diffusion.renoise(tokens, timesteps[i + 1], generator=generator))
+
+    def _state(self, y: torch.Tensor, t: int) -> dict[str, Any]:
+        """What a record keeps of the state y_t the network sees at timestep ``t``: y_t (or its top
+        coordinates), ᾱ_t and the signal λ√ᾱ_t of the re-noised token."""
+        alpha_bar = float(self.process.schedule.alphas_cumprod[t])
+        signal = self.process.onehot_scale * alpha_bar**0.5
+        return {**noisy_summary(y, self.record_topk), "alpha_bar": alpha_bar, "signal_scale": signal}
+
+    def _scores(self, out: torch.Tensor, y: torch.Tensor, t_now: int) -> torch.Tensor:
+        """The class scores of the network's output: its logits (``"x0"``), or Tweedie's estimate of the clean vector
+        from a predicted noise (``"epsilon"``)."""
+        if self.parameterization == "x0":
+            return out
+        t = torch.full((len(y),), t_now, device=y.device, dtype=torch.long)
+        return self.process.predict_y0_from_eps(y, t, out)
+
+    def _clamp_input(
+        self,
+        y: torch.Tensor,
+        t: int,
+        clamp: tuple[torch.Tensor, torch.Tensor],
+        generator: Generators,
+    ) -> torch.Tensor:
+        """Replace clamped positions of y_t by their given tokens' one-hots forward-noised to timestep ``t``."""
+        steps = torch.full((len(y),), t, device=y.device, dtype=torch.long)
+        known = self.process.q_sample(self.process.one_hot(clamp[0]), steps, generator=generator)
+        return torch.where(clamp[1].unsqueeze(-1), known, y)
+
+
+@dataclass
+class _Commits:
+    """The positions a commit rule has taken out of the noise (:attr:`TDDSampler.commit`): each keeps its token
+    (``held``) and enters every later step clean, told t = 0. With the rule ``"none"`` there are none and every method
+    hands its input back."""
+
+    rule: str
+    process: TweedieDiffusion
+    committed: torch.Tensor  # (B, N) bool
+    held: torch.Tensor  # (B, N) the committed tokens
+
+    @classmethod
+    def start(cls, rule: str, process: TweedieDiffusion, shape, seq_len, clamp, device) -> _Commits:
+        """No position committed yet, or, with a rule and clamped tokens, those."""
+        if rule != "none" and seq_len is None:
+            raise ValueError(f"commit={rule!r} acts on token sequences (seq_len), not single labels")
+        committed = torch.zeros(shape, dtype=torch.bool, device=device)
+        held = torch.zeros(shape, dtype=torch.long, device=device)
+        if rule != "none" and clamp is not None:
+            committed, held = clamp[1].clone(), clamp[0].long()
+        return cls(rule, process, committed, held)
+
+    @property
+    def active(self) -> bool:
+        return self.rule != "none"
+
+    def timesteps(self, t_now: int) -> torch.Tensor | int:
+        """What the network is told: the step's t, or with commits each position's (0 where committed)."""
+        if not self.active:
+            return t_now
+        return torch.where(self.committed, 0, torch.full_like(self.held, t_now))
+
+    def clean(self, y: torch.Tensor) -> torch.Tensor:
+        """``y`` with every committed position its exact (λ-)one-hot."""
+        if not self.active:
+            return y
+        return torch.where(self.committed.unsqueeze(-1), self.process.one_hot(self.held, y.dtype), y)
+
+    def settle(self, tokens: torch.Tensor, probs: torch.Tensor, steps_left: int) -> torch.Tensor:
+        """The step's tokens with the committed ones held; then commit the next (:meth:`commit`)."""
+        tokens = torch.where(self.committed, self.held, tokens)
+        self.committed = self.commit(self.committed, tokens, probs, steps_left, self.rule)
+        self.held = torch.where(self.committed, tokens, self.held)
+        return tokens
 
     @staticmethod
-    def _commit(
+    def commit(
         committed: torch.Tensor, tokens: torch.Tensor, probs: torch.Tensor, steps_left: int, rule: str
     ) -> torch.Tensor:
         """Commit ⌈uncommitted / steps_left⌉ more positions of each row ``(B, N)`` (the last step takes all): the
@@ -209,21 +265,3 @@ class TDDSampler(Sampler):
         positions = torch.arange(tokens.shape[-1], device=tokens.device).expand_as(order)
         rank = torch.empty_like(order).scatter_(-1, order, positions)
         return committed | (rank < k.unsqueeze(-1))
-
-    def _state(self, y: torch.Tensor, t: int) -> dict[str, Any]:
-        """What a record keeps of the state y_t the network sees at timestep ``t``: y_t (or its top
-        coordinates), ᾱ_t and the signal λ√ᾱ_t of the re-noised token."""
-        alpha_bar = float(self.process.schedule.alphas_cumprod[t])
-        signal = self.process.onehot_scale * alpha_bar**0.5
-        return {**noisy_summary(y, self.record_topk), "alpha_bar": alpha_bar, "signal_scale": signal}
-
-    def _clamp_input(
-        self,
-        y: torch.Tensor,
-        t: torch.Tensor,
-        clamp: tuple[torch.Tensor, torch.Tensor],
-        generator: Generators,
-    ) -> torch.Tensor:
-        """Replace clamped positions of y_t by the forward-noised one-hot of their given tokens."""
-        known = self.process.q_sample(self.process.one_hot(clamp[0]), t, generator=generator)
-        return torch.where(clamp[1].unsqueeze(-1), known, y)

@@ -11,7 +11,7 @@ from typing import Any
 from tdd.data.scenes import MAX_CAPTION_WORDS
 from tdd.data.tokenizer import TOKENIZER_KINDS
 from tdd.models import MODELS, PretrainedModel
-from tdd.models.captioner import INPUT_PRECONDS, CaptionerConfig
+from tdd.models.captioner_config import INPUT_PRECONDS, CaptionerConfig
 from tdd.models.conditioning import POS_EMBEDS
 from tdd.schedule import SCHEDULES
 from tdd.timesteps import ADAPTIVE_CE_OF, DEFAULT_FLOOR, SAMPLING_SPACINGS, TRAINING_TIMESTEPS
@@ -43,6 +43,36 @@ RECIPES: dict[str, dict[str, Any]] = {
         # uniform's 84.4 % (500 held-out scenes; docs/results/levers.md), so the checkpoint keeps the paper's uniform
     },
 }
+
+
+def add_tdd_levers(p: argparse.ArgumentParser) -> None:
+    """TDD's levers (issue "TDD that learns fast"); the defaults are the paper's, ``--recipe improved`` sets them."""
+    recipe = "paper: the defaults below; improved: the levers the ablation supports (a config or flag still wins)"
+    p.add_argument("--recipe", default="paper", choices=sorted(RECIPES), help=recipe)
+    when = "TDD: t ~ U{1..T} with ᾱ_t-weighted CE (the paper), t ∝ ᾱ_t with plain CE, or adaptive (plain CE)"
+    p.add_argument("--train-timesteps", default="uniform", choices=TRAINING_TIMESTEPS, help=when)
+    floor = "TDD, adaptive timesteps: the uniform share of the draw (the rest follows the drop of CE)"
+    p.add_argument("--timestep-floor", type=float, default=DEFAULT_FLOOR, help=floor)
+    ce_of = "TDD, adaptive timesteps: learn the CE curve from all items or only those that saw their image"
+    p.add_argument("--adaptive-ce", default="all", choices=ADAPTIVE_CE_OF, help=ce_of)
+    strata = "TDD: draw a batch's timesteps at evenly spaced quantiles (VDM's low-discrepancy sampler)"
+    p.add_argument("--stratified-timesteps", action=argparse.BooleanOptionalAction, default=False, help=strata)
+    p.add_argument("--onehot-scale", type=float, default=1.0, help="TDD: λ of the λ-hot (§3.2)")
+    p.add_argument("--input-precond", default="none", choices=INPUT_PRECONDS, help="TDD: how y_t enters the decoder")
+    p.add_argument("--adaln-zero", action=argparse.BooleanOptionalAction, default=False, help="DiT's adaLN-Zero init")
+    p.add_argument("--self-cond", action=argparse.BooleanOptionalAction, default=False, help="TDD: self-conditioning")
+    sc_prob = "TDD, self-conditioning: the share of training rows fed the first pass's prediction (the rest get zeros)"
+    p.add_argument("--self-cond-prob", type=float, default=SELF_COND_PROB, help=sc_prob)
+    prior = "TDD: add the exact posterior's log p(y_0 | y_t) to the logits (Plaid's output prior)"
+    p.add_argument("--output-prior", action=argparse.BooleanOptionalAction, default=False, help=prior)
+    p.add_argument("--unroll", type=float, default=0.0, help="TDD: share of items built from the model's own draft")
+    mixed = "TDD: share of captions with about half their positions noised less than the t the network is told"
+    p.add_argument("--mixed-noise", type=float, default=0.0, help=mixed)
+    context = "TDD: share of captions with a random fraction of positions clean, the network told each position's t "
+    context += "(its sampler then commits positions, clean, as masked diffusion unmasks them)"
+    p.add_argument("--clean-context", type=float, default=0.0, help=context)
+    spacing = "TDD: the sampling timesteps the checkpoint uses by default (informative: from its CE curve)"
+    p.add_argument("--sample-spacing", default="uniform", choices=SAMPLING_SPACINGS, help=spacing)
 
 
 def get_parser(description: str | None = None) -> argparse.ArgumentParser:
@@ -79,33 +109,7 @@ def get_parser(description: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--schedule", default="linear", choices=sorted(SCHEDULES))
     p.add_argument("--num-timesteps", type=int, default=1000)
     p.add_argument("--kfold", type=int, default=4, help="TDD: timesteps per image (§3.3)")
-    # TDD's levers (issue "TDD that learns fast"); the defaults are the paper's, --recipe improved sets them
-    recipe = "paper: the defaults below; improved: the levers the ablation supports (a config or flag still wins)"
-    p.add_argument("--recipe", default="paper", choices=sorted(RECIPES), help=recipe)
-    when = "TDD: t ~ U{1..T} with ᾱ_t-weighted CE (the paper), t ∝ ᾱ_t with plain CE, or adaptive (plain CE)"
-    p.add_argument("--train-timesteps", default="uniform", choices=TRAINING_TIMESTEPS, help=when)
-    floor = "TDD, adaptive timesteps: the uniform share of the draw (the rest follows the drop of CE)"
-    p.add_argument("--timestep-floor", type=float, default=DEFAULT_FLOOR, help=floor)
-    ce_of = "TDD, adaptive timesteps: learn the CE curve from all items or only those that saw their image"
-    p.add_argument("--adaptive-ce", default="all", choices=ADAPTIVE_CE_OF, help=ce_of)
-    strata = "TDD: draw a batch's timesteps at evenly spaced quantiles (VDM's low-discrepancy sampler)"
-    p.add_argument("--stratified-timesteps", action=argparse.BooleanOptionalAction, default=False, help=strata)
-    p.add_argument("--onehot-scale", type=float, default=1.0, help="TDD: λ of the λ-hot (§3.2)")
-    p.add_argument("--input-precond", default="none", choices=INPUT_PRECONDS, help="TDD: how y_t enters the decoder")
-    p.add_argument("--adaln-zero", action=argparse.BooleanOptionalAction, default=False, help="DiT's adaLN-Zero init")
-    p.add_argument("--self-cond", action=argparse.BooleanOptionalAction, default=False, help="TDD: self-conditioning")
-    sc_prob = "TDD, self-conditioning: the share of training rows fed the first pass's prediction (the rest get zeros)"
-    p.add_argument("--self-cond-prob", type=float, default=SELF_COND_PROB, help=sc_prob)
-    prior = "TDD: add the exact posterior's log p(y_0 | y_t) to the logits (Plaid's output prior)"
-    p.add_argument("--output-prior", action=argparse.BooleanOptionalAction, default=False, help=prior)
-    p.add_argument("--unroll", type=float, default=0.0, help="TDD: share of items built from the model's own draft")
-    mixed = "TDD: share of captions with about half their positions noised less than the t the network is told"
-    p.add_argument("--mixed-noise", type=float, default=0.0, help=mixed)
-    context = "TDD: share of captions with a random fraction of positions clean, the network told each position's t "
-    context += "(its sampler then commits the surest positions, clean, as masked diffusion unmasks them)"
-    p.add_argument("--clean-context", type=float, default=0.0, help=context)
-    spacing = "TDD: the sampling timesteps the checkpoint uses by default (informative: from its CE curve)"
-    p.add_argument("--sample-spacing", default="uniform", choices=SAMPLING_SPACINGS, help=spacing)
+    add_tdd_levers(p)
     p.add_argument("--cond-drop", type=float, default=0.1)
     # optimisation
     p.add_argument("--steps", type=int, default=20_000, help="optimizer steps")

@@ -85,18 +85,15 @@ def tdd_loss(
         self_cond: self-conditioning (Analog Bits, CDCD): for a random share ``self_cond_prob`` of the items
             (half by default) a first pass without gradient gives p̂, fed to the second pass (the model's
             ``self_cond`` input); the others get zeros, as the sampler's first step does.
-        mixed_noise: the share of sequences whose positions are noised to different levels
-            (:func:`mixed_noise_input`: about half of their positions cleaner than the t the network is told), so
-            that reading the other positions pays; sequences only (adaptive timesteps then learn each t's CE from
-            these easier rows too).
-        clean_context: the share of sequences given clean context (:func:`clean_context_input`): a random
-            fraction of their positions clean (t = 0) and left out of the loss, the network told each position's
-            t (a model with ``per_position_t``), as masked diffusion shows clean words beside masked ones.
+        mixed_noise: the share of sequences with about half their positions cleaner than the t the network is told
+            (:func:`mixed_noise_input`; adaptive timesteps then learn each t's CE from these easier rows too).
+        clean_context: the share of sequences with a random fraction of their positions clean (t = 0, out of the
+            loss), the network told each position's t (:func:`clean_context_input`; a model with ``per_position_t``).
         unroll: the share of items whose y_t is built from the model's own argmax at a noisier
             timestep instead of the true tokens (SUNDAE's unrolled denoising, in TDD's own terms: the
             sampler's argmax → one-hot → re-noise), so that it learns to repair its drafts. Not with a
             model whose config has ``output_prior`` (its logits trust y_t).
-    With both off, the random draws and the forward are exactly those of the paper's recipe.
+    With every lever off, the random draws and the forward are exactly those of the paper's recipe.
     """
 
     if objective not in OBJECTIVES:
@@ -109,20 +106,11 @@ def tdd_loss(
     t = None if timesteps is None else timesteps.sample(len(labels), generator=generator, device=labels.device)
     y_t, t, noise = diffusion.training_pair(labels, generator=generator, t=t)
     drop = sample_drop_mask(len(labels), cond_drop, generator=generator, device=labels.device)
-    if (self_cond or unroll) and objective == "eps_mse":
-        raise ValueError("self_cond and unroll act on the predicted tokens: use a cross-entropy objective")
-    if unroll and getattr(getattr(model, "config", None), "output_prior", False):
-        # an unrolled y_t comes from the model's draft: at small t the exact posterior of the true tokens is then
-        # confidently wrong, and the network would need logits of ~1/(1 − ᾱ_t) to overrule it
-        raise ValueError("unroll and the output prior do not mix: the prior trusts y_t, which unrolling corrupts")
+    _check_levers(model, objective, self_cond, unroll, mixed_noise, clean_context)
     if mixed_noise:
         y_t = mixed_noise_input(diffusion, labels, y_t, t, noise, mixed_noise, generator)
     row_t, context_rows = t, None
     if clean_context:
-        if unroll or mixed_noise:
-            raise ValueError("clean_context does not mix with unroll or mixed_noise: each rebuilds y_t its own way")
-        if not getattr(getattr(model, "config", None), "per_position_t", False):
-            raise ValueError("clean_context needs a model told each position's t (config per_position_t)")
         y_t, t, clean = clean_context_input(diffusion, labels, y_t, t, clean_context, generator)
         context_rows = clean.any(dim=1)
         mask = ~clean if mask is None else mask & ~clean  # a clean position has nothing to learn
@@ -137,12 +125,34 @@ def tdd_loss(
     weighting = "alpha_bar" if objective == "ce" else "none"
     if timesteps is not None:
         weighting = timesteps.weighting if objective == "ce" else "none"
-        # learn t's CE from the rows noised to their t alone, not from those a clean context helped
-        plain = torch.ones_like(drop) if context_rows is None else ~context_rows
-        ce = per_item_ce(out.detach()[plain], labels[plain], None if mask is None else mask[plain])
-        timesteps.update(row_t[plain], ce, conditioned=(~drop)[plain])
+        _learn_timesteps(timesteps, out, labels, mask, row_t, drop, context_rows)
     alpha_bar = diffusion.schedule.alpha_bar(row_t)
     return tdd_cross_entropy(out, labels, alpha_bar, weighting=weighting, label_smoothing=label_smoothing, mask=mask)
+
+
+def _learn_timesteps(timesteps, out, labels, mask, row_t, drop, context_rows) -> None:
+    """Fold the batch's per-item CE into an adaptive timestep draw: from the rows noised to their t alone, not from
+    those a clean context helped."""
+    plain = torch.ones_like(drop) if context_rows is None else ~context_rows
+    ce = per_item_ce(out.detach()[plain], labels[plain], None if mask is None else mask[plain])
+    timesteps.update(row_t[plain], ce, conditioned=(~drop)[plain])
+
+
+def _check_levers(
+    model: nn.Module, objective: str, self_cond: bool, unroll: float, mixed_noise: float, clean_context: float
+) -> None:
+    """One clear error for levers that do not go together, or with this model or objective."""
+    config = getattr(model, "config", None)
+    if (self_cond or unroll) and objective == "eps_mse":
+        raise ValueError("self_cond and unroll act on the predicted tokens: use a cross-entropy objective")
+    if unroll and getattr(config, "output_prior", False):
+        # an unrolled y_t comes from the model's draft: at small t the exact posterior of the true tokens is then
+        # confidently wrong, and the network would need logits of ~1/(1 − ᾱ_t) to overrule it
+        raise ValueError("unroll and the output prior do not mix: the prior trusts y_t, which unrolling corrupts")
+    if clean_context and (unroll or mixed_noise):
+        raise ValueError("clean_context does not mix with unroll or mixed_noise: each rebuilds y_t its own way")
+    if clean_context and not getattr(config, "per_position_t", False):
+        raise ValueError("clean_context needs a model told each position's t (config per_position_t)")
 
 
 def _rows(x: Any, keep: torch.Tensor) -> Any:
