@@ -13,8 +13,8 @@ from typing import Any
 
 import gradio as gr
 from browser_js import CLICK_JS, SKETCH_CLEAR_JS, WAITED_JS
-from gradio_inputs import fresh_canvas as _fresh_canvas
 from gradio_inputs import UploadedImage, input_widgets, pick, typed_input, typed_widgets
+from gradio_inputs import fresh_canvas as _fresh_canvas
 
 from tdd import demo as core
 
@@ -216,7 +216,7 @@ def task_tab(spec: core.Task) -> None:
             typed = typed_widgets(spec)
             image, sketch, background, clear_btn = input_widgets(task)
             gr.Examples(examples, inputs=image, label="Examples")
-            model = gr.Dropdown(models, value=default, label="model")
+            model = gr.Dropdown(models, value=default, label="model", elem_id=f"model-{task}")
             pins = gr.Textbox(
                 label="Pin words (optional)",
                 placeholder="e.g. a large _ circle — keep words to pin them, write _ where the model should choose",

@@ -29,10 +29,10 @@ from eval_scenes_captioners import ATTRS, rows_for
 
 from tdd import demo
 from tdd.caption import caption_steps, captioner_sampler
-from tdd.data.scene_marks import mark_words, missing_relation
+from tdd.data.scene_marks import answer_is_right
 from tdd.data.scenes import INVERSE, caption_metrics, make_scene
 from tdd.data.tokenizer import decode, encode, load_tokenizer
-from tdd.models.captioner import COMMIT_RULES
+from tdd.models.captioner_config import COMMIT_RULES
 from tdd.models.registry import PretrainedModel, resolve_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,18 +51,13 @@ def candidate_label(directory: str) -> str:
     return f"{model.method.upper()}, all four phrasings{unrolled}{mixed}{context}"
 
 
-def right(answer: str, truth: str) -> bool:
-    """Every word of ``answer`` marked right against ``truth`` (paraphrases accepted), and no relation missing."""
-    return all(ok is not False for _, ok in mark_words(answer, truth)) and not missing_relation(answer, truth)
-
-
 def spread_rows(label: str, name: str, smoke: bool) -> list[list]:
     """Several samples on each bundled example: right answers and distinct right answers."""
     examples = [line.split("\t") for line in (ROOT / "examples" / "scenes" / "captions.txt").read_text().splitlines()]
     rows = []
     for file, truth in examples[: 2 if smoke else None]:
         answers = demo.several_samples(name, ROOT / "examples" / "scenes" / file, demo.Settings(seed=0), SAMPLES)
-        good = [a for a in answers if right(a, truth)]
+        good = [a for a in answers if answer_is_right(a, truth)]
         rows.append([label, file, f"{len(good)} / {SAMPLES}", len(set(good)), "; ".join(sorted(set(good)))[:160]])
     return rows
 

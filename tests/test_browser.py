@@ -438,3 +438,25 @@ def test_side_by_side_picks_the_family_of_an_example(page):
     page.locator("img[src*='scene_0']:visible").first.click()
     page.wait_for_function("() => document.querySelector('#sbs-family input')?.value === 'scenes'", timeout=30_000)
     assert page.inner_text("#sbs-ar") == ""  # a new picture clears the last answers
+
+
+def test_several_samples_of_the_four_phrasing_captioner_differ_while_staying_right(page):
+    """The Caption tab with `scenes-tdd-phrasings` (trained on all four phrasings a scene has): "Several samples" on
+    an example with two groups lists at least two different answers that are both right (#42)."""
+    from tdd.data.scene_marks import answer_is_right
+
+    truth = dict(line.split("\t") for line in (ROOT / "examples" / "scenes" / "captions.txt").read_text().splitlines())
+    box = page.locator("#model-caption input")
+    box.click()
+    box.fill("scenes-tdd-phrasings")
+    page.get_by_role("option", name="scenes-tdd-phrasings", exact=True).click()
+    page.wait_for_function("() => document.querySelector('#model-caption input')?.value === 'scenes-tdd-phrasings'")
+    page.locator("img[src*='scene_8']:visible").first.click()
+    page.wait_for_selector("#input-caption img", timeout=30_000)
+    page.click("#samples-btn-caption")
+    page.wait_for_selector("#samples-caption .tdd-samples", timeout=60_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "app_several_phrasings.png"), full_page=True)
+    answers = page.locator("#samples-caption li code").all_inner_texts()
+    right = [a for a in answers if answer_is_right(a, truth["scene_8.png"])]
+    assert "8 samples" in page.inner_text("#samples-caption") and len(set(right)) >= 2, answers

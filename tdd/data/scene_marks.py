@@ -87,3 +87,9 @@ def missing_relation(answer: str, truth: str) -> bool:
     words = answer.lower().split()
     has_relation = any(_relation_at(words, i) for i in range(len(words)))
     return parse_caption(truth).second is not None and not has_relation
+
+
+def answer_is_right(answer: str, truth: str) -> bool:
+    """Every word of ``answer`` marked right against ``truth`` (paraphrases and any of the four phrasings accepted),
+    and no relation missing: a right answer however it is phrased."""
+    return all(ok is not False for _, ok in mark_words(answer, truth)) and not missing_relation(answer, truth)
