@@ -181,6 +181,14 @@ def self_cond_input(
     return fed
 
 
+def _check_sequence_share(lever: str, share: float, labels: torch.Tensor) -> None:
+    """A lever that acts on a share of token sequences: the share in (0, 1], and sequences ``(B, N)``."""
+    if not 0 < share <= 1:
+        raise ValueError(f"{lever} must lie in (0, 1], got {share}")
+    if labels.ndim != 2:
+        raise ValueError(f"{lever} needs sequences (B, N): a single label has no other positions to read")
+
+
 @torch.no_grad()
 def mixed_noise_input(
     diffusion: TweedieDiffusion,
@@ -199,10 +207,7 @@ def mixed_noise_input(
     without looking at its first (experiments/phrasings.py, "given the first group"). Clearer neighbours beside
     a noisy position make that reading pay, as the clean words beside masks do in masked diffusion (and per-token
     noise levels do in Diffusion Forcing)."""
-    if not 0 < share <= 1:
-        raise ValueError(f"mixed_noise must lie in (0, 1], got {share}")
-    if labels.ndim != 2:
-        raise ValueError("mixed_noise needs sequences (B, N): a single label has no other positions to read")
+    _check_sequence_share("mixed_noise", share, labels)
     g = dict(generator=generator, device=labels.device)
     rows = torch.rand(len(labels), **g) < share  # (B,)
     cleaner = rows[:, None] & (torch.rand(labels.shape, **g) < 0.5) & (t[:, None] > 0)  # (B, N)
@@ -232,13 +237,9 @@ def clean_context_input(
     network learns little from reading the other positions, and a caption whose phrasing is free (the scenes' four,
     COCO's five) is written as a mix of two (results/binding.md). Masked diffusion shows clean words beside masks,
     and reading them pays at once; here the same in Gaussian terms, with the network told which positions are clean
-    (Diffusion Forcing's per-token noise level at its two extremes). The matching sampler commits the positions it is
-    surest of, clean, as masked diffusion's low-confidence remasking unmasks them
-    (:class:`~tdd.samplers.tdd_sampler.TDDSampler`, ``commit="confidence"``)."""
-    if not 0 < share <= 1:
-        raise ValueError(f"clean_context must lie in (0, 1], got {share}")
-    if labels.ndim != 2:
-        raise ValueError("clean_context needs sequences (B, N): a single label has no other positions to read")
+    (Diffusion Forcing's per-token noise level at its two extremes). The matching sampler commits positions, clean, as
+    masked diffusion unmasks them (:class:`~tdd.samplers.tdd_sampler.TDDSampler`'s ``commit``)."""
+    _check_sequence_share("clean_context", share, labels)
     g = dict(generator=generator, device=labels.device)
     rows = torch.rand(len(labels), **g) < share  # (B,)
     fraction = torch.rand(len(labels), 1, **g)  # u per sequence
