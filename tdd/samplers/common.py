@@ -208,6 +208,18 @@ def draw(
     raise ValueError(f"to_one must be 'argmax' or 'multinomial', got {to_one!r}")
 
 
+def reveal_next(pending: torch.Tensor, score: torch.Tensor, steps_left: int) -> torch.Tensor:
+    """Which of the ``pending`` positions ``(B, N)`` to reveal at this step: ⌈pending / steps_left⌉ of each row (the
+    last step takes all), those with the highest ``score`` — masked diffusion's unmasking count and order, shared by
+    its sampler (the masked positions) and TDD's commits (the positions still in the noise)."""
+    score = torch.where(pending, score, torch.full_like(score, float("-inf")))
+    k = torch.ceil(pending.sum(-1).float() / steps_left).long()  # (B,)
+    order = score.argsort(dim=-1, descending=True)
+    positions = torch.arange(score.shape[-1], device=score.device).expand_as(order)
+    rank = torch.empty_like(order).scatter_(-1, order, positions)
+    return pending & (rank < k.unsqueeze(-1))
+
+
 def check_sampling_args(steps: int, to_one: str, temperature: float) -> None:
     """Clear errors for the arguments every sampler shares."""
     if not isinstance(steps, int) or steps < 1:

@@ -39,6 +39,7 @@ from tdd.samplers.common import (
     check_clamp,
     check_sampling_args,
     draw,
+    reveal_next,
     summarize,
 )
 
@@ -126,7 +127,6 @@ class MDDSampler(Sampler):
         if clamp is not None:
             pinned = clamp[1].to(device)
             x = torch.where(pinned, clamp[0].to(device), x)
-        positions = torch.arange(seq_len, device=device).expand(shape)
         net = GuidedDenoiser(model, cond, batch_size, seq_len)
         previous = None
         for i in range(self.steps):
@@ -148,12 +148,7 @@ class MDDSampler(Sampler):
                 confidence = probs.gather(-1, x0.unsqueeze(-1)).squeeze(-1)
             else:
                 confidence = rng.rand(shape, generator, device)
-            confidence = torch.where(is_masked, confidence, torch.full_like(confidence, float("-inf")))
-            num_masked = is_masked.sum(-1)  # (B,)
-            k = torch.ceil(num_masked.float() / (self.steps - i)).long()  # the last step takes all
-            order = confidence.argsort(dim=-1, descending=True)
-            rank = torch.empty_like(order).scatter_(-1, order, positions)
-            reveal = is_masked & (rank < k.unsqueeze(-1))
+            reveal = reveal_next(is_masked, confidence, self.steps - i)  # the last step takes all
             x = torch.where(reveal, x0, x)
             changed = torch.ones_like(x, dtype=torch.bool) if previous is None else x != previous
             previous = x

@@ -7,9 +7,9 @@ for t in the S respaced timesteps, largest first:
     3. re-noise  y_{t'} ~ N(√ᾱ_{t'} ŷ_0, (1 − ᾱ_{t'}) I),  t' the next timestep (ᾱ_0 = 1)
 return argmax of the last prediction
 
-With ``commit="confidence"`` (a model trained with clean context, :func:`tdd.training.clean_context_input`) each
-step also commits the positions it is surest of, as masked diffusion's low-confidence remasking unmasks them:
-from then on they are held, clean (t = 0), and the network is told each position's t.
+With a commit rule (a model trained with clean context, :func:`tdd.training.clean_context_input`; the checkpoint's
+rule is the leftmost first) each step also commits positions as masked diffusion unmasks them: from then on they
+are held, clean (t = 0), and the network is told each position's t.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from tdd.samplers.common import (
     check_sampling_args,
     draw,
     noisy_summary,
+    reveal_next,
     summarize,
 )
 from tdd.timesteps import set_timesteps
@@ -64,10 +65,11 @@ class TDDSampler(Sampler):
             (:func:`tdd.timesteps.set_timesteps`, the one place they are computed).
         self_cond: feed each step the previous step's probabilities (a model trained with
             self-conditioning); the records keep what was fed (``fed_probs``).
-        commit: ``"none"`` (the paper: every position re-noised to the next t) or ``"confidence"``: each step
-            commits ⌈uncommitted / steps left⌉ more positions of a sequence, those whose chosen token has the
-            highest probability (masked diffusion's low-confidence rule); a committed position keeps its token and
-            enters every later step clean, at t = 0 (the model must take a timestep per position,
+        commit: ``"none"`` (the paper: every position re-noised to the next t), ``"confidence"`` or
+            ``"left_to_right"``: each step commits ⌈uncommitted / steps left⌉ more positions of a sequence, those whose
+            chosen token has the highest probability (masked diffusion's low-confidence rule) or the leftmost (the
+            default of a clean-context checkpoint, ``CaptionerConfig.commit``); a committed position keeps its token
+            and enters every later step clean, at t = 0 (the model must take a timestep per position,
             ``per_position_t``). Clamped tokens are committed from the start.
     """
 
@@ -252,16 +254,11 @@ class _Commits:
     def commit(
         committed: torch.Tensor, tokens: torch.Tensor, probs: torch.Tensor, steps_left: int, rule: str
     ) -> torch.Tensor:
-        """Commit ⌈uncommitted / steps_left⌉ more positions of each row ``(B, N)`` (the last step takes all): the
-        uncommitted ones whose chosen token has the highest probability (``"confidence"``, masked diffusion's
-        low-confidence rule) or the leftmost (``"left_to_right"``)."""
+        """Commit ⌈uncommitted / steps_left⌉ more positions of each row ``(B, N)`` (the last step takes all,
+        :func:`~tdd.samplers.common.reveal_next`): the uncommitted ones whose chosen token has the highest probability
+        (``"confidence"``, masked diffusion's low-confidence rule) or the leftmost (``"left_to_right"``)."""
         if rule == "confidence":
-            confidence = probs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
+            score = probs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
         else:  # a score that falls along the sentence
-            confidence = -torch.arange(tokens.shape[-1], device=tokens.device, dtype=probs.dtype).expand(tokens.shape)
-        confidence = torch.where(committed, torch.full_like(confidence, float("-inf")), confidence)
-        k = torch.ceil((~committed).sum(-1).float() / steps_left).long()  # (B,)
-        order = confidence.argsort(dim=-1, descending=True)
-        positions = torch.arange(tokens.shape[-1], device=tokens.device).expand_as(order)
-        rank = torch.empty_like(order).scatter_(-1, order, positions)
-        return committed | (rank < k.unsqueeze(-1))
+            score = -torch.arange(tokens.shape[-1], device=tokens.device, dtype=probs.dtype).expand(tokens.shape)
+        return committed | reveal_next(~committed, score, steps_left)
