@@ -4,6 +4,7 @@ captioners; any other family whose checkpoints record their data)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,13 @@ def _trained_on(name: str) -> tuple[str, str] | None:
     """(data, method) of a captioner in the catalogue, from its ``config.json`` alone (no weights read)."""
     kind, data = kind_of((checkpoint_meta(name) or {}).get("model_type")), trained_on(name)
     return (data, kind.method) if kind and data else None
+
+
+@functools.lru_cache(maxsize=16)
+def _example_keys(data: str) -> frozenset[str]:
+    """The content keys of a dataset's committed examples, read once per server (none for a dataset without)."""
+    known = datasets()
+    return frozenset(k for p in (known[data].examples() if data in known else []) if (k := content_key(p)))
 
 
 class CompareTask:
@@ -63,11 +71,7 @@ class CompareTask:
         key = content_key(image)
         if key is None:
             return None
-        known = datasets()
-        for family in self.families():
-            if family in known and any(content_key(p) == key for p in known[family].examples()):
-                return family
-        return None
+        return next((family for family in self.families() if key in _example_keys(family)), None)
 
     def models_of(self, family: Any) -> dict[str, str]:
         """The models of ``family``; a :class:`DemoError` naming the families otherwise."""
