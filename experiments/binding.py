@@ -88,7 +88,7 @@ def main() -> None:
         if model.method not in ("tdd", "mdd"):
             raise SystemExit(f"binding.py: error: {name} is a {model.method} captioner; pinning words needs TDD or MDD")
         four = model.checkpoint_extra.get("train_args", {}).get("scene_phrasing") == "any"
-        label = candidate_label(name) if four else name
+        label = candidate_label(model) if four else name
         if getattr(model.config, "per_position_t", False):  # its sampler's commit rule, as the checkpoint names it
             label += f", commits {model.config.commit.replace('_', ' ')}"
         everything, one, two, m = exact_by_groups(model, tokenizer, n, args.seed)

@@ -31,19 +31,17 @@ from tdd import demo
 from tdd.caption import caption_steps, captioner_sampler
 from tdd.data.scene_marks import answer_is_right
 from tdd.data.scenes import INVERSE, caption_metrics, make_scene
-from tdd.data.tokenizer import decode, encode, load_tokenizer
+from tdd.data.tokenizer import decode, encode
 from tdd.models.captioner_config import COMMIT_RULES
-from tdd.models.registry import PretrainedModel, resolve_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES, BLIND_SEEDS = 8, 8
 TARGETS = "≥ 97 % exact on test and ≥ 95 % on the held-out renderer (style) to become the app's default"
 
 
-def candidate_label(directory: str) -> str:
+def candidate_label(model) -> str:
     """A four-phrasing captioner's row label: its method, and what else set its training apart (unrolled drafts,
     mixed noise levels, clean context)."""
-    model = PretrainedModel.from_pretrained(directory)
     trained = model.checkpoint_extra.get("train_args", {})
     unrolled = f", unrolled {trained['unroll']:g}" if trained.get("unroll") else ""
     mixed = f", mixed noise {trained['mixed_noise']:g}" if trained.get("mixed_noise") else ""
@@ -120,15 +118,15 @@ def main() -> None:
     p.add_argument("--commit", nargs="+", default=list(COMMIT_RULES), choices=COMMIT_RULES, help=rules)
     args = p.parse_args()
     n = 8 if args.smoke else args.eval_size
-    names = {"scenes-tdd": "scenes-tdd", **{candidate_label(c): c for c in args.candidate}}
     quality, spread, blind, binding = [], [], [], []
-    for base, name in names.items():
-        model = PretrainedModel.from_pretrained(name)
-        tokenizer = load_tokenizer(resolve_checkpoint(name))
+    for name in ["scenes-tdd", *args.candidate]:
+        loaded = demo.load(name)  # one copy of each model, shared with the app's several samples and runs below
+        model, tokenizer = loaded.model, loaded.tokenizer
+        base = name if name == "scenes-tdd" else candidate_label(model)
         for rule in args.commit if getattr(model.config, "per_position_t", False) else [None]:
             label = base
-            if rule is not None:  # this model's sampler, and the app's copy of it, commit by this rule
-                model.config.commit = demo.load(name).model.config.commit = rule
+            if rule is not None:  # this model's sampler commits by this rule
+                model.config.commit = rule
                 label += f", commits {rule.replace('_', ' ')}"
             for k in args.best_of:
                 suffix = f", best of {k}" if k > 1 else ""
